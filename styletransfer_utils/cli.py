@@ -1,0 +1,233 @@
+"""The ``styletransfer`` command.
+
+    styletransfer CONTENT STYLE [STYLE ...] -o OUT.png [options]
+    styletransfer demo [-o OUT.png] [options]
+    styletransfer examples
+
+CONTENT and STYLE are picture files or names from the example catalogue (``tubingen``,
+``starry_night``, ...). Every option maps one to one onto a field of
+:class:`styletransfer_utils.settings.Settings` (``--style-weight`` is ``style_weight``).
+Bad input ends with exit status 2 and a one-line message naming the problem and the fix;
+Ctrl-C stops the run and saves the best picture so far (exit status 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from .errors import StyleTransferError
+from .settings import Settings
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+HELP = {
+    "size": "long side of the output in pixels",
+    "steps": "loss evaluations (forward+backward passes of VGG19)",
+    "optimizer": "lbfgs (the paper's, default) or adam",
+    "learning_rate": "Adam's step size in pixel units",
+    "content_weight": "weight of the content loss",
+    "style_weight": "weight of the style loss",
+    "tv_weight": "weight of the total-variation (smoothness) loss",
+    "content_layers": "comma-separated VGG19 layers for content, e.g. conv4_2",
+    "style_layers": "comma-separated VGG19 layers for style, e.g. conv1_1,conv2_1,conv3_1,conv4_1,conv5_1",
+    "style_layer_weights": "comma-separated weights, one per style layer (default: equal)",
+    "init": "starting picture: content, noise, or a picture file",
+    "style_blend_weights": "comma-separated weights, one per style picture (default: equal)",
+    "style_scale": "style picture size relative to the output's long side",
+    "pooling": "max or avg (average pooling, which the paper recommends)",
+    "precision": "auto (bf16 where the hardware is fast at it), mixed_bfloat16, mixed_float16 or float32",
+    "jit_compile": "compile the step with XLA",
+    "seed": "random seed for repeatable noise initialisation",
+    "save_every": "also save the picture every N steps next to the output (0: never)",
+}
+
+
+def _csv(kind):
+    def parse(text: str):
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        try:
+            return tuple(kind(t) for t in items)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    return parse
+
+
+def _add_settings_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    """One option per Settings field, with the same name (dashes for underscores)."""
+    for f in dataclasses.fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        help_text = HELP[f.name]
+        if f.name in ("content_layers", "style_layers"):
+            parser.add_argument(flag, type=_csv(str), default=default, metavar="LAYERS",
+                                help=f"{help_text} (default: {','.join(default)})")
+        elif f.name in ("style_layer_weights", "style_blend_weights"):
+            parser.add_argument(flag, type=_csv(float), default=default, metavar="W1,W2,...", help=help_text)
+        elif isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif f.name == "seed":
+            parser.add_argument(flag, type=int, default=default, help=help_text)
+        else:
+            parser.add_argument(flag, type=type(default), default=default,
+                                help=f"{help_text} (default: {default})")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)}
+    return Settings(**values).validated()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit status 2
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="styletransfer", description="Neural style transfer (Gatys et al.) from the command line.",
+                     epilog="Other commands: 'styletransfer demo' renders an example; "
+                            "'styletransfer examples' lists the example pictures.")
+    parser.add_argument("content", help="content picture: a file or an example name")
+    parser.add_argument("styles", nargs="+", metavar="style", help="style picture(s): files or example names")
+    parser.add_argument("-o", "--output", required=True, help="output picture (.png, .jpg, ...)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_settings_options(parser, Settings())
+    return parser
+
+
+def build_demo_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="styletransfer demo",
+                     description="Stylise Tübingen as The Starry Night (or, offline, a shipped photo "
+                                 "with a generated style) and write the result.")
+    parser.add_argument("-o", "--output", default="styletransfer_demo.png", help="output picture")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_settings_options(parser, Settings())
+    return parser
+
+
+def resolve_picture(ref: str):
+    """A file path, or an example name from the catalogue."""
+    from .data import EXAMPLES, example_path
+    from .images import load_image
+
+    path = Path(ref)
+    if not path.exists() and ref.lower().replace("-", "_") in EXAMPLES:
+        path = example_path(ref)
+    return load_image(path)
+
+
+class ProgressBar:
+    """Callback drawing a tqdm bar with the step, loss terms and time left."""
+
+    def __init__(self, steps: int, enabled: bool = True):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=steps, unit="step", disable=not enabled, dynamic_ncols=True, file=sys.stderr)
+
+    def __call__(self, progress) -> None:
+        losses = progress.losses
+        self.bar.set_postfix_str(
+            f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} tv={losses['tv']:.3g}",
+            refresh=False,
+        )
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) -> int:
+    from .images import check_writable, save_image
+    from .optimize import SaveEvery, StyleTransfer
+
+    out = check_writable(output)
+    transfer = StyleTransfer(content, styles, settings)
+    bar = ProgressBar(settings.steps, enabled=not quiet)
+    callbacks = [bar]
+    if settings.save_every:
+        callbacks.append(SaveEvery(settings.save_every, str(out.with_name(out.stem + "_step{step:05d}" + out.suffix))))
+    try:
+        result = transfer.run(callbacks)
+    finally:
+        bar.close()
+    save_image(out, result.image)
+    if result.interrupted:
+        print(f"interrupted after {result.steps} steps; saved the best picture so far to {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not quiet:
+        print(f"saved {out} ({result.steps} steps, {result.seconds:.1f} s, loss {result.losses.get('total', 0):.4g})",
+              file=sys.stderr)
+    return 0
+
+
+def demo_inputs():
+    """Tübingen + The Starry Night when cached or downloadable, else shipped pictures."""
+    from .data import example_path, generated_style, shipped_content
+    from .errors import ImageError
+    from .images import load_image
+
+    try:
+        return load_image(example_path("tubingen")), [load_image(example_path("starry_night"))], "Tübingen x The Starry Night"
+    except ImageError:
+        return shipped_content("chelsea"), [generated_style()], "Chelsea the cat x a generated swirl painting"
+
+
+def cmd_demo(argv) -> int:
+    args = build_demo_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    content, styles, title = demo_inputs()
+    if not args.quiet:
+        print(f"demo: {title} at {settings.size} px, {settings.steps} steps", file=sys.stderr)
+    return run_transfer(content, styles, settings, args.output, args.quiet)
+
+
+def cmd_examples(argv) -> int:
+    from .data import EXAMPLES, example_available
+
+    for name, ex in EXAMPLES.items():
+        state = "cached" if example_available(name) else "fetched on first use"
+        print(f"{name:24s} {ex.kind:8s} {ex.description} [{state}]")
+    return 0
+
+
+def cmd_transfer(argv) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    from .images import check_writable
+
+    check_writable(args.output)
+    content = resolve_picture(args.content)
+    styles = [resolve_picture(s) for s in args.styles]
+    if settings.init not in ("content", "noise") and not Path(settings.init).is_file():
+        from .errors import SettingsError
+
+        raise SettingsError(f"--init {settings.init}: no such file", "use content, noise or a picture's path")
+    return run_transfer(content, styles, settings, args.output, args.quiet)
+
+
+COMMANDS = {"demo": cmd_demo, "examples": cmd_examples}
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).exists() else None
+    try:
+        return command(argv[1:]) if command else cmd_transfer(argv)
+    except StyleTransferError as exc:
+        print(f"styletransfer: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print("styletransfer: error: out of memory; use a smaller --size", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("styletransfer: interrupted before the optimisation started; nothing saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Pictures in and out: loading any common file as RGB, VGG19 pre/de-processing, saving, grids.
+
+Lesson: ``notebooks/01_preprocessing.ipynb``.
+
+Arrays follow one convention throughout the package:
+
+* a *picture* is ``float32`` RGB with values in ``[0, 255]``, shape ``(H, W, 3)``;
+* a *VGG19 input* is ``float32`` BGR with the ImageNet mean subtracted, shape ``(1, H, W, 3)``,
+  exactly what ``keras.applications.vgg19.preprocess_input`` returns ("caffe" mode).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+#: ImageNet channel means in BGR order, as used by the original Caffe VGG models.
+IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+#: Refuse pictures with more pixels than this before decoding them (decompression bombs).
+MAX_PIXELS = 100_000_000
+
+#: Smallest side we accept: VGG19 halves a picture five times.
+MIN_SIDE = 32
+
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
+                ".tiff": "TIFF", ".webp": "WEBP"}
+
+
+def load_image(path, max_size: int | None = None, *, min_side: int = MIN_SIDE) -> np.ndarray:
+    """Read a picture file as a float32 RGB array in ``[0, 255]`` of shape ``(H, W, 3)``.
+
+    Handles JPEG/PNG/BMP/TIFF/WebP; greyscale, palette, RGBA (composited on white), 16-bit and
+    CMYK pictures; and phone photos whose EXIF orientation says they are rotated. If
+    ``max_size`` is given, the long side is scaled down to it (never up), keeping the aspect
+    ratio. Raises :class:`ImageError` with a one-line fix for anything unreadable.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file", "check the path and spelling")
+    if path.is_dir():
+        raise ImageError(f"{path} is a folder, not a picture", "give the path of a picture file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path} is empty (0 bytes)", "use a real picture file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > MAX_PIXELS:
+                    raise ImageError(
+                        f"{path} is {width}x{height} pixels, more than the {MAX_PIXELS:,} we decode",
+                        "shrink the picture first",
+                    )
+                im.draft("RGB", _draft_size(im.size, max_size))  # fast JPEG downscale on decode
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                rgb = to_rgb(im)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{path} is not a picture PIL can read", "use a JPEG, PNG, BMP, TIFF or WebP file") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path} is larger than the {MAX_PIXELS:,} pixels we decode", "shrink the picture first") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path} is damaged or truncated ({exc})", "re-export or re-download the picture") from None
+    if min(rgb.size) < min_side:
+        raise ImageError(
+            f"{path} is only {rgb.size[0]}x{rgb.size[1]} pixels",
+            f"use a picture at least {min_side} pixels on each side",
+        )
+    if max_size is not None:
+        rgb = resize_long_side(rgb, max_size)
+    return np.asarray(rgb, dtype=np.float32)
+
+
+def _draft_size(size, max_size):
+    if max_size is None:
+        return size
+    scale = max_size / max(size)
+    return (max(1, int(size[0] * scale)), max(1, int(size[1] * scale))) if scale < 1 else size
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Convert a PIL picture of any mode to 8-bit RGB (transparency composited on white)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        top = 1.0 if arr.max() <= 1.0 else 255.0
+        im = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, rgba)
+    return im.convert("RGB")
+
+
+def resize_long_side(im, max_size: int) -> Image.Image:
+    """Scale a PIL picture down so its long side is at most ``max_size`` (never up)."""
+    if isinstance(im, np.ndarray):
+        im = Image.fromarray(np.clip(im, 0, 255).astype(np.uint8))
+    scale = max_size / max(im.size)
+    if scale >= 1:
+        return im
+    new = (max(1, round(im.size[0] * scale)), max(1, round(im.size[1] * scale)))
+    return im.resize(new, Image.Resampling.LANCZOS)
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float RGB array to ``(height, width)`` with Lanczos filtering."""
+    height, width = size
+    im = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+    return np.asarray(im.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+
+
+def resize_to_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    """Resize a float RGB array (up or down) so its long side is ``long_side``, keeping aspect."""
+    h, w = image.shape[:2]
+    scale = long_side / max(h, w)
+    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def preprocess(image):
+    """RGB picture in ``[0, 255]`` -> VGG19 input: BGR, ImageNet mean subtracted, batch axis.
+
+    Identical to ``keras.applications.vgg19.preprocess_input`` ("caffe" mode). Accepts a NumPy
+    array or a tensor of shape ``(H, W, 3)`` or ``(N, H, W, 3)`` and returns the same kind;
+    it is differentiable when given a tensor.
+    """
+    if isinstance(image, np.ndarray):
+        x = image.astype(np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        return x[..., ::-1] - IMAGENET_MEAN_BGR
+    import tensorflow as tf
+
+    x = tf.cast(image, tf.float32)
+    if x.shape.rank == 3:
+        x = x[None]
+    return tf.reverse(x, axis=[-1]) - IMAGENET_MEAN_BGR
+
+
+def deprocess(x, *, clip: bool = True) -> np.ndarray:
+    """The inverse of :func:`preprocess`: VGG19 input -> RGB float32 array ``(H, W, 3)``.
+
+    With ``clip`` the result is clipped to ``[0, 255]``; a batch of one loses its batch axis.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 4 and x.shape[0] == 1:
+        x = x[0]
+    rgb = (x + IMAGENET_MEAN_BGR)[..., ::-1]
+    return np.clip(rgb, 0, 255) if clip else rgb
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Round a float picture in ``[0, 255]`` to ``uint8``."""
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def check_writable(path) -> Path:
+    """Fail early, with a fix, if a picture cannot be written to ``path``."""
+    path = Path(path)
+    if path.suffix.lower() not in SAVE_FORMATS:
+        raise ImageError(
+            f"cannot tell the format of output {path}",
+            f"end the name with one of {', '.join(sorted(SAVE_FORMATS))}",
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ImageError(f"output folder {parent} does not exist", "create it or choose another output path")
+    if path.is_dir():
+        raise ImageError(f"output {path} is a folder", "give a file name such as out.png")
+    try:  # a real probe: permission bits alone miss read-only file systems and root
+        fd, probe = tempfile.mkstemp(prefix=".tmp-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ImageError(f"cannot write to {path} ({exc.strerror or 'permission denied'})",
+                         "choose a folder you can write to") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ImageError(f"cannot write to {path} (permission denied)", "choose a folder you can write to")
+    return path
+
+
+def save_image(path, image: np.ndarray) -> Path:
+    """Write an RGB float or uint8 array to ``path``; the format follows the extension.
+
+    The file is written to a temporary name first and renamed, so an interrupted save never
+    leaves a half-written picture behind.
+    """
+    path = check_writable(path)
+    arr = image if image.dtype == np.uint8 else to_uint8(image)
+    if arr.ndim == 4:
+        arr = arr[0]
+    fmt = SAVE_FORMATS[path.suffix.lower()]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        Image.fromarray(arr, "RGB").save(tmp, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ImageError(f"cannot write {path} ({exc.strerror or exc})", "choose another output path") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def show_grid(images, titles=None, *, columns: int | None = None, size: float = 3.5, suptitle=None):
+    """Draw pictures side by side with matplotlib and return the figure.
+
+    ``images`` are RGB float arrays in ``[0, 255]`` (or uint8); ``titles`` one string each.
+    """
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    n = len(images)
+    columns = columns or n
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, img) in enumerate(zip(axes.flat, images)):
+        img = np.asarray(img)
+        ax.imshow(img if img.dtype == np.uint8 else to_uint8(img), cmap="gray" if img.ndim == 2 else None)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

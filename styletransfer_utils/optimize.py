@@ -1,0 +1,301 @@
+"""Gatys et al.'s algorithm: optimise the picture itself so its VGG19 features match.
+
+Lesson: ``notebooks/04_optimization_and_acceleration.ipynb``.
+
+:class:`StyleTransfer` prepares everything that does not change during a run (the feature
+extractor, the content features, the blended style Gram matrices and a compiled
+value-and-gradient function); :meth:`StyleTransfer.run` optimises with L-BFGS-B (the paper's
+choice; pixels are kept inside their valid range by bounds) or Adam. A run stops after
+``settings.steps`` loss evaluations, or early on Ctrl-C, and always returns the best picture
+seen so far. :func:`stylize` does both steps in one call.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from .errors import SettingsError
+from .features import FeatureExtractor, resolve_precision
+from .images import IMAGENET_MEAN_BGR, deprocess, load_image, preprocess, resize, resize_to_long_side, save_image
+from .losses import content_loss, gram_matrix, layer_style_loss, total_variation_loss
+from .settings import Settings
+
+LOSS_TERMS = ("total", "content", "style", "tv")
+FLOAT16_LOSS_SCALE = 1024.0  # keeps float16 gradients from underflowing (mixed_float16 only)
+
+
+@dataclass
+class Progress:
+    """What a callback sees after every loss evaluation."""
+
+    step: int
+    steps: int
+    losses: dict
+    elapsed: float
+    _x: np.ndarray = field(repr=False)
+
+    def image(self) -> np.ndarray:
+        """The current picture as an RGB float array in ``[0, 255]``."""
+        return deprocess(self._x)
+
+
+@dataclass
+class Result:
+    """The outcome of a run: the best picture and how the losses evolved."""
+
+    image: np.ndarray
+    losses: dict
+    history: list
+    steps: int
+    seconds: float
+    interrupted: bool
+    settings: Settings
+
+    def save(self, path) -> Path:
+        return save_image(path, self.image)
+
+
+Callback = Callable[[Progress], None]
+
+
+@lru_cache(maxsize=4)
+def cached_extractor(layers: tuple, pooling: str, precision: str) -> FeatureExtractor:
+    """Feature extractors are reused between runs with the same layers, pooling and precision."""
+    return FeatureExtractor(layers, pooling=pooling, precision=precision)
+
+
+def as_picture(image, max_size: int | None = None) -> np.ndarray:
+    """A path or an array -> RGB float32 array (long side capped at ``max_size`` for paths)."""
+    if isinstance(image, (str, Path)):
+        return load_image(image, max_size)
+    arr = np.asarray(image, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise SettingsError(f"picture array has shape {arr.shape}", "pass an (H, W, 3) RGB array in [0, 255]")
+    return arr
+
+
+class StyleTransfer:
+    """Everything fixed during one Gatys run, ready to optimise.
+
+    ``content`` gives the output's shape (its long side is resized to ``settings.size``);
+    ``styles`` is a list of pictures blended by ``settings.style_blend_weights``, each resized so
+    its long side is ``settings.style_scale`` times the output's. Paths or RGB arrays work.
+    """
+
+    def __init__(self, content, styles: Sequence = (), settings: Settings | None = None, *, extractor=None):
+        self.settings = (settings or Settings()).validated()
+        s = self.settings
+        self.content = resize_to_long_side(as_picture(content, s.size), s.size)
+        self.styles = [as_picture(p, max(s.size, 2048)) for p in styles]
+        if s.style_weight > 0 and not self.styles:
+            raise SettingsError("no style picture given", "pass at least one style picture, or set style_weight to 0")
+        self.blend = s.blend_weights(len(self.styles)) if self.styles else []
+        self.precision = resolve_precision(s.precision)
+        self.content_layers = s.content_layers if s.content_weight > 0 else ()
+        self.layer_weights = s.layer_weights() if s.style_weight > 0 else {}
+        layers = tuple(dict.fromkeys(self.content_layers + tuple(self.layer_weights)))
+        if not layers:
+            raise SettingsError("content and style weights are both zero", "make at least one of them positive")
+        self.extractor = extractor or cached_extractor(layers, s.pooling, self.precision)
+        self.x_content = preprocess(self.content)
+        feats = self.extractor(self.x_content)
+        self.content_targets = {name: feats[name] for name in self.content_layers}
+        self.style_targets = self._blended_grams()
+        self._value_and_grad = self._compile()
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def style_size(self) -> int:
+        return max(32, round(self.settings.style_scale * max(self.content.shape[:2])))
+
+    def _blended_grams(self) -> dict:
+        grams = {}
+        for weight, style in zip(self.blend, self.styles):
+            x = preprocess(resize_to_long_side(style, self.style_size()))
+            feats = self.extractor(x)
+            for name in self.layer_weights:
+                g = weight * gram_matrix(feats[name])
+                grams[name] = grams[name] + g if name in grams else g
+        return grams
+
+    # -- the compiled objective ------------------------------------------------------------
+
+    def _compile(self):
+        s = self.settings
+        scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0
+        weights = (float(s.content_weight), float(s.style_weight), float(s.tv_weight))
+        content_targets, style_targets, layer_weights = self.content_targets, self.style_targets, self.layer_weights
+        extractor = self.extractor
+
+        def value_and_grad(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                feats = extractor(x)
+                c = tf.constant(0.0)
+                for name in content_targets:
+                    c += content_loss(feats[name], content_targets[name]) / len(content_targets)
+                st = tf.constant(0.0)
+                for name, w in layer_weights.items():
+                    st += w * layer_style_loss(feats[name], style_targets[name])
+                tv = total_variation_loss(x)
+                total = weights[0] * c + weights[1] * st + weights[2] * tv
+                scaled = total * scale
+            grad = tape.gradient(scaled, x) / scale
+            return tf.stack([total, c, st, tv]), grad
+
+        spec = tf.TensorSpec([1, None, None, 3], tf.float32)
+        return tf.function(value_and_grad, input_signature=[spec], jit_compile=s.jit_compile, reduce_retracing=True)
+
+    def value_and_grad(self, x):
+        """Loss terms ``[total, content, style, tv]`` and d(total)/dx for a VGG19 input ``x``."""
+        return self._value_and_grad(tf.convert_to_tensor(x, tf.float32))
+
+    # -- initial picture -------------------------------------------------------------------
+
+    def initial_input(self, init: str | None = None) -> np.ndarray:
+        """The starting VGG19 input: the content picture, white noise, or a picture file."""
+        init = self.settings.init if init is None else init
+        h, w = self.content.shape[:2]
+        if init == "content":
+            return np.array(self.x_content, dtype=np.float32)
+        if init == "noise":
+            rng = np.random.default_rng(self.settings.seed)
+            return preprocess(rng.uniform(0.0, 255.0, size=(h, w, 3)).astype(np.float32))
+        return preprocess(resize(load_image(init), (h, w)))
+
+    # -- optimisation ----------------------------------------------------------------------
+
+    def run(self, callbacks: Sequence[Callback] = (), *, init=None) -> Result:
+        """Optimise for ``settings.steps`` loss evaluations; Ctrl-C stops early, keeping the best."""
+        s = self.settings
+        if s.seed is not None:
+            tf.random.set_seed(s.seed)
+        x0 = self.initial_input(init)
+        state = _RunState(x0, s.steps, list(callbacks))
+        try:
+            if s.optimizer == "lbfgs":
+                self._run_lbfgs(state)
+            else:
+                self._run_adam(state)
+        except _BudgetSpent:
+            pass
+        except KeyboardInterrupt:
+            state.interrupted = True
+        return state.result(s)
+
+    def _evaluate(self, state: "_RunState", x: np.ndarray):
+        terms, grad = self.value_and_grad(x[None] if x.ndim == 3 else x)
+        terms = terms.numpy().astype(np.float64)
+        state.record(x, terms)
+        return terms[0], grad.numpy()
+
+    def _run_lbfgs(self, state: "_RunState") -> None:
+        from scipy.optimize import minimize
+
+        shape = state.best_x.shape
+        low = np.broadcast_to(-IMAGENET_MEAN_BGR, shape).ravel().astype(np.float64)
+        bounds = np.stack([low, low + 255.0], axis=1)
+
+        def fun(flat):
+            value, grad = self._evaluate(state, flat.reshape(shape).astype(np.float32))
+            return value, grad.ravel().astype(np.float64)
+
+        while state.step < state.steps:
+            before = state.step
+            start = state.best_x.ravel().astype(np.float64)
+            minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                     options={"maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": 20})
+            if state.step - before <= 1:  # converged or the line search could not move: stop
+                break
+
+    def _run_adam(self, state: "_RunState") -> None:
+        import keras
+
+        s = self.settings
+        var = tf.Variable(state.best_x)
+        opt = keras.optimizers.Adam(learning_rate=s.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-1)
+        low = -IMAGENET_MEAN_BGR
+        while state.step < state.steps:
+            _, grad = self._evaluate(state, var.numpy())
+            opt.apply_gradients([(tf.convert_to_tensor(grad), var)])
+            var.assign(tf.clip_by_value(var, low, low + 255.0))
+
+
+class _BudgetSpent(Exception):
+    """Raised inside the objective once ``steps`` evaluations are done."""
+
+
+class _RunState:
+    def __init__(self, x0: np.ndarray, steps: int, callbacks: list):
+        self.best_x = np.array(x0, dtype=np.float32)
+        self.best = None
+        self.steps = steps
+        self.step = 0
+        self.history: list[dict] = []
+        self.callbacks = callbacks
+        self.interrupted = False
+        self.start = time.perf_counter()
+
+    def record(self, x: np.ndarray, terms: np.ndarray) -> None:
+        if self.step >= self.steps:
+            raise _BudgetSpent
+        self.step += 1
+        losses = dict(zip(LOSS_TERMS, map(float, terms)))
+        elapsed = time.perf_counter() - self.start
+        self.history.append({"step": self.step, "seconds": elapsed, **losses})
+        if not np.isfinite(losses["total"]):
+            raise SettingsError("the loss became NaN or infinite", "lower the learning rate or the weights")
+        if self.best is None or losses["total"] < self.best["total"]:
+            self.best = losses
+            self.best_x = np.array(x, dtype=np.float32).reshape(self.best_x.shape)
+        progress = Progress(self.step, self.steps, losses, elapsed, x)
+        for callback in self.callbacks:
+            callback(progress)
+
+    def result(self, settings: Settings) -> Result:
+        return Result(
+            image=deprocess(self.best_x),
+            losses=dict(self.best or {}),
+            history=self.history,
+            steps=self.step,
+            seconds=time.perf_counter() - self.start,
+            interrupted=self.interrupted,
+            settings=settings,
+        )
+
+
+class SaveEvery:
+    """Callback that saves the current picture every ``n`` steps to ``pattern % step``.
+
+    ``pattern`` is a path with a ``{step}`` field, e.g. ``"out/step_{step:04d}.png"``.
+    """
+
+    def __init__(self, n: int, pattern: str):
+        self.n = n
+        self.pattern = str(pattern)
+
+    def __call__(self, progress: Progress) -> None:
+        if self.n > 0 and progress.step % self.n == 0:
+            save_image(self.pattern.format(step=progress.step), progress.image())
+
+
+def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: Sequence[Callback] = (),
+            init=None, **changes) -> Result:
+    """Run Gatys style transfer in one call and return a :class:`Result`.
+
+    ``content`` and ``styles`` are paths or RGB arrays; keyword ``changes`` override fields of
+    ``settings`` (``stylize(c, [s], steps=100, style_weight=1e5)``).
+    """
+    settings = (settings or Settings())
+    if changes:
+        settings = settings.replace(**changes)
+    if isinstance(styles, (str, Path, np.ndarray)):
+        styles = [styles]
+    return StyleTransfer(content, styles, settings).run(callbacks, init=init)

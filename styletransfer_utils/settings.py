@@ -1,0 +1,148 @@
+"""The one settings object that describes a Gatys run.
+
+The command-line flags, the notebooks and the sliders all fill this same dataclass, with the
+same names: ``--style-weight`` is ``Settings.style_weight`` is the "style weight" slider.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from .errors import SettingsError
+
+#: Layers used by Gatys et al. (2016): conv4_2 for content, conv1_1..conv5_1 for style.
+DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
+DEFAULT_STYLE_LAYERS = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+
+OPTIMIZERS = ("lbfgs", "adam")
+PRECISIONS = ("auto", "mixed_bfloat16", "mixed_float16", "float32")
+POOLINGS = ("max", "avg")
+INITS = ("content", "noise")
+
+MIN_SIZE = 32  # VGG19 halves the picture five times; below this the deepest maps vanish
+MAX_SIZE = 4096
+
+
+@dataclass
+class Settings:
+    """Everything that decides the result of one style-transfer run.
+
+    Weights multiply the loss terms defined in :mod:`styletransfer_utils.losses`; with the
+    default normalisations they work across image sizes. ``steps`` counts loss evaluations
+    (one forward and backward pass of VGG19) for both optimisers, so runs are comparable.
+    """
+
+    size: int = 512
+    steps: int = 300
+    optimizer: str = "lbfgs"
+    learning_rate: float = 8.0
+    content_weight: float = 1.0
+    style_weight: float = 1e4
+    tv_weight: float = 1e-2
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    style_layer_weights: tuple[float, ...] | None = None
+    init: str = "content"
+    style_blend_weights: tuple[float, ...] | None = None
+    style_scale: float = 1.0
+    pooling: str = "max"
+    precision: str = "auto"
+    jit_compile: bool = False
+    seed: int | None = None
+    save_every: int = 0
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed (and validated)."""
+        return dataclasses.replace(self, **changes).validated()
+
+    def validated(self) -> "Settings":
+        """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
+        from .features import resolve_layer_name
+
+        _int_in_range("size", self.size, MIN_SIZE, MAX_SIZE)
+        _int_in_range("steps", self.steps, 1, 1_000_000)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("pooling", self.pooling, POOLINGS)
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            _non_negative(name, getattr(self, name))
+        _positive("learning_rate", self.learning_rate)
+        _positive("style_scale", self.style_scale)
+        if self.save_every < 0:
+            raise SettingsError(f"save_every is {self.save_every}", "use 0 (never) or a positive number of steps")
+        if not self.content_layers and self.content_weight > 0:
+            raise SettingsError("no content layers given", "name at least one layer, e.g. conv4_2")
+        if not self.style_layers and self.style_weight > 0:
+            raise SettingsError("no style layers given", "name at least one layer, e.g. conv1_1")
+        self.content_layers = tuple(resolve_layer_name(n) for n in self.content_layers)
+        self.style_layers = tuple(resolve_layer_name(n) for n in self.style_layers)
+        if self.style_layer_weights is not None:
+            weights = tuple(float(w) for w in self.style_layer_weights)
+            if len(weights) != len(self.style_layers):
+                raise SettingsError(
+                    f"{len(weights)} style layer weights for {len(self.style_layers)} style layers",
+                    "give one weight per style layer",
+                )
+            for w in weights:
+                _non_negative("style layer weight", w)
+            if sum(weights) <= 0:
+                raise SettingsError("all style layer weights are zero", "make at least one positive")
+            self.style_layer_weights = weights
+        if self.style_blend_weights is not None:
+            blend = tuple(float(w) for w in self.style_blend_weights)
+            for w in blend:
+                _non_negative("style blend weight", w)
+            if sum(blend) <= 0:
+                raise SettingsError("all style blend weights are zero", "make at least one positive")
+            self.style_blend_weights = blend
+        if self.init not in INITS and not isinstance(self.init, str):
+            raise SettingsError(f"init is {self.init!r}", "use 'content', 'noise' or a picture's path")
+        return self
+
+    def layer_weights(self) -> dict[str, float]:
+        """Per-style-layer weights, normalised to sum to one (equal by default)."""
+        raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
+        total = sum(raw)
+        return {name: w / total for name, w in zip(self.style_layers, raw)}
+
+    def blend_weights(self, n_styles: int) -> list[float]:
+        """Weights for ``n_styles`` style images, normalised to sum to one (equal by default)."""
+        raw = self.style_blend_weights or (1.0,) * n_styles
+        if len(raw) != n_styles:
+            raise SettingsError(
+                f"{len(raw)} style blend weights for {n_styles} style images",
+                "give one blend weight per style image",
+            )
+        total = sum(raw)
+        return [w / total for w in raw]
+
+
+def _int_in_range(name: str, value, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise SettingsError(f"{name} is {value!r}", f"use a whole number from {low} to {high}")
+
+
+def _choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise SettingsError(f"{name} is {value!r}", f"use one of: {', '.join(choices)}")
+
+
+def _non_negative(name: str, value) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise SettingsError(f"{name} is {value!r}", "use a finite number >= 0")
+
+
+def _positive(name: str, value) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name} is {value!r}", "use a finite number > 0")
+
+
+__all__ = ["Settings", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
