@@ -224,6 +224,8 @@ def main(argv=None) -> int:
     except MemoryError:
         print("styletransfer: error: out of memory; use a smaller --size", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("styletransfer: interrupted before the optimisation started; nothing saved", file=sys.stderr)
         return EXIT_INTERRUPTED

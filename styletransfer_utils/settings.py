@@ -45,8 +45,8 @@ class Settings:
     optimizer: str = "lbfgs"
     learning_rate: float = 8.0
     content_weight: float = 1.0
-    style_weight: float = 1e4
-    tv_weight: float = 1e-2
+    style_weight: float = 1e-4
+    tv_weight: float = 1e-3
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = None

@@ -1,0 +1,151 @@
+"""The ``styletransfer`` command: answers to bad input, and real (tiny) runs."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from styletransfer_utils.cli import main
+
+FAST = ["--size", "64", "--steps", "4", "--precision", "float32", "-q"]
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    rng = np.random.default_rng(0)
+    content, style = tmp_path / "content.png", tmp_path / "style.jpg"
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(content)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(style)
+    return content, style
+
+
+def _bad_file(tmp_path, kind):
+    path = tmp_path / f"{kind}.jpg"
+    if kind == "text":
+        path.write_text("this is text\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        buf = io.BytesIO()
+        Image.fromarray(np.zeros((300, 300, 3), np.uint8) + 90).save(buf, "JPEG")
+        path.write_bytes(buf.getvalue()[:400])
+    elif kind == "tiny":
+        Image.new("RGB", (1, 1)).save(path)
+    elif kind == "bomb":
+        from test_images import _bomb_png
+
+        path = tmp_path / "bomb.png"
+        _bomb_png(path)
+    return path
+
+
+def _one_line_error(capsys, argv, *words):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("styletransfer: error:"), err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("missing", ["no such file"]),
+    ("text", ["not a picture"]),
+    ("empty", ["empty"]),
+    ("truncated", ["truncated"]),
+    ("tiny", ["1x1", "at least"]),
+    ("bomb", ["pixels"]),
+])
+def test_bad_content_picture(capsys, tmp_path, pictures, kind, words):
+    bad = _bad_file(tmp_path, kind)
+    _one_line_error(capsys, [str(bad), str(pictures[1]), "-o", str(tmp_path / "o.png"), *FAST], *words)
+
+
+def test_bad_style_picture(capsys, tmp_path, pictures):
+    _one_line_error(capsys, [str(pictures[0]), str(_bad_file(tmp_path, "text")), "-o", str(tmp_path / "o.png")],
+                    "not a picture")
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--style-layers", "conv1_1,conv9_1"], ["unknown VGG19 layer 'conv9_1'"]),
+    (["--content-layers", "fc6"], ["unknown VGG19 layer"]),
+    (["--style-weight", "-1"], ["style_weight is -1.0", ">= 0"]),
+    (["--content-weight", "nan"], ["content_weight is nan"]),
+    (["--tv-weight", "inf"], ["tv_weight"]),
+    (["--size", "5"], ["size is 5"]),
+    (["--optimizer", "sgd"], ["optimizer"]),
+    (["--style-blend-weights", "1,2"], ["2 style blend weights for 1 style images"]),
+    (["--style-layer-weights", "a,b"], ["comma-separated numbers"]),
+])
+def test_bad_options(capsys, tmp_path, pictures, options, words, vgg_weights):
+    _one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(tmp_path / "o.png"), *options], *words)
+
+
+@pytest.mark.parametrize("where, words", [("nodir", "does not exist"), ("ext", "format"), ("readonly", "cannot write")])
+def test_unwritable_output(capsys, tmp_path, pictures, where, words):
+    out = {"nodir": tmp_path / "no" / "o.png", "ext": tmp_path / "o.unknown",
+           "readonly": "/sys/o.png" if os.geteuid() == 0 else "/o.png"}[where]
+    _one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(out)], words)
+
+
+def test_missing_arguments_exit_2(capsys):
+    assert main([]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_run_writes_picture(tmp_path, pictures, vgg_weights, capsys):
+    out = tmp_path / "out.png"
+    assert main([str(pictures[0]), str(pictures[1]), str(pictures[1]), "-o", str(out), *FAST,
+                 "--style-blend-weights", "1,1", "--save-every", "2"]) == 0
+    assert Image.open(out).size == (64, 48)
+    assert (tmp_path / "out_step00002.png").exists() and (tmp_path / "out_step00004.png").exists()
+
+
+def test_examples_lists_catalogue(capsys):
+    assert main(["examples"]) == 0
+    out = capsys.readouterr().out
+    assert "tubingen" in out and "starry_night" in out
+
+
+def _run_cli(args, **kwargs):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-m", "styletransfer_utils.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_demo_runs_offline_with_shipped_pictures(tmp_path, vgg_weights):
+    # an empty datasets cache and no network: the demo falls back to pictures it can always make
+    home = tmp_path / "keras"
+    (home / "models").mkdir(parents=True)
+    os.symlink(vgg_weights, home / "models" / vgg_weights.name)
+    out = tmp_path / "demo.png"
+    env = {**os.environ, "KERAS_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    done = subprocess.run([sys.executable, "-m", "styletransfer_utils.cli", "demo", "-o", str(out),
+                           "--size", "64", "--steps", "3"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "generated swirl" in done.stderr
+    assert Image.open(out).size[0] == 64
+
+
+def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights):
+    out = tmp_path / "out.png"
+    proc = _run_cli([str(pictures[0]), str(pictures[1]), "-o", str(out), "--size", "64", "--steps", "100000",
+                     "--precision", "float32"])
+    deadline = time.time() + 120
+    line = ""
+    while time.time() < deadline and "step" not in line:  # wait until the progress bar moves
+        line = proc.stderr.read(200) if proc.poll() is None else "step"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "saved the best picture so far" in err
+    assert Image.open(out).size == (64, 48)

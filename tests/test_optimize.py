@@ -1,0 +1,88 @@
+"""End-to-end Gatys runs with the real weights, at tiny sizes."""
+
+import numpy as np
+import pytest
+
+from styletransfer_utils import Settings
+from styletransfer_utils.optimize import SaveEvery, StyleTransfer, stylize
+
+pytestmark = pytest.mark.weights
+
+TINY = dict(size=64, style_weight=1e-3, tv_weight=1e-3, precision="float32")
+
+
+def test_style_loss_falls_tenfold_content_bounded(vgg_weights):
+    from styletransfer_utils.data import generated_style, shipped_content
+    from styletransfer_utils.images import preprocess, resize
+
+    content, style = shipped_content("chelsea"), generated_style(128)
+    settings = Settings(size=96, steps=60, precision="float32")  # default weights
+    transfer = StyleTransfer(content, [style], settings)
+    result = transfer.run()
+    first, best = result.history[0], result.losses
+    assert result.steps == 60 and not result.interrupted
+    assert best["style"] < first["style"] / 10
+    # the content loss grows from zero but stays well below that of pictures unrelated to the
+    # content: the style picture itself, and white noise
+    unrelated = float(transfer.value_and_grad(preprocess(resize(style, transfer.content.shape[:2])))[0][1])
+    noise = float(transfer.value_and_grad(transfer.initial_input("noise"))[0][1])
+    assert 0 < best["content"] < 0.6 * min(unrelated, noise)
+    assert result.image.shape == (64, 96, 3) and 0 <= result.image.min() and result.image.max() <= 255
+
+
+def test_adam_and_bf16_also_reduce_the_loss(vgg_weights, content_picture, style_picture):
+    result = stylize(content_picture, style_picture, steps=30, optimizer="adam", learning_rate=5.0,
+                     **{**TINY, "precision": "mixed_bfloat16"})
+    assert result.losses["total"] < result.history[0]["total"] / 2
+
+
+def test_exact_step_budget_and_history(vgg_weights, content_picture, style_picture):
+    seen = []
+    result = stylize(content_picture, [style_picture], steps=7, callbacks=[lambda p: seen.append(p.step)], **TINY)
+    assert seen == list(range(1, 8)) and len(result.history) == 7
+    assert set(result.history[0]) == {"step", "seconds", "total", "content", "style", "tv"}
+
+
+def test_ctrl_c_keeps_best_picture(vgg_weights, content_picture, style_picture):
+    def interrupt(progress):
+        if progress.step == 5:
+            raise KeyboardInterrupt
+
+    result = stylize(content_picture, [style_picture], steps=50, callbacks=[interrupt], **TINY)
+    assert result.interrupted and result.steps == 5
+    assert result.losses["total"] == min(h["total"] for h in result.history)
+
+
+def test_noise_init_is_repeatable_with_seed(vgg_weights, content_picture, style_picture):
+    a = stylize(content_picture, [style_picture], steps=3, init="noise", seed=3, **TINY)
+    b = stylize(content_picture, [style_picture], steps=3, init="noise", seed=3, **TINY)
+    c = stylize(content_picture, [style_picture], steps=3, init="noise", seed=4, **TINY)
+    np.testing.assert_allclose(a.image, b.image, atol=1e-3)
+    assert np.abs(a.image - c.image).mean() > 1
+
+
+def test_blend_of_two_styles_is_weighted_gram(vgg_weights, content_picture, style_picture):
+    other = 255 - style_picture
+    s = Settings(**TINY, style_blend_weights=(3.0, 1.0))
+    mixed = StyleTransfer(content_picture, [style_picture, other], s)
+    one = StyleTransfer(content_picture, [style_picture], Settings(**TINY))
+    two = StyleTransfer(content_picture, [other], Settings(**TINY))
+    for name in mixed.style_targets:
+        want = 0.75 * one.style_targets[name] + 0.25 * two.style_targets[name]
+        np.testing.assert_allclose(mixed.style_targets[name], want, rtol=1e-4, atol=1e-2)
+
+
+def test_style_scale_resizes_style_relative_to_output(vgg_weights, content_picture, style_picture):
+    t = StyleTransfer(content_picture, [style_picture], Settings(**TINY, style_scale=0.5))
+    assert t.style_size() == 32
+
+
+def test_save_every_writes_intermediate_pictures(vgg_weights, tmp_path, content_picture, style_picture):
+    stylize(content_picture, [style_picture], steps=6, callbacks=[SaveEvery(3, tmp_path / "s{step:02d}.png")], **TINY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s03.png", "s06.png"]
+
+
+def test_texture_synthesis_without_content(vgg_weights, content_picture, style_picture):
+    result = stylize(content_picture, [style_picture], steps=20, init="noise", seed=0,
+                     **{**TINY, "content_weight": 0.0})
+    assert result.losses["content"] == 0.0 and result.losses["style"] < result.history[0]["style"] / 5

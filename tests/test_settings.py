@@ -1,0 +1,55 @@
+import math
+
+import pytest
+
+from styletransfer_utils import Settings, SettingsError
+from styletransfer_utils.features import resolve_layer_name
+
+
+def test_defaults_are_valid():
+    s = Settings().validated()
+    assert s.content_layers == ("block4_conv2",)
+    assert sum(s.layer_weights().values()) == pytest.approx(1.0)
+
+
+def test_paper_layer_names_are_resolved():
+    s = Settings(content_layers=("relu4_2",), style_layers=("conv1_1", "pool2", "block3_conv1")).validated()
+    assert s.content_layers == ("block4_conv2",)
+    assert s.style_layers == ("block1_conv1", "block2_pool", "block3_conv1")
+    assert resolve_layer_name(" CONV5_4 ") == "block5_conv4"
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"style_weight": -1.0}, "style_weight"),
+    ({"content_weight": math.nan}, "content_weight"),
+    ({"tv_weight": math.inf}, "tv_weight"),
+    ({"style_layers": ("conv9_9",)}, "unknown VGG19 layer"),
+    ({"content_layers": ("fc7",)}, "unknown VGG19 layer"),
+    ({"size": 8}, "size"),
+    ({"steps": 0}, "steps"),
+    ({"optimizer": "sgd"}, "optimizer"),
+    ({"precision": "int8"}, "precision"),
+    ({"pooling": "min"}, "pooling"),
+    ({"style_scale": 0.0}, "style_scale"),
+    ({"style_layer_weights": (1.0, 2.0)}, "style layer weights"),
+    ({"style_layer_weights": (1, -1, 1, 1, 1)}, "style layer weight"),
+    ({"style_blend_weights": (0.0, 0.0)}, "blend"),
+    ({"save_every": -2}, "save_every"),
+])
+def test_bad_settings_are_one_line_errors(changes, words):
+    with pytest.raises(SettingsError) as err:
+        Settings(**changes).validated()
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_blend_weights_normalised_and_counted():
+    s = Settings(style_blend_weights=(1.0, 3.0)).validated()
+    assert s.blend_weights(2) == [0.25, 0.75]
+    with pytest.raises(SettingsError, match="one blend weight per style"):
+        s.blend_weights(3)
+
+
+def test_replace_validates():
+    with pytest.raises(SettingsError):
+        Settings().replace(style_weight=-3)
+    assert Settings().replace(steps=7).steps == 7
