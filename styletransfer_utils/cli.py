@@ -212,9 +212,32 @@ def cmd_transfer(argv) -> int:
 COMMANDS = {"demo": cmd_demo, "examples": cmd_examples}
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 muted.
+
+    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are printed before its log level is
+    read, so the environment variable cannot hide them; Python errors still surface as exceptions.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") < "2":
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            sys.stderr.flush()
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _import_tensorflow_quietly()
     command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).exists() else None
     try:
         return command(argv[1:]) if command else cmd_transfer(argv)

@@ -45,3 +45,4 @@ def style_picture():
     rng = np.random.default_rng(2)
     stripes = (np.indices((64, 64)).sum(0) // 4 % 2)[..., None] * np.array([200.0, 40.0, 90.0])
     return np.clip(stripes + rng.normal(30, 20, (64, 64, 3)), 0, 255).astype(np.float32)
+

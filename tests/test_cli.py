@@ -1,6 +1,5 @@
 """The ``styletransfer`` command: answers to bad input, and real (tiny) runs."""
 
-import io
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import make_bad_picture
 from styletransfer_utils.cli import main
 
 FAST = ["--size", "64", "--steps", "4", "--precision", "float32", "-q"]
@@ -23,26 +23,6 @@ def pictures(tmp_path):
     Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(content)
     Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(style)
     return content, style
-
-
-def _bad_file(tmp_path, kind):
-    path = tmp_path / f"{kind}.jpg"
-    if kind == "text":
-        path.write_text("this is text\n")
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "truncated":
-        buf = io.BytesIO()
-        Image.fromarray(np.zeros((300, 300, 3), np.uint8) + 90).save(buf, "JPEG")
-        path.write_bytes(buf.getvalue()[:400])
-    elif kind == "tiny":
-        Image.new("RGB", (1, 1)).save(path)
-    elif kind == "bomb":
-        from test_images import _bomb_png
-
-        path = tmp_path / "bomb.png"
-        _bomb_png(path)
-    return path
 
 
 def _one_line_error(capsys, argv, *words):
@@ -64,12 +44,12 @@ def _one_line_error(capsys, argv, *words):
     ("bomb", ["pixels"]),
 ])
 def test_bad_content_picture(capsys, tmp_path, pictures, kind, words):
-    bad = _bad_file(tmp_path, kind)
+    bad = make_bad_picture(tmp_path, kind)
     _one_line_error(capsys, [str(bad), str(pictures[1]), "-o", str(tmp_path / "o.png"), *FAST], *words)
 
 
 def test_bad_style_picture(capsys, tmp_path, pictures):
-    _one_line_error(capsys, [str(pictures[0]), str(_bad_file(tmp_path, "text")), "-o", str(tmp_path / "o.png")],
+    _one_line_error(capsys, [str(pictures[0]), str(make_bad_picture(tmp_path, "text")), "-o", str(tmp_path / "o.png")],
                     "not a picture")
 
 

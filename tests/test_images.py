@@ -1,14 +1,12 @@
-import io
-import struct
-import zlib
-
 import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import make_bad_picture
+
 from styletransfer_utils.errors import ImageError
 from styletransfer_utils.images import (
-    IMAGENET_MEAN_BGR, MAX_PIXELS, deprocess, load_image, preprocess, resize_to_long_side, save_image, to_uint8,
+    IMAGENET_MEAN_BGR, deprocess, load_image, preprocess, resize_to_long_side, save_image, to_uint8,
 )
 
 
@@ -106,15 +104,6 @@ def test_resize_to_long_side_upscales():
     assert resize_to_long_side(_rgb(30, 40).astype(np.float32), 80).shape == (60, 80, 3)
 
 
-def _bomb_png(path, width=40000, height=40000):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100))
-                     + chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize("case, words", [
     ("missing", "no such file"),
     ("text", "not a picture"),
@@ -126,26 +115,7 @@ def _bomb_png(path, width=40000, height=40000):
     ("folder", "folder"),
 ])
 def test_bad_pictures_give_one_line_errors(tmp_path, case, words):
-    path = tmp_path / "x.jpg"
-    if case == "text":
-        path.write_text("hello, I am not a JPEG\n")
-    elif case == "empty":
-        path.write_bytes(b"")
-    elif case == "truncated":
-        buf = io.BytesIO()
-        Image.fromarray(_rgb(200, 200)).save(buf, "JPEG")
-        path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
-    elif case == "tiny":
-        Image.new("RGB", (1, 1)).save(path)
-    elif case == "bomb":
-        path = tmp_path / "bomb.png"
-        _bomb_png(path)
-        assert 40000 * 40000 > MAX_PIXELS
-    elif case == "bomb-below-pil-limit":  # PIL itself would decode this one
-        path = tmp_path / "bomb.png"
-        _bomb_png(path, 11000, 11000)
-    elif case == "folder":
-        path = tmp_path
+    path = make_bad_picture(tmp_path, case)
     with pytest.raises(ImageError) as err:
         load_image(path)
     message = str(err.value)

@@ -1,0 +1,173 @@
+"""Small measurements for the notebooks: seconds per optimisation step and memory per image size.
+
+Lesson: ``notebooks/04_optimization_and_acceleration.ipynb``. The benchmarks in ``bench/`` are
+the careful versions; these helpers are quick enough to run inside a notebook.
+
+Timings come from ``Result.history`` (the optimiser's own clock), skipping the first
+evaluation, which includes tracing (and, with ``jit_compile=True``, XLA compilation).
+Memory is the device's peak allocation on a GPU (``tf.config.experimental.get_memory_info``)
+and, on a CPU, the peak resident set size of this process above what it was before the run,
+sampled by a background thread (TensorFlow allocates outside Python, so ``tracemalloc`` would
+not see it).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+def seconds_per_step(history: list[dict], skip: int = 1) -> float:
+    """Mean seconds per loss evaluation in a ``Result.history``, ignoring the first ``skip``.
+
+    The first evaluation pays for tracing/compiling the step, which a long run amortises.
+    """
+    if len(history) <= skip:
+        raise ValueError(f"need more than {skip} steps to time, got {len(history)}")
+    first, last = history[skip - 1] if skip else {"seconds": 0.0, "step": 0}, history[-1]
+    return (last["seconds"] - first["seconds"]) / (last["step"] - first["step"])
+
+
+@dataclass
+class Timing:
+    """One row of :func:`time_variants`."""
+
+    variant: str
+    seconds_per_step: float
+    first_step: float  #: seconds of the first evaluation (tracing, XLA compilation)
+    speedup: float  #: against the first variant in the table
+    final_loss: float
+
+
+#: The variants of notebook 04's speed table: Settings fields to change.
+SPEED_VARIANTS = {
+    "float32": {"precision": "float32", "jit_compile": False},
+    "mixed_bfloat16": {"precision": "mixed_bfloat16", "jit_compile": False},
+    "float32 + XLA": {"precision": "float32", "jit_compile": True},
+    "mixed_bfloat16 + XLA": {"precision": "mixed_bfloat16", "jit_compile": True},
+}
+
+
+def time_variants(content, styles, variants: dict | None = None, *, steps: int = 10, **settings) -> list[Timing]:
+    """Run the same style transfer once per variant and time its steps.
+
+    ``variants`` maps a label to Settings overrides (default :data:`SPEED_VARIANTS`); the other
+    keyword arguments are Settings fields shared by all runs (``size=256``...). Adam is used by
+    default so every variant does exactly one evaluation per step.
+    """
+    from .optimize import stylize
+
+    variants = SPEED_VARIANTS if variants is None else variants
+    settings = {"optimizer": "adam", **settings, "steps": steps}
+    rows: list[Timing] = []
+    for label, changes in variants.items():
+        result = stylize(content, styles, **{**settings, **changes})
+        per_step = seconds_per_step(result.history)
+        base = rows[0].seconds_per_step if rows else per_step
+        rows.append(Timing(label, per_step, result.history[0]["seconds"], base / per_step, result.losses["total"]))
+    return rows
+
+
+def gpu_available() -> bool:
+    """True when TensorFlow sees at least one GPU."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def current_rss_bytes() -> int:
+    """Resident set size of this process now (Linux ``/proc``; elsewhere the peak so far)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if os.uname().sysname == "Darwin" else peak * 1024
+
+
+class PeakRSS:
+    """Context manager sampling the resident set size every ``interval`` seconds.
+
+    ``extra`` is the peak above the value on entry, in bytes.
+    """
+
+    def __init__(self, interval: float = 0.005):
+        self.interval = interval
+        self.start = self.peak = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, current_rss_bytes())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> "PeakRSS":
+        self.start = self.peak = current_rss_bytes()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.peak = max(self.peak, current_rss_bytes())
+
+    @property
+    def extra(self) -> int:
+        return max(0, self.peak - self.start)
+
+
+def peak_memory(fn: Callable[[], object], *, device: str | None = None) -> tuple[object, int, str]:
+    """Call ``fn()`` and return ``(its result, peak bytes, what was measured)``.
+
+    On a GPU (``device="GPU:0"``, the default when one is present) this is TensorFlow's peak
+    allocation on that device during the call; otherwise the peak growth of the process' RSS.
+    """
+    import tensorflow as tf
+
+    if device is None and gpu_available():
+        device = "GPU:0"
+    if device and device.upper().startswith("GPU"):
+        tf.config.experimental.reset_memory_stats(device)
+        value = fn()
+        return value, int(tf.config.experimental.get_memory_info(device)["peak"]), f"{device} peak allocation"
+    with PeakRSS() as probe:
+        value = fn()
+    return value, probe.extra, "CPU peak RSS growth"
+
+
+def memory_by_size(content, styles, sizes, *, steps: int = 3, **settings) -> list[dict]:
+    """Peak memory of a short run at each image size (smallest first, as RSS rarely shrinks).
+
+    Returns rows with the size, pixels, megabytes, seconds per step and what was measured.
+    """
+    from .optimize import stylize
+
+    rows = []
+    for size in sorted(sizes):
+        result, peak, what = peak_memory(lambda s=size: stylize(content, styles, **{**settings, "size": s, "steps": steps}))
+        h, w = result.image.shape[:2]
+        rows.append({"size": size, "pixels": h * w, "MB": peak / 2**20,
+                     "s/step": seconds_per_step(result.history) if steps > 1 else result.seconds,
+                     "measured": what})
+    return rows
+
+
+__all__ = [
+    "PeakRSS",
+    "SPEED_VARIANTS",
+    "Timing",
+    "current_rss_bytes",
+    "gpu_available",
+    "memory_by_size",
+    "peak_memory",
+    "seconds_per_step",
+    "time_variants",
+]
