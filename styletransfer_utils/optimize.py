@@ -150,8 +150,9 @@ class StyleTransfer:
             grad = tape.gradient(scaled, x) / scale
             return tf.stack([total, c, st, tv]), grad
 
-        spec = tf.TensorSpec([1, None, None, 3], tf.float32)
-        return tf.function(value_and_grad, input_signature=[spec], jit_compile=s.jit_compile, reduce_retracing=True)
+        # Traced for the one picture shape of this run: static shapes let the graph optimiser
+        # pick the convolution layouts up front (measurably faster than a [1, None, None, 3] trace).
+        return tf.function(value_and_grad, jit_compile=s.jit_compile)
 
     def value_and_grad(self, x):
         """Loss terms ``[total, content, style, tv]`` and d(total)/dx for a VGG19 input ``x``."""
