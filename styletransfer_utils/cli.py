@@ -155,6 +155,9 @@ def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) 
     finally:
         bar.close()
     save_image(out, result.image)
+    if result.diverged:
+        print(f"styletransfer: warning: the loss became NaN or infinite after {result.steps} steps; saved the best "
+              f"picture so far to {out}; lower --learning-rate or the weights", file=sys.stderr)
     if result.interrupted:
         print(f"interrupted after {result.steps} steps; saved the best picture so far to {out}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -57,6 +57,7 @@ class Result:
     seconds: float
     interrupted: bool
     settings: Settings
+    diverged: bool = False  # the loss became NaN/inf: stopped early, best picture kept
 
     def save(self, path) -> Path:
         return save_image(path, self.image)
@@ -187,11 +188,15 @@ class StyleTransfer:
                 self._run_adam(state)
         except _BudgetSpent:
             pass
+        except _Diverged:
+            state.diverged = True
         except KeyboardInterrupt:
             state.interrupted = True
         return state.result(s)
 
     def _evaluate(self, state: "_RunState", x: np.ndarray):
+        if state.step >= state.steps:
+            raise _BudgetSpent
         terms, grad = self.value_and_grad(x[None] if x.ndim == 3 else x)
         terms = terms.numpy().astype(np.float64)
         state.record(x, terms)
@@ -233,6 +238,10 @@ class _BudgetSpent(Exception):
     """Raised inside the objective once ``steps`` evaluations are done."""
 
 
+class _Diverged(Exception):
+    """Raised when the loss becomes NaN or infinite; the best picture so far is kept."""
+
+
 class _RunState:
     def __init__(self, x0: np.ndarray, steps: int, callbacks: list):
         self.best_x = np.array(x0, dtype=np.float32)
@@ -242,17 +251,16 @@ class _RunState:
         self.history: list[dict] = []
         self.callbacks = callbacks
         self.interrupted = False
+        self.diverged = False
         self.start = time.perf_counter()
 
     def record(self, x: np.ndarray, terms: np.ndarray) -> None:
-        if self.step >= self.steps:
-            raise _BudgetSpent
         self.step += 1
         losses = dict(zip(LOSS_TERMS, map(float, terms)))
         elapsed = time.perf_counter() - self.start
         self.history.append({"step": self.step, "seconds": elapsed, **losses})
         if not np.isfinite(losses["total"]):
-            raise SettingsError("the loss became NaN or infinite", "lower the learning rate or the weights")
+            raise _Diverged
         if self.best is None or losses["total"] < self.best["total"]:
             self.best = losses
             self.best_x = np.array(x, dtype=np.float32).reshape(self.best_x.shape)
@@ -269,6 +277,7 @@ class _RunState:
             seconds=time.perf_counter() - self.start,
             interrupted=self.interrupted,
             settings=settings,
+            diverged=self.diverged,
         )
 
 

@@ -41,7 +41,7 @@ class Settings:
     """
 
     size: int = 512
-    steps: int = 300
+    steps: int = 150
     optimizer: str = "lbfgs"
     learning_rate: float = 8.0
     content_weight: float = 1.0

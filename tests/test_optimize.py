@@ -86,3 +86,20 @@ def test_texture_synthesis_without_content(vgg_weights, content_picture, style_p
     result = stylize(content_picture, [style_picture], steps=20, init="noise", seed=0,
                      **{**TINY, "content_weight": 0.0})
     assert result.losses["content"] == 0.0 and result.losses["style"] < result.history[0]["style"] / 5
+
+
+def test_divergence_stops_and_keeps_best(vgg_weights, content_picture, style_picture):
+    import tensorflow as tf
+
+    transfer = StyleTransfer(content_picture, [style_picture], Settings(**TINY, steps=40))
+    real, calls = transfer._value_and_grad, []
+
+    def breaks_on_fourth(x):
+        calls.append(1)
+        terms, grad = real(x)
+        return (terms * float("nan") if len(calls) >= 4 else terms), grad
+
+    transfer._value_and_grad = breaks_on_fourth
+    result = transfer.run()
+    assert result.diverged and result.steps == 4 and not result.interrupted
+    assert np.isfinite(result.image).all() and np.isfinite(result.losses["total"])
