@@ -153,7 +153,7 @@ class StyleTransfer:
 
         # Traced for the one picture shape of this run: static shapes let the graph optimiser
         # pick the convolution layouts up front (measurably faster than a [1, None, None, 3] trace).
-        return tf.function(value_and_grad, jit_compile=s.jit_compile)
+        return tf.function(value_and_grad, jit_compile=s.jit_compile, autograph=False)
 
     def value_and_grad(self, x):
         """Loss terms ``[total, content, style, tv]`` and d(total)/dx for a VGG19 input ``x``."""
