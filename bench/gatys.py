@@ -89,12 +89,18 @@ class Baseline:
         return loss
 
 
-def per_eval(fn, repeats: int) -> float:
-    fn()  # trace / warm up
-    start = time.perf_counter()
-    for _ in range(repeats):
+def per_eval(fns: dict, repeats: int) -> dict:
+    """Mean seconds per call of each function, measured round-robin so that load from other
+    processes falls on all of them alike (each is called once untimed first, to trace it)."""
+    for fn in fns.values():
         fn()
-    return (time.perf_counter() - start) / repeats
+    total = dict.fromkeys(fns, 0.0)
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            total[name] += time.perf_counter() - start
+    return {name: t / repeats for name, t in total.items()}
 
 
 def peak_rss_run(args: list[str]) -> tuple[float, float, int]:
@@ -116,6 +122,7 @@ def main() -> None:
     parser.add_argument("--baseline-steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny sizes and steps, to check the script runs")
+    parser.add_argument("--speed-only", action="store_true", help="only the seconds-per-evaluation table")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
@@ -125,23 +132,27 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"TensorFlow {tf.__version__}; GPUs: {len(tf.config.list_physical_devices('GPU'))}; "
           f"default precision here: {resolve_precision('auto')}")
-    rows = []
     for size in sizes:
         default = StyleTransfer(content, [style], Settings(size=size))
         f32 = StyleTransfer(content, [style], Settings(size=size, precision="float32"))
         xla = StyleTransfer(content, [style], Settings(size=size, jit_compile=True))
         base = Baseline(f32)
         x0 = tf.constant(default.initial_input())
-        t_base = per_eval(lambda: base.step().numpy(), args.repeats)
-        t_f32 = per_eval(lambda: f32.value_and_grad(x0)[1].numpy(), args.repeats)
-        t_def = per_eval(lambda: default.value_and_grad(x0)[1].numpy(), args.repeats)
-        t_xla = per_eval(lambda: xla.value_and_grad(x0)[1].numpy(), args.repeats)
+        times = per_eval({
+            "base": lambda: base.step().numpy(),
+            "f32": lambda: f32.value_and_grad(x0)[1].numpy(),
+            "default": lambda: default.value_and_grad(x0)[1].numpy(),
+            "xla": lambda: xla.value_and_grad(x0)[1].numpy(),
+        }, args.repeats)
+        t_base, t_f32, t_def, t_xla = (times[k] for k in ("base", "f32", "default", "xla"))
         print(f"\n{size} px ({default.content.shape[1]}x{default.content.shape[0]}): seconds per loss evaluation")
         print(f"  baseline float32, full VGG19, Adam step : {t_base:.3f}")
         print(f"  project extractor, float32              : {t_f32:.3f}  ({t_base / t_f32:.2f}x)")
         print(f"  project default ({default.precision}) : {t_def:.3f}  ({t_base / t_def:.2f}x)")
         print(f"  project default + XLA                   : {t_xla:.3f}  ({t_base / t_xla:.2f}x)")
 
+        if args.speed_only:
+            continue
         # convergence: baseline Adam for N steps (after one untimed warm-up step that traces it),
         # then the default until it reaches that loss
         base = Baseline(f32)
@@ -168,9 +179,8 @@ def main() -> None:
         print(f"  baseline: {args.baseline_steps} Adam steps in {t_base_run:.1f} s -> loss {target:.4g}")
         print(f"  default (L-BFGS): reached it after {reached.get('step', '-')} evaluations, {t_reach:.1f} s "
               f"({t_base_run / t_reach:.1f}x faster; float32 loss of that picture {check:.4g})")
-        rows.append((size, t_base, t_f32, t_def, t_xla, t_base_run, target, reached.get("step"), t_reach, check))
 
-    if not args.quick:
+    if not (args.quick or args.speed_only):
         steps = Settings().steps
         out512 = OUT / "cli_default_512.png"
         wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out512), "-q"])
