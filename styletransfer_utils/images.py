@@ -194,6 +194,12 @@ def check_writable(path) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_image(path, image: np.ndarray) -> Path:
     """Write an RGB float or uint8 array to ``path``; the format follows the extension.
 
@@ -209,6 +215,7 @@ def save_image(path, image: np.ndarray) -> Path:
     os.close(fd)
     try:
         Image.fromarray(arr, "RGB").save(tmp, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except OSError as exc:
         raise ImageError(f"cannot write {path} ({exc.strerror or exc})", "choose another output path") from None

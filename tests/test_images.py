@@ -127,6 +127,11 @@ def test_save_and_reload(tmp_path):
     out = save_image(tmp_path / "o.png", img)
     np.testing.assert_array_equal(load_image(out), img)
     assert not list(tmp_path.glob(".tmp-*"))
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the 0600 of a temporary file
 
 
 def test_save_errors(tmp_path):
