@@ -1,0 +1,39 @@
+"""Timing and memory helpers of notebook 04."""
+
+import time
+
+import numpy as np
+import pytest
+
+from styletransfer_utils import benchmarking
+
+
+def test_seconds_per_step_skips_the_first_step():
+    history = [{"step": 1, "seconds": 5.0}, {"step": 2, "seconds": 5.5}, {"step": 3, "seconds": 6.0}]
+    assert benchmarking.seconds_per_step(history) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        benchmarking.seconds_per_step(history[:1])
+
+
+def test_peak_rss_sees_a_large_allocation():
+    with benchmarking.PeakRSS() as probe:
+        block = np.ones(64 * 2**20 // 8)  # 64 MB, touched
+        time.sleep(0.05)
+        del block
+    assert probe.extra > 32 * 2**20
+
+
+def test_peak_memory_on_cpu_returns_the_value():
+    value, peak, what = benchmarking.peak_memory(lambda: np.ones(2**20).sum(), device="CPU")
+    assert value == 2**20 and peak >= 0 and "CPU" in what
+
+
+@pytest.mark.weights
+def test_time_variants_and_memory_by_size(vgg_weights, content_picture, style_picture):
+    variants = {"a": {"precision": "float32"}, "b": {"precision": "float32", "tv_weight": 0.0}}
+    rows = benchmarking.time_variants(content_picture, [style_picture], variants, steps=3, size=48)
+    assert [r.variant for r in rows] == ["a", "b"] and rows[0].speedup == 1.0
+    assert all(r.seconds_per_step > 0 and np.isfinite(r.final_loss) for r in rows)
+    memory = benchmarking.memory_by_size(content_picture, [style_picture], [64, 48], steps=2, precision="float32")
+    assert [m["size"] for m in memory] == [48, 64] and memory[1]["pixels"] == 64 * 48
+    assert all(m["MB"] >= 0 for m in memory)

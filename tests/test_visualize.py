@@ -1,0 +1,68 @@
+"""Figures and tables of notebooks 01, 02 and 04 (no network weights needed)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from styletransfer_utils import visualize
+from styletransfer_utils.features import LAYER_NAMES
+
+
+def test_paper_names():
+    assert visualize.paper_name("block4_conv2") == "conv4_2"
+    assert visualize.paper_name("block3_pool") == "pool3"
+    assert visualize.paper_name("relu1_1") == "conv1_1"
+
+
+def test_layer_table_shapes_receptive_fields_and_parameters():
+    table = visualize.vgg19_layer_table(224, 224)
+    assert [r.name for r in table] == list(LAYER_NAMES)
+    rows = {r.paper_name: r for r in table}
+    # known values for VGG: 3x3 convs with stride 1 grow the field by 2 x stride
+    assert (rows["conv1_1"].receptive_field, rows["conv1_2"].receptive_field) == (3, 5)
+    assert (rows["pool1"].receptive_field, rows["pool1"].stride) == (6, 2)
+    assert rows["conv2_1"].receptive_field == 10
+    assert (rows["pool5"].height, rows["pool5"].stride, rows["pool5"].receptive_field) == (7, 32, 268)
+    assert (rows["conv4_2"].height, rows["conv4_2"].channels) == (28, 512)
+    assert sum(r.parameters for r in table) == 20_024_384  # keras.applications.VGG19(include_top=False)
+    odd = visualize.vgg19_layer_table(75, 101)
+    assert (odd[-1].height, odd[-1].width) == (2, 3)
+
+
+def test_format_table_aligns_columns():
+    text = visualize.format_table([{"a": 1, "bb": 0.123456}, {"a": 10, "bb": 2.0}])
+    lines = text.splitlines()
+    assert lines[0].split() == ["a", "bb"] and "0.123" in lines[2] and len(set(map(len, lines))) == 1
+    assert visualize.format_table([]) == ""
+
+
+def test_top_channels_and_feature_map_image():
+    maps = np.zeros((1, 6, 5, 4), np.float32)
+    maps[..., 2] = 3.0
+    maps[0, 0, 0, 1] = 1.0
+    assert visualize.top_channels(maps, 2) == [2, 1]
+    img = visualize.feature_map_image(maps, 1)
+    assert img.shape == (6, 5, 3) and img.dtype == np.uint8
+    flat = visualize.feature_map_image(maps, 0).reshape(-1, 3)
+    assert len(np.unique(flat, axis=0)) == 1  # a constant map: one colour, no division by zero
+    with pytest.raises(ValueError):
+        visualize.feature_map_image(maps, 4)
+
+
+def test_figures_are_drawn():
+    rng = np.random.default_rng(0)
+    maps = rng.random((1, 8, 8, 20), dtype=np.float32)
+    assert len(visualize.feature_map_grid(maps, columns=4).axes) == 16
+    assert len(visualize.feature_map_grid(maps, [0, 1, 2], columns=3).axes) == 3
+    assert len(visualize.channel_histograms([rng.random((4, 4, 3)) * 255] * 2, ["a", "b"]).axes) == 2
+    history = [{"step": i + 1, "seconds": 0.1 * i, "total": 10.0 / (i + 1)} for i in range(5)]
+    fig = visualize.plot_loss_curves({"x": history, "y": history}, x="step")
+    assert len(fig.axes[0].lines) == 2
+
+
+def test_layer_statistics():
+    rows = visualize.layer_statistics({"block1_conv1": np.array([[[[0.0, 2.0]]]])})
+    assert rows == [{"layer": "conv1_1", "mean": 1.0, "std": 1.0, "active": 0.5}]

@@ -1,0 +1,91 @@
+"""The notebook widgets, driven headless: set a slider's ``.value``, click the button."""
+
+import numpy as np
+import pytest
+
+from styletransfer_utils import Settings
+from styletransfer_utils.widgets import feature_map_browser, png_bytes, style_transfer_sliders
+
+pytestmark = pytest.mark.weights
+
+TINY = Settings(size=64, steps=3, seed=0, precision="float32")
+
+
+def test_png_bytes_is_a_png():
+    data = png_bytes(np.full((4, 5, 3), 200.0, np.float32))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_feature_map_browser_follows_its_sliders(vgg_weights, content_picture):
+    browser = feature_map_browser(content_picture, layers=("conv1_1", "conv3_1"))
+    assert browser.layer.options == ("conv1_1", "conv3_1")
+    assert browser.channel.max == 63 and browser.current.shape == (48, 64, 3)
+    first = bytes(browser.image.value)
+    browser.channel.value = 5
+    assert bytes(browser.image.value) != first and "channel 5 of 64" in browser.info.value
+    browser.layer.value = "conv3_1"
+    assert browser.channel.max == 255 and browser.current.shape == (12, 16, 3)
+    browser.channel.value = 200
+    browser.layer.value = "conv1_1"  # fewer channels: the channel slider is clamped
+    assert browser.channel.value == 63 and browser.channel.max == 63
+    fig = browser.figure()
+    assert len(fig.axes) == 2
+
+
+def test_sliders_fill_settings_with_the_same_names(vgg_weights, content_picture, style_picture):
+    panel = style_transfer_sliders(content_picture, style_picture, TINY, preview_size=48, preview_steps=2, live=False)
+    assert set(panel.sliders) == {"content_weight", "style_weight", "tv_weight", "style_layer_weights", "size", "steps"}
+    panel.sliders["content_weight"].value = 2.0
+    panel.sliders["style_weight"].value = 1e-2
+    panel.sliders["tv_weight"].value = 1e-4
+    panel.sliders["style_layer_weights"][4].value = 0.0
+    panel.sliders["size"].value = 96
+    panel.sliders["steps"].value = 7
+    s = panel.settings()
+    assert isinstance(s, Settings)
+    assert (s.content_weight, s.size, s.steps) == (2.0, 96, 7)
+    assert s.style_weight == pytest.approx(1e-2) and s.tv_weight == pytest.approx(1e-4)
+    assert s.style_layer_weights == (1.0, 1.0, 1.0, 1.0, 0.0)
+    assert s.style_layers == TINY.style_layers and s.seed == 0 and s.precision == "float32"
+    assert panel.previews == 0  # live=False: nothing ran
+
+
+def test_defaults_draw_a_preview_and_slider_moves_update_it(vgg_weights, content_picture, style_picture):
+    panel = style_transfer_sliders(content_picture, [style_picture], TINY, preview_size=48, preview_steps=2)
+    assert panel.previews == 1 and panel.last_preview.image.shape == (36, 48, 3)
+    assert panel.last_preview.settings.size == 48 and panel.last_preview.steps == 2
+    first = panel.last_preview
+    assert bytes(panel.preview_image.value)[:4] == b"\x89PNG"
+    panel.sliders["style_weight"].value = 1e-1
+    assert panel.previews == 2 and panel.last_preview.settings.style_weight == pytest.approx(1e-1)
+    assert panel.last_preview is not first and panel.last_preview.history[0]["style"] > 0
+    fig = panel.figure()
+    assert len(fig.axes) == 1
+
+
+def test_button_renders_at_the_chosen_size(vgg_weights, content_picture, style_picture):
+    panel = style_transfer_sliders(content_picture, [style_picture], TINY, preview_size=48, preview_steps=2, live=False)
+    panel.sliders["size"].value = 96
+    panel.sliders["steps"].value = 4
+    panel.render_button.click()
+    assert panel.renders == 1 and panel.last_render.image.shape == (72, 96, 3)
+    assert panel.last_render.steps == 4 and bytes(panel.render_image.value)[:4] == b"\x89PNG"
+    assert not panel.render_button.disabled and "rendered 96x72" in panel.status.value
+
+
+def test_bad_settings_show_an_error_instead_of_raising(vgg_weights, content_picture, style_picture):
+    panel = style_transfer_sliders(content_picture, [style_picture], TINY, preview_size=48, preview_steps=2, live=False)
+    for slider in panel.sliders["style_layer_weights"]:
+        slider.value = 0.0
+    assert panel.preview() is None
+    assert "style layer weights are zero" in panel.error and "zero" in panel.status.value
+    panel.sliders["style_layer_weights"][0].value = 1.0
+    assert panel.preview() is not None and panel.error is None
+
+
+def test_figure_before_anything_ran_explains(content_picture, style_picture):
+    from styletransfer_utils.errors import StyleTransferError
+
+    panel = style_transfer_sliders(content_picture, [style_picture], TINY, live=False)
+    with pytest.raises(StyleTransferError, match="preview"):
+        panel.figure()
