@@ -3,6 +3,8 @@
     styletransfer CONTENT STYLE [STYLE ...] -o OUT.png [options]
     styletransfer demo [-o OUT.png] [options]
     styletransfer examples
+    styletransfer train STYLE --data DIR -o MODEL.keras [options]
+    styletransfer fast MODEL INPUT [INPUT ...] -o OUT
 
 CONTENT and STYLE are picture files or names from the example catalogue (``tubingen``,
 ``starry_night``, ...). Every option maps one to one onto a field of
@@ -212,7 +214,138 @@ def cmd_transfer(argv) -> int:
     return run_transfer(content, styles, settings, args.output, args.quiet)
 
 
-COMMANDS = {"demo": cmd_demo, "examples": cmd_examples}
+# -- Johnson et al.'s feed-forward network: train one per style, then stylise in one pass -----
+
+TRAIN_HELP = {
+    "steps": "optimisation steps (batches)", "batch_size": "photos per step", "crop_size": "side of the random crops",
+    "style_size": "long side of the style picture", "learning_rate": "Adam's step size",
+    "content_weight": "weight of the content loss", "style_weight": "weight of the style loss",
+    "tv_weight": "weight of the total-variation loss", "content_layers": "comma-separated VGG19 layers for content",
+    "style_layers": "comma-separated VGG19 layers for style", "half_width": "half the channels: about 4x faster",
+    "precision": "VGG19's precision: auto, mixed_bfloat16, mixed_float16 or float32",
+    "transformer_precision": "the network's precision: same (as --precision) or one of those",
+    "pooling": "VGG19 pooling: max or avg", "checkpoint_every": "save a checkpoint every N steps (0: only at the end)",
+    "preview_every": "stylise the preview picture every N steps, next to the model (0: never)",
+    "seed": "random seed for initialisation and crops",
+}
+
+
+def build_train_parser() -> argparse.ArgumentParser:
+    from .feedforward import TrainSettings
+
+    parser = _Parser(prog="styletransfer train", description="Train Johnson et al.'s feed-forward network for one "
+                     "style on a folder of photos. Run the same command again to resume an interrupted run.")
+    parser.add_argument("style", help="style picture: a file or an example name")
+    parser.add_argument("--data", required=True, help="folder of training photos (JPEG/PNG, searched recursively)")
+    parser.add_argument("-o", "--output", required=True, help="model file to write (.keras or .weights.h5)")
+    parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: MODEL.checkpoints next to the model)")
+    parser.add_argument("--preview", help="picture to stylise for previews (default: a shipped photo)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    defaults = TrainSettings()
+    for f in dataclasses.fields(TrainSettings):
+        flag, default, text = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), TRAIN_HELP[f.name]
+        if f.name.endswith("_layers"):
+            parser.add_argument(flag, type=_csv(str), default=default, metavar="LAYERS", help=f"{text} ({','.join(default)})")
+        elif isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
+        else:
+            parser.add_argument(flag, type=int if f.name == "seed" else type(default), default=default,
+                                help=f"{text} (default: {default})")
+    return parser
+
+
+def cmd_train(argv) -> int:
+    from tqdm.auto import tqdm
+
+    from .feedforward import Trainer, TrainSettings, check_model_path, default_checkpoint_dir, save_model
+
+    args = build_train_parser().parse_args(argv)
+    settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)}).validated()
+    output = check_model_path(args.output)
+    style = resolve_picture(args.style)
+    preview = resolve_picture(args.preview) if args.preview else None
+    ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else default_checkpoint_dir(output)
+    trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview)
+    start = int(trainer.step.numpy())
+    if trainer.restored_from:
+        print(f"resumed from step {start} ({trainer.restored_from})", file=sys.stderr)
+    bar = tqdm(total=settings.steps, initial=start, unit="step", disable=args.quiet, dynamic_ncols=True, file=sys.stderr)
+
+    def show(p):
+        bar.set_postfix_str(f"loss={p.losses['total']:.4g} content={p.losses['content']:.3g} style={p.losses['style']:.3g}"
+                            f" tv={p.losses['tv']:.3g} {p.images_per_second:.1f} img/s skipped={p.skipped}", refresh=False)
+        bar.update(1)
+
+    base = output.name[: -len(".keras")] if output.name.endswith(".keras") else output.name[: -len(".weights.h5")]
+    try:
+        result = trainer.run(callbacks=[show], preview_pattern=str(output.with_name(base + "_preview_step{step:06d}.png")))
+    finally:
+        bar.close()
+    save_model(trainer.model, output)
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} unreadable file(s), e.g. {next(iter(result.skipped))}: "
+              f"{next(iter(result.skipped.values()))}", file=sys.stderr)
+    if result.interrupted:
+        print(f"interrupted at step {result.steps}; saved a checkpoint in {ckpt} and the model so far to {output}; "
+              "run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(f"saved {output} (step {result.steps}, {result.seconds:.1f} s, {result.images_per_second:.1f} img/s)",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_fast(argv) -> int:
+    from .errors import ImageError
+    from .feedforward import find_pictures, load_model, stylize_fast
+    from .images import SAVE_FORMATS, check_writable, load_image, save_image
+
+    parser = _Parser(prog="styletransfer fast", description="Stylise pictures with a trained feed-forward network.")
+    parser.add_argument("model", help="model file (.keras or .weights.h5) or a shipped model's name")
+    parser.add_argument("inputs", nargs="+", metavar="input", help="picture files or folders")
+    parser.add_argument("-o", "--output", required=True, help="output picture (one input) or folder (several)")
+    parser.add_argument("--size", type=int, default=None, help="cap the long side of each picture (default: keep)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "mixed_bfloat16", "mixed_float16", "float32"),
+                        help="auto: bf16 where the hardware is fast at it")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    args = parser.parse_args(argv)
+    jobs = []  # (input, output, named explicitly)
+    single = len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir()
+    if single:
+        jobs.append((Path(args.inputs[0]), check_writable(args.output), True))
+    else:
+        out_dir = Path(args.output)
+        if out_dir.suffix.lower() in SAVE_FORMATS or out_dir.is_file():
+            raise ImageError(f"several pictures but the output {out_dir} is not a folder", "give a folder with -o")
+        for ref in map(Path, args.inputs):
+            if ref.is_dir():
+                jobs += [(p, out_dir / p.relative_to(ref).with_suffix(".png"), False) for p in find_pictures(ref)]
+            else:
+                jobs.append((ref, out_dir / (ref.stem + ".png"), True))
+    for ref, _, named in jobs:
+        if named:
+            load_image(ref, args.size)  # a named file that cannot be read: one line, exit 2, nothing written
+    model = load_model(args.model, precision=args.precision)
+    skipped = 0
+    for ref, out, named in jobs:
+        try:
+            picture = load_image(ref, args.size)
+        except ImageError as exc:
+            if named:
+                raise
+            skipped += 1
+            print(f"styletransfer: skipped {exc}", file=sys.stderr)
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_image(out, stylize_fast(model, picture))
+        if not args.quiet:
+            print(f"{ref} -> {out}", file=sys.stderr)
+    if skipped and not args.quiet:
+        print(f"skipped {skipped} unreadable file(s)", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast}
 
 
 def _import_tensorflow_quietly() -> None:

@@ -1,0 +1,251 @@
+"""Johnson et al.'s feed-forward network: shapes, training, checkpoints, save/load, the CLI."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import make_bad_picture
+from styletransfer_utils import feedforward as ff
+from styletransfer_utils.cli import main
+from styletransfer_utils.errors import StyleTransferError
+
+# tiny: 32 px crops, batch 2, VGG19 only up to relu2_2 (fast), float32 (deterministic)
+TINY = dict(batch_size=2, crop_size=32, style_size=48, content_layers=("relu1_2",),
+            style_layers=("relu1_2", "relu2_1"), precision="float32", checkpoint_every=0, preview_every=0,
+            half_width=True, learning_rate=3e-3, seed=3)
+TINY_CLI = ["--batch-size", "2", "--crop-size", "32", "--style-size", "48", "--content-layers", "relu1_2",
+            "--style-layers", "relu1_2,relu2_1", "--precision", "float32", "--half-width", "--preview-every", "0"]
+
+
+def _picture(h, w, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(7 * x + seed), np.cos(5 * y - seed), np.sin(4 * (x + y))], -1)
+    return np.clip(127.5 + 100 * base + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """A folder of synthetic photos: JPEG and PNG, one greyscale, one in a subfolder."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(_picture(40 + 3 * i, 50, i)).save(folder / f"p{i}.jpg")
+    Image.fromarray(_picture(48, 48, 7)).convert("L").save(folder / "grey.png")
+    Image.fromarray(_picture(60, 44, 8)).save(folder / "sub" / "deep.PNG")
+    (folder / "notes.txt").write_text("not a picture and not a picture name")
+    return folder
+
+
+@pytest.fixture
+def style_file(tmp_path):
+    rng = np.random.default_rng(2)
+    stripes = (np.indices((48, 48)).sum(0) // 4 % 2)[..., None] * np.array([200.0, 40.0, 90.0])
+    path = tmp_path / "style.png"
+    Image.fromarray(np.clip(stripes + rng.normal(30, 20, (48, 48, 3)), 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def half_net():
+    return ff.build_transformer(half_width=True, seed=0)
+
+
+# -- the network ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("h, w", [(37, 53), (8, 8), (33, 16), (64, 64)])
+def test_any_size_gives_same_size(half_net, h, w):
+    out = ff.stylize_fast(half_net, _picture(h, w, 0).astype(np.float32))
+    assert out.shape == (h, w, 3) and out.dtype == np.float32
+    assert 0 <= out.min() and out.max() <= 255
+
+
+def test_full_width_architecture():
+    net = ff.build_transformer()
+    assert 1_600_000 < net.count_params() < 1_700_000  # about 1.68 M, as in the paper
+    assert not ff.is_half_width(net)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds.count("InstanceNormalization") == 15 and kinds.count("UpSampling2D") == 2
+    assert "Conv2DTranspose" not in kinds
+    assert net(np.zeros((1, 37, 53, 3), np.float32)).shape == (1, 37, 53, 3)
+
+
+def test_mixed_precision_keeps_norm_and_output_float32():
+    net = ff.build_transformer(half_width=True, precision="mixed_bfloat16")
+    assert net.get_layer("res1a").compute_dtype == "bfloat16"
+    assert net.get_layer("res1a_in").compute_dtype == "float32"
+    assert net.get_layer("out").compute_dtype == "float32"
+    assert net(np.zeros((1, 16, 16, 3), np.float32)).dtype == "float32"
+
+
+def test_too_small_picture_is_a_clear_error(half_net):
+    with pytest.raises(StyleTransferError, match="at least 8 pixels"):
+        ff.stylize_fast(half_net, np.zeros((4, 40, 3), np.float32))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".weights.h5"])
+def test_save_load_round_trip_is_identical(tmp_path, half_net, suffix):
+    x = _picture(37, 53, 1).astype(np.float32)
+    path = ff.save_model(half_net, tmp_path / f"m{suffix}")
+    loaded = ff.load_model(path)
+    assert ff.is_half_width(loaded)
+    np.testing.assert_array_equal(ff.stylize_fast(loaded, x), ff.stylize_fast(half_net, x))
+    assert ff.load_model(str(path), precision="mixed_bfloat16").get_layer("res1a").compute_dtype == "bfloat16"
+
+
+def test_model_errors_are_one_line(tmp_path):
+    with pytest.raises(ff.ModelError, match="no model file or shipped model named 'nosuch'.*shipped name"):
+        ff.load_model("nosuch")
+    with pytest.raises(ff.ModelError, match="no such file"):
+        ff.load_model(tmp_path / "missing.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_text("junk")
+    with pytest.raises(ff.ModelError, match="not a readable model"):
+        ff.load_model(bad)
+    with pytest.raises(ff.ModelError, match=r"\.keras or \.weights\.h5"):
+        ff.save_model(ff.build_transformer(half_width=True), tmp_path / "m.h5")
+
+
+def test_shipped_models_are_found_by_name(tmp_path, monkeypatch, half_net):
+    monkeypatch.setattr(ff, "MODELS_DIR", tmp_path)
+    ff.save_model(half_net, tmp_path / "my_style.weights.h5")
+    assert list(ff.shipped_models()) == ["my_style"]
+    assert ff.is_half_width(ff.load_model("my-style"))
+
+
+# -- the data ---------------------------------------------------------------------------------
+
+
+def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ff.DataError, match="does not exist"):
+        ff.find_pictures(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("x")
+    with pytest.raises(ff.DataError, match="no JPEG or PNG pictures"):
+        ff.find_pictures(tmp_path / "empty")
+
+
+def test_pipeline_finds_pictures_recursively_and_skips_bad_ones(photos):
+    make_bad_picture(photos, "truncated")
+    make_bad_picture(photos, "text")  # text.jpg
+    make_bad_picture(photos, "empty")
+    (photos / "sub" / "tiny.png").write_bytes(b"")  # empty PNG
+    data = ff.PictureFolder(photos, crop_size=32, batch_size=3, seed=0)
+    assert len(data.paths) == 10  # 6 good + 4 bad; notes.txt ignored
+    seen = 0
+    for batch in data.dataset().take(8):
+        assert batch.shape == (3, 32, 32, 3) and batch.dtype == "float32"
+        seen += 1
+    assert seen == 8
+    assert sorted(p.split("/")[-1] for p in data.skipped) == ["empty.jpg", "text.jpg", "tiny.png", "truncated.jpg"]
+
+
+def test_folder_of_only_bad_pictures_is_a_clear_error(tmp_path, style_file, vgg_weights):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    make_bad_picture(folder, "text")
+    make_bad_picture(folder, "empty")
+    trainer = ff.Trainer(style_file, folder, ff.TrainSettings(steps=1, **TINY))
+    with pytest.raises(ff.DataError, match="none of the 2 pictures"):
+        trainer.run()
+
+
+def test_settings_are_validated():
+    with pytest.raises(StyleTransferError, match="batch_size is 0"):
+        ff.TrainSettings(batch_size=0).validated()
+    with pytest.raises(StyleTransferError, match="unknown VGG19 layer"):
+        ff.TrainSettings(style_layers=("conv9_9",)).validated()
+    with pytest.raises(StyleTransferError, match="style_weight"):
+        ff.TrainSettings(style_weight=-1.0).validated()
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def test_training_reduces_the_loss(photos, style_file, vgg_weights):
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=30, **TINY))
+    fixed = trainer.next_batch()
+    before = float(trainer.losses(fixed)[0])
+    result = trainer.run()
+    after = float(trainer.losses(fixed)[0])
+    assert result.steps == 30 and not result.interrupted
+    assert after < 0.7 * before, (before, after)
+
+
+def test_checkpoint_and_resume(tmp_path, photos, style_file, vgg_weights):
+    settings = ff.TrainSettings(steps=4, **{**TINY, "checkpoint_every": 2})
+    ckpt = tmp_path / "ckpt"
+    first = ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
+    assert first.run(3).steps == 3  # stops between checkpoints: the end of run() saves step 3
+    weights = [w.copy() for w in first.model.get_weights()]
+    second = ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
+    assert int(second.step.numpy()) == 3 and second.restored_from.endswith("-3")
+    for a, b in zip(weights, second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(second.optimizer.iterations.numpy()) == 3
+    assert second.run().steps == 4  # finishes the remaining step only
+    with pytest.raises(StyleTransferError, match="half-width"):
+        ff.Trainer(style_file, photos, settings.replace(half_width=False), checkpoint_dir=ckpt)
+
+
+def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
+    settings = ff.TrainSettings(steps=50, **{**TINY, "checkpoint_every": 100})
+    trainer = ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt")
+
+    def interrupt(progress):
+        if progress.step == 2:
+            raise KeyboardInterrupt
+
+    result = trainer.run(callbacks=[interrupt])
+    assert result.interrupted and result.steps == 2
+    assert int(ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt").step.numpy()) == 2
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def _one_line_error(capsys, argv, *words):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("styletransfer"), err
+    for w in words:
+        assert w in err, err
+
+
+def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
+    model = tmp_path / "m.keras"
+    assert main(["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "3",
+                 "--checkpoint-every", "2", "-q", *TINY_CLI]) == 0
+    assert model.is_file() and (tmp_path / "m.keras.checkpoints").is_dir()
+    # the same command again: resumes at step 3 and has nothing left to do
+    assert main(["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "3",
+                 *TINY_CLI]) == 0
+    assert "resumed from step 3" in capsys.readouterr().err
+    one = tmp_path / "one.png"
+    assert main(["fast", str(model), str(photos / "p0.jpg"), "-o", str(one)]) == 0
+    assert Image.open(one).size == Image.open(photos / "p0.jpg").size
+    folder_out = tmp_path / "stylised"
+    assert main(["fast", str(model), str(photos), "-o", str(folder_out), "--precision", "float32"]) == 0
+    assert (folder_out / "sub" / "deep.png").is_file() and len(list(folder_out.rglob("*.png"))) == 6
+
+
+def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
+    model = ff.save_model(half_net, tmp_path / "m.weights.h5")
+    _one_line_error(capsys, ["train", str(style_file), "--data", str(tmp_path / "nope"), "-o", str(tmp_path / "m.keras")],
+                    "does not exist")
+    _one_line_error(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.pt")],
+                    ".keras or .weights.h5")
+    _one_line_error(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.keras"),
+                             "--batch-size", "0"], "batch_size is 0")
+    _one_line_error(capsys, ["train", str(tmp_path / "nostyle.png"), "--data", str(photos), "-o",
+                             str(tmp_path / "m.keras")], "no such file")
+    _one_line_error(capsys, ["fast", "nosuchmodel", str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png")],
+                    "nosuchmodel")
+    _one_line_error(capsys, ["fast", str(model), str(make_bad_picture(tmp_path, "text")), "-o",
+                             str(tmp_path / "o.png")], "not a picture")
+    _one_line_error(capsys, ["fast", str(model), str(photos / "p0.jpg"), str(photos / "p1.jpg"), "-o",
+                             str(tmp_path / "o.png")], "folder")
+    _one_line_error(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], "format")
+    _one_line_error(capsys, ["fast", str(model)], "required")
