@@ -18,3 +18,14 @@ def test_render_gallery_tiny(vgg_weights, tmp_path):
 def test_main_rejects_unknown_photos():
     with pytest.raises(SystemExit):
         gallery.main(["--only", "tubingen"])
+
+
+def test_committed_gallery_is_small_and_credited():
+    from pathlib import Path
+
+    images = Path(__file__).resolve().parents[1] / "Images"
+    pngs = sorted(images.glob("*.png"))
+    credits = (images / "README.md").read_text(encoding="utf-8")
+    for png in pngs:
+        assert png.stat().st_size < 300_000, f"{png.name} is over 300 KB"
+        assert png.name in credits, f"{png.name} is not listed in Images/README.md"
