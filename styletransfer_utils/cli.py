@@ -309,6 +309,8 @@ def cmd_fast(argv) -> int:
                         help="auto: bf16 where the hardware is fast at it")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     args = parser.parse_args(argv)
+    if args.size is not None and args.size < 8:
+        raise ImageError(f"--size {args.size} is too small", "use at least 8 pixels, or leave it out")
     jobs = []  # (input, output, named explicitly)
     single = len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir()
     if single:

@@ -613,13 +613,12 @@ class TrainResult:
     output: Path | None = None
     checkpoint_dir: Path | None = None
     previews: list = field(default_factory=list)
+    batch_size: int = 1
 
     @property
     def images_per_second(self) -> float:
         done = self.steps - self.start_step
-        return done * self._batch / self.seconds if self.seconds > 0 else 0.0
-
-    _batch: int = 1
+        return done * self.batch_size / self.seconds if self.seconds > 0 else 0.0
 
 
 LOSS_TERMS = ("total", "content", "style", "tv")
@@ -797,8 +796,7 @@ class Trainer:
                 self.save_checkpoint()
         result = TrainResult(self.model, int(self.step.numpy()), start_step, losses, history,
                              time.perf_counter() - start, interrupted, dict(self.data.skipped),
-                             checkpoint_dir=self.checkpoint_dir, previews=previews)
-        result._batch = s.batch_size
+                             checkpoint_dir=self.checkpoint_dir, previews=previews, batch_size=s.batch_size)
         return result
 
     def preview_picture(self) -> np.ndarray:
