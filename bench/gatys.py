@@ -105,8 +105,11 @@ def per_eval(fns: dict, repeats: int) -> dict:
 
 def peak_rss_run(args: list[str]) -> tuple[float, float, int]:
     """Run the CLI in a fresh process; return (wall seconds, peak RSS in GB, exit code)."""
-    code = ("import resource, sys; from styletransfer_utils.cli import main; rc = main(sys.argv[1:]); "
-            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    # VmHWM (peak resident set) of the child itself; ru_maxrss would carry over the parent's peak
+    # across fork+exec on Linux
+    code = ("import re, sys; from styletransfer_utils.cli import main; rc = main(sys.argv[1:]); "
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+            "print('PEAK_KB', hwm, file=sys.stderr); sys.exit(rc)")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -146,9 +149,9 @@ def main() -> None:
         }, args.repeats)
         t_base, t_f32, t_def, t_xla = (times[k] for k in ("base", "f32", "default", "xla"))
         print(f"\n{size} px ({default.content.shape[1]}x{default.content.shape[0]}): seconds per loss evaluation")
-        print(f"  baseline float32, full VGG19, Adam step : {t_base:.3f}")
+        print(f"  baseline float32 (Keras VGG19), Adam step: {t_base:.3f}")
         print(f"  project extractor, float32              : {t_f32:.3f}  ({t_base / t_f32:.2f}x)")
-        print(f"  project default ({default.precision}) : {t_def:.3f}  ({t_base / t_def:.2f}x)")
+        print(f"  project default ({default.precision})  : {t_def:.3f}  ({t_base / t_def:.2f}x)")
         print(f"  project default + XLA                   : {t_xla:.3f}  ({t_base / t_xla:.2f}x)")
 
         if args.speed_only:

@@ -41,11 +41,11 @@ class Settings:
     """
 
     size: int = 512
-    steps: int = 150
+    steps: int = 120
     optimizer: str = "lbfgs"
     learning_rate: float = 8.0
     content_weight: float = 1.0
-    style_weight: float = 1e-4
+    style_weight: float = 5e-4
     tv_weight: float = 1e-3
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
