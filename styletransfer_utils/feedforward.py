@@ -31,9 +31,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
-import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -44,6 +41,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import ImageError, SettingsError, StyleTransferError
+from .files import atomic_path
 from .settings import PRECISIONS, POOLINGS, _choice, _int_in_range, _non_negative, _positive
 
 #: Johnson et al.'s layers: content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
@@ -293,19 +291,14 @@ def save_model(model, path) -> Path:
     """Save to ``.keras`` (architecture + weights) or ``.weights.h5`` (weights only), atomically."""
     path = check_model_path(path)
     kind = _model_kind(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=kind, dir=path.parent)
-    os.close(fd)
     try:
-        if kind == ".keras":
-            model.save(tmp)
-        else:
-            model.save_weights(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if kind == ".keras":
+                model.save(tmp)
+            else:
+                model.save_weights(tmp)
     except OSError as exc:
         raise ModelError(f"cannot write {path} ({exc.strerror or exc})", "choose another model path") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

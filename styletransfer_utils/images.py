@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .files import atomic_path
 
 #: ImageNet channel means in BGR order, as used by the original Caffe VGG models.
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -194,12 +195,6 @@ def check_writable(path) -> Path:
     return path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_image(path, image: np.ndarray) -> Path:
     """Write an RGB float or uint8 array to ``path``; the format follows the extension.
 
@@ -211,17 +206,11 @@ def save_image(path, image: np.ndarray) -> Path:
     if arr.ndim == 4:
         arr = arr[0]
     fmt = SAVE_FORMATS[path.suffix.lower()]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
     try:
-        Image.fromarray(arr, "RGB").save(tmp, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            Image.fromarray(arr, "RGB").save(tmp, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     except OSError as exc:
         raise ImageError(f"cannot write {path} ({exc.strerror or exc})", "choose another output path") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -89,8 +89,6 @@ def test_texture_synthesis_without_content(vgg_weights, content_picture, style_p
 
 
 def test_divergence_stops_and_keeps_best(vgg_weights, content_picture, style_picture):
-    import tensorflow as tf
-
     transfer = StyleTransfer(content_picture, [style_picture], Settings(**TINY, steps=40))
     real, calls = transfer._value_and_grad, []
 
