@@ -103,7 +103,7 @@ class Settings:
             if sum(blend) <= 0:
                 raise SettingsError("all style blend weights are zero", "make at least one positive")
             self.style_blend_weights = blend
-        if self.init not in INITS and not isinstance(self.init, str):
+        if not isinstance(self.init, str) or not self.init.strip():
             raise SettingsError(f"init is {self.init!r}", "use 'content', 'noise' or a picture's path")
         return self
 

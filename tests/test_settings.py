@@ -35,6 +35,8 @@ def test_paper_layer_names_are_resolved():
     ({"style_layer_weights": (1, -1, 1, 1, 1)}, "style layer weight"),
     ({"style_blend_weights": (0.0, 0.0)}, "blend"),
     ({"save_every": -2}, "save_every"),
+    ({"init": ""}, "init"),
+    ({"init": 3}, "init"),
 ])
 def test_bad_settings_are_one_line_errors(changes, words):
     with pytest.raises(SettingsError) as err:
