@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from .errors import StyleTransferError
-from .settings import Settings
+from .settings import INITS, Settings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -207,7 +207,7 @@ def cmd_transfer(argv) -> int:
     check_writable(args.output)
     content = resolve_picture(args.content)
     styles = [resolve_picture(s) for s in args.styles]
-    if settings.init not in ("content", "noise") and not Path(settings.init).is_file():
+    if settings.init not in INITS and not Path(settings.init).is_file():
         from .errors import SettingsError
 
         raise SettingsError(f"--init {settings.init}: no such file", "use content, noise or a picture's path")

@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import ImageError, SettingsError, StyleTransferError
 from .files import atomic_path
-from .settings import PRECISIONS, POOLINGS, _choice, _int_in_range, _non_negative, _positive
+from .settings import PRECISIONS, POOLINGS, resolve_loss_layers, _choice, _int_in_range, _non_negative, _positive
 
 #: Johnson et al.'s layers: content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
 JOHNSON_CONTENT_LAYERS = ("block2_conv2",)
@@ -436,8 +436,6 @@ class TrainSettings:
 
     def validated(self) -> "TrainSettings":
         """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
-        from .features import resolve_layer_name
-
         _int_in_range("steps", self.steps, 1, 10_000_000)
         _int_in_range("batch_size", self.batch_size, 1, 256)
         _int_in_range("crop_size", self.crop_size, 32, 2048)
@@ -456,12 +454,7 @@ class TrainSettings:
             raise SettingsError(f"half_width is {self.half_width!r}", "use True or False")
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**31 - 1)
-        if not self.content_layers and self.content_weight > 0:
-            raise SettingsError("no content layers given", "name at least one layer, e.g. relu2_2")
-        if not self.style_layers and self.style_weight > 0:
-            raise SettingsError("no style layers given", "name at least one layer, e.g. relu1_2")
-        self.content_layers = tuple(resolve_layer_name(n) for n in self.content_layers)
-        self.style_layers = tuple(resolve_layer_name(n) for n in self.style_layers)
+        self.content_layers, self.style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
         return self
 
     def vgg_precision(self) -> str:

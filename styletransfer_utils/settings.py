@@ -65,8 +65,6 @@ class Settings:
 
     def validated(self) -> "Settings":
         """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
-        from .features import resolve_layer_name
-
         _int_in_range("size", self.size, MIN_SIZE, MAX_SIZE)
         _int_in_range("steps", self.steps, 1, 1_000_000)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -78,12 +76,7 @@ class Settings:
         _positive("style_scale", self.style_scale)
         if self.save_every < 0:
             raise SettingsError(f"save_every is {self.save_every}", "use 0 (never) or a positive number of steps")
-        if not self.content_layers and self.content_weight > 0:
-            raise SettingsError("no content layers given", "name at least one layer, e.g. conv4_2")
-        if not self.style_layers and self.style_weight > 0:
-            raise SettingsError("no style layers given", "name at least one layer, e.g. conv1_1")
-        self.content_layers = tuple(resolve_layer_name(n) for n in self.content_layers)
-        self.style_layers = tuple(resolve_layer_name(n) for n in self.style_layers)
+        self.content_layers, self.style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         if self.style_layer_weights is not None:
             weights = tuple(float(w) for w in self.style_layer_weights)
             if len(weights) != len(self.style_layers):
@@ -123,6 +116,22 @@ class Settings:
             )
         total = sum(raw)
         return [w / total for w in raw]
+
+
+def resolve_loss_layers(settings, examples=("conv4_2", "conv1_1")) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Check and resolve ``settings.content_layers``/``style_layers`` to Keras layer names.
+
+    A loss with a positive weight needs at least one layer; ``examples`` name a content and a
+    style layer for the fix in the error message.
+    """
+    from .features import resolve_layer_name
+
+    if not settings.content_layers and settings.content_weight > 0:
+        raise SettingsError("no content layers given", f"name at least one layer, e.g. {examples[0]}")
+    if not settings.style_layers and settings.style_weight > 0:
+        raise SettingsError("no style layers given", f"name at least one layer, e.g. {examples[1]}")
+    return (tuple(resolve_layer_name(n) for n in settings.content_layers),
+            tuple(resolve_layer_name(n) for n in settings.style_layers))
 
 
 def _int_in_range(name: str, value, low: int, high: int) -> None:

@@ -43,3 +43,19 @@ def make_bad_picture(folder: Path, kind: str) -> Path:
     elif kind != "missing":
         raise ValueError(kind)
     return path
+
+
+def assert_one_line_error(capsys, argv, *words, prefix=r"styletransfer: error: "):
+    """Run the CLI's ``main(argv)``; it must exit 2 with one stderr line matching ``prefix``
+    (a regular expression) and holding every one of ``words``."""
+    import re
+
+    from styletransfer_utils.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and re.match(prefix, err), err
+    for w in words:
+        assert w in err, err
+    return err

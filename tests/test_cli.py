@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import make_bad_picture
+from helpers import assert_one_line_error, make_bad_picture
 from styletransfer_utils.cli import main
 
 FAST = ["--size", "64", "--steps", "4", "--precision", "float32", "-q"]
@@ -25,16 +25,6 @@ def pictures(tmp_path):
     return content, style
 
 
-def _one_line_error(capsys, argv, *words):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and err.startswith("styletransfer: error:"), err
-    for w in words:
-        assert w in err, err
-    return err
-
-
 @pytest.mark.parametrize("kind, words", [
     ("missing", ["no such file"]),
     ("text", ["not a picture"]),
@@ -45,11 +35,11 @@ def _one_line_error(capsys, argv, *words):
 ])
 def test_bad_content_picture(capsys, tmp_path, pictures, kind, words):
     bad = make_bad_picture(tmp_path, kind)
-    _one_line_error(capsys, [str(bad), str(pictures[1]), "-o", str(tmp_path / "o.png"), *FAST], *words)
+    assert_one_line_error(capsys, [str(bad), str(pictures[1]), "-o", str(tmp_path / "o.png"), *FAST], *words)
 
 
 def test_bad_style_picture(capsys, tmp_path, pictures):
-    _one_line_error(capsys, [str(pictures[0]), str(make_bad_picture(tmp_path, "text")), "-o", str(tmp_path / "o.png")],
+    assert_one_line_error(capsys, [str(pictures[0]), str(make_bad_picture(tmp_path, "text")), "-o", str(tmp_path / "o.png")],
                     "not a picture")
 
 
@@ -65,14 +55,14 @@ def test_bad_style_picture(capsys, tmp_path, pictures):
     (["--style-layer-weights", "a,b"], ["comma-separated numbers"]),
 ])
 def test_bad_options(capsys, tmp_path, pictures, options, words, vgg_weights):
-    _one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(tmp_path / "o.png"), *options], *words)
+    assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(tmp_path / "o.png"), *options], *words)
 
 
 @pytest.mark.parametrize("where, words", [("nodir", "does not exist"), ("ext", "format"), ("readonly", "cannot write")])
 def test_unwritable_output(capsys, tmp_path, pictures, where, words):
     out = {"nodir": tmp_path / "no" / "o.png", "ext": tmp_path / "o.unknown",
            "readonly": "/sys/o.png" if os.geteuid() == 0 else "/o.png"}[where]
-    _one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(out)], words)
+    assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(out)], words)
 
 
 def test_missing_arguments_exit_2(capsys):

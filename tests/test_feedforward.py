@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import make_bad_picture
+from helpers import assert_one_line_error, make_bad_picture
 from styletransfer_utils import feedforward as ff
 from styletransfer_utils.cli import main
 from styletransfer_utils.errors import StyleTransferError
@@ -15,6 +15,11 @@ TINY = dict(batch_size=2, crop_size=32, style_size=48, content_layers=("relu1_2"
             half_width=True, learning_rate=3e-3, seed=3)
 TINY_CLI = ["--batch-size", "2", "--crop-size", "32", "--style-size", "48", "--content-layers", "relu1_2",
             "--style-layers", "relu1_2,relu2_1", "--precision", "float32", "--half-width", "--preview-every", "0"]
+
+
+# errors come from "styletransfer: error:" or, for usage errors, "styletransfer fast: error:"
+def _bad(capsys, argv, *words):
+    return assert_one_line_error(capsys, argv, *words, prefix=r"styletransfer( (train|fast))?: error: ")
 
 
 def _picture(h, w, seed):
@@ -205,15 +210,6 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
 # -- the command line -------------------------------------------------------------------------
 
 
-def _one_line_error(capsys, argv, *words):
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and err.startswith("styletransfer"), err
-    for w in words:
-        assert w in err, err
-
-
 def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
     model = tmp_path / "m.keras"
     assert main(["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "3",
@@ -233,19 +229,19 @@ def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
 
 def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
     model = ff.save_model(half_net, tmp_path / "m.weights.h5")
-    _one_line_error(capsys, ["train", str(style_file), "--data", str(tmp_path / "nope"), "-o", str(tmp_path / "m.keras")],
+    _bad(capsys, ["train", str(style_file), "--data", str(tmp_path / "nope"), "-o", str(tmp_path / "m.keras")],
                     "does not exist")
-    _one_line_error(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.pt")],
+    _bad(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.pt")],
                     ".keras or .weights.h5")
-    _one_line_error(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.keras"),
+    _bad(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.keras"),
                              "--batch-size", "0"], "batch_size is 0")
-    _one_line_error(capsys, ["train", str(tmp_path / "nostyle.png"), "--data", str(photos), "-o",
+    _bad(capsys, ["train", str(tmp_path / "nostyle.png"), "--data", str(photos), "-o",
                              str(tmp_path / "m.keras")], "no such file")
-    _one_line_error(capsys, ["fast", "nosuchmodel", str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png")],
+    _bad(capsys, ["fast", "nosuchmodel", str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png")],
                     "nosuchmodel")
-    _one_line_error(capsys, ["fast", str(model), str(make_bad_picture(tmp_path, "text")), "-o",
+    _bad(capsys, ["fast", str(model), str(make_bad_picture(tmp_path, "text")), "-o",
                              str(tmp_path / "o.png")], "not a picture")
-    _one_line_error(capsys, ["fast", str(model), str(photos / "p0.jpg"), str(photos / "p1.jpg"), "-o",
+    _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), str(photos / "p1.jpg"), "-o",
                              str(tmp_path / "o.png")], "folder")
-    _one_line_error(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], "format")
-    _one_line_error(capsys, ["fast", str(model)], "required")
+    _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], "format")
+    _bad(capsys, ["fast", str(model)], "required")
