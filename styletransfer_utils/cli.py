@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -257,7 +258,8 @@ def build_train_parser() -> argparse.ArgumentParser:
 def cmd_train(argv) -> int:
     from tqdm.auto import tqdm
 
-    from .feedforward import Trainer, TrainSettings, check_model_path, default_checkpoint_dir, save_model
+    from .feedforward import (Trainer, TrainSettings, check_model_path, default_checkpoint_dir, preview_pattern,
+                              save_model, write_record)
 
     args = build_train_parser().parse_args(argv)
     settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)}).validated()
@@ -276,12 +278,13 @@ def cmd_train(argv) -> int:
                             f" tv={p.losses['tv']:.3g} {p.images_per_second:.1f} img/s skipped={p.skipped}", refresh=False)
         bar.update(1)
 
-    base = output.name[: -len(".keras")] if output.name.endswith(".keras") else output.name[: -len(".weights.h5")]
     try:
-        result = trainer.run(callbacks=[show], preview_pattern=str(output.with_name(base + "_preview_step{step:06d}.png")))
+        result = trainer.run(callbacks=[show], preview_pattern=preview_pattern(output))
     finally:
         bar.close()
     save_model(trainer.model, output)
+    write_record(output, result, settings, style=args.style, data=args.data, pictures=len(trainer.data.paths),
+                 command=" ".join(["styletransfer", "train", *map(shlex.quote, argv)]))
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable file(s), e.g. {next(iter(result.skipped))}: "
               f"{next(iter(result.skipped.values()))}", file=sys.stderr)
@@ -328,7 +331,7 @@ def cmd_fast(argv) -> int:
         if named:
             load_image(ref, args.size)  # a named file that cannot be read: one line, exit 2, nothing written
     model = load_model(args.model, precision=args.precision)
-    skipped = 0
+    skipped = done = 0
     for ref, out, named in jobs:
         try:
             picture = load_image(ref, args.size)
@@ -339,7 +342,13 @@ def cmd_fast(argv) -> int:
             print(f"styletransfer: skipped {exc}", file=sys.stderr)
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_image(out, stylize_fast(model, picture))
+        try:
+            save_image(out, stylize_fast(model, picture))
+        except KeyboardInterrupt:
+            print(f"styletransfer fast: interrupted; {done} of {len(jobs)} picture(s) were saved, {out} was not",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        done += 1
         if not args.quiet:
             print(f"{ref} -> {out}", file=sys.stderr)
     if skipped and not args.quiet:
@@ -372,7 +381,22 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
+def _interrupt_on_sigterm() -> None:
+    """Treat SIGTERM (``kill``, a scheduler's time limit) like Ctrl-C: save what there is, then stop."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv=None) -> int:
+    """The ``styletransfer`` command. ``argv=None`` means a real process: SIGTERM then acts as Ctrl-C."""
+    if argv is None:
+        _interrupt_on_sigterm()
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _import_tensorflow_quietly()

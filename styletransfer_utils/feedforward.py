@@ -803,6 +803,78 @@ def _jsonable(settings) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
 
 
+def model_base(output) -> Path:
+    """``my_style.keras`` or ``my_style.weights.h5`` -> ``my_style`` (same folder)."""
+    output = Path(output)
+    return output.with_name(output.name[: -len(_model_kind(output))])
+
+
+def record_path(output) -> Path:
+    """Where the training record of a model goes: ``my_style.keras`` -> ``my_style.json``."""
+    return model_base(output).with_name(model_base(output).name + ".json")
+
+
+def preview_pattern(output) -> str:
+    """File names of the previews of a model: ``my_style_preview_step000500.png``, ..."""
+    base = model_base(output)
+    return str(base.with_name(base.name + "_preview_step{step:06d}.png"))
+
+
+def read_record(output) -> dict | None:
+    """The training record next to a model file (or of a shipped model's name), or ``None``."""
+    ref = Path(output)
+    if not ref.exists() and str(output).lower().replace("-", "_") in shipped_models():
+        ref = shipped_models()[str(output).lower().replace("-", "_")]
+    path = record_path(ref)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_record(output, result: TrainResult, settings: TrainSettings, *, style: str, data, pictures: int,
+                 command: str | None = None) -> Path:
+    """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
+
+    The record makes a model reproducible: ``styletransfer train`` writes it, the shipped models
+    carry theirs, and the benchmarks read the loss settings from it. When a run resumes, the time
+    of the earlier sessions (from the previous record) is added to ``total_seconds``.
+    """
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    path = record_path(output)
+    previous = read_record(output) or {}
+    earlier = previous.get("total_seconds", 0.0) if previous.get("steps", 0) == result.start_step > 0 else 0.0
+    tail = result.history[-50:]
+    final = ({k: float(np.mean([h[k] for h in tail])) for k in LOSS_TERMS} if tail
+             else previous.get("final_losses_mean_of_last_50_steps", {}))
+    record = {
+        "model": Path(output).name,
+        "style": style,
+        "data": str(data),
+        "pictures": pictures,
+        "skipped": len(result.skipped),
+        "steps": result.steps,
+        "images_seen": result.steps * settings.batch_size,
+        "seconds_this_session": round(result.seconds, 1),
+        "total_seconds": round(earlier + result.seconds, 1),
+        "images_per_second": round(result.images_per_second, 2),
+        "final_losses_mean_of_last_50_steps": final,
+        "settings": _jsonable(settings),
+        "command": command,
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                    "gpu": [d.name for d in tf.config.list_physical_devices("GPU")]},
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
 def train(style, folder, output, settings: TrainSettings | None = None, *, checkpoint_dir=None, preview=None,
           callbacks=(), previews: bool = True) -> TrainResult:
     """Train a transformation network for ``style`` on the pictures in ``folder``; save it to ``output``.
@@ -815,15 +887,15 @@ def train(style, folder, output, settings: TrainSettings | None = None, *, check
     settings = (settings or TrainSettings()).validated()
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(output)
     trainer = Trainer(style, folder, settings, checkpoint_dir=checkpoint_dir, preview=preview)
-    base = output.name[: -len(_model_kind(output))]
-    pattern = str(output.with_name(base + "_preview_step{step:06d}.png")) if previews else None
-    result = trainer.run(callbacks=callbacks, preview_pattern=pattern)
+    result = trainer.run(callbacks=callbacks, preview_pattern=preview_pattern(output) if previews else None)
     result.output = save_model(trainer.model, output)
+    write_record(output, result, settings, style=style if isinstance(style, (str, Path)) else "an array",
+                 data=folder, pictures=len(trainer.data.paths))
     return result
 
 
 __all__ = [
     "TrainSettings", "Trainer", "TrainResult", "TrainProgress", "PictureFolder", "ModelError", "DataError",
     "build_transformer", "save_model", "load_model", "load_model_file", "shipped_models", "stylize_fast",
-    "train", "find_pictures", "with_precision",
+    "train", "find_pictures", "with_precision", "read_record", "write_record", "record_path",
 ]

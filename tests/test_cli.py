@@ -105,7 +105,8 @@ def test_demo_runs_offline_with_shipped_pictures(tmp_path, vgg_weights):
     assert Image.open(out).size[0] == 64
 
 
-def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights, sig):
     out = tmp_path / "out.png"
     proc = _run_cli([str(pictures[0]), str(pictures[1]), "-o", str(out), "--size", "64", "--steps", "100000",
                      "--precision", "float32"])
@@ -114,7 +115,7 @@ def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights):
     while time.time() < deadline and "step" not in line:  # wait until the progress bar moves
         line = proc.stderr.read(200) if proc.poll() is None else "step"
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "saved the best picture so far" in err

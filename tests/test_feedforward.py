@@ -215,10 +215,18 @@ def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
     assert main(["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "3",
                  "--checkpoint-every", "2", "-q", *TINY_CLI]) == 0
     assert model.is_file() and (tmp_path / "m.keras.checkpoints").is_dir()
+    first_seconds = ff.read_record(model)["total_seconds"]
+    assert first_seconds > 0
     # the same command again: resumes at step 3 and has nothing left to do
     assert main(["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "3",
                  *TINY_CLI]) == 0
     assert "resumed from step 3" in capsys.readouterr().err
+    record = ff.read_record(model)  # how it was made: settings, command, time, machine
+    assert record["steps"] == 3 and record["images_seen"] == 6 and record["pictures"] == 6
+    assert record["settings"]["crop_size"] == 32 and record["settings"]["half_width"] is True
+    assert record["command"].startswith("styletransfer train ") and "--steps 3" in record["command"]
+    assert record["total_seconds"] >= first_seconds  # the resumed session adds its time to the first's
+    assert set(record["final_losses_mean_of_last_50_steps"]) == {"total", "content", "style", "tv"}
     one = tmp_path / "one.png"
     assert main(["fast", str(model), str(photos / "p0.jpg"), "-o", str(one)]) == 0
     assert Image.open(one).size == Image.open(photos / "p0.jpg").size
@@ -245,3 +253,21 @@ def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
                              str(tmp_path / "o.png")], "folder")
     _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], "format")
     _bad(capsys, ["fast", str(model)], "required")
+
+
+def test_cli_fast_ctrl_c_keeps_finished_pictures(tmp_path, photos, half_net, capsys, monkeypatch):
+    model = ff.save_model(half_net, tmp_path / "m.weights.h5")
+    calls = []
+
+    def stylize_then_interrupt(model, picture, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return picture
+
+    monkeypatch.setattr(ff, "stylize_fast", stylize_then_interrupt)
+    out = tmp_path / "out"
+    assert main(["fast", str(model), str(photos / "p0.jpg"), str(photos / "p1.jpg"), "-o", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; 1 of 2 picture(s) were saved" in err and "Traceback" not in err
+    assert (out / "p0.png").is_file() and not (out / "p1.png").exists()
