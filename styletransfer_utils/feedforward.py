@@ -400,6 +400,42 @@ def stylize_fast(model, picture, *, max_size: int | None = None) -> np.ndarray:
     return np.clip(np.asarray(out[0], dtype=np.float32), 0.0, 255.0)
 
 
+def gatys_settings(settings: "TrainSettings | None" = None, **changes):
+    """Gatys settings that optimise exactly the objective a network was trained with.
+
+    Same content/style/TV weights, layers and pooling; the picture starts from the content photo
+    and the style picture is resized to the output's long side, as in training (``style_size``
+    512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``).
+    """
+    from .settings import Settings
+
+    t = (settings or TrainSettings()).validated()
+    base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
+                content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
+                precision=t.precision, init="content")
+    return Settings(**{**base, **changes}).validated()
+
+
+def objective(picture, content, style, settings: "TrainSettings | None" = None) -> dict:
+    """The training objective's terms for one result, in float32: ``{total, content, style, tv}``.
+
+    ``picture`` is a stylised version of ``content`` (both RGB arrays of one size, or paths);
+    the style picture is resized to ``picture``'s long side, as :func:`gatys_settings` does. Use
+    it to compare a network's output with a Gatys result or another package's on equal terms.
+    """
+    from .images import preprocess
+    from .optimize import StyleTransfer, as_picture
+
+    picture, content = as_picture(picture), as_picture(content)
+    if picture.shape != content.shape:
+        raise SettingsError(f"result {picture.shape} and content {content.shape} differ in size",
+                            "resize the result to the content picture first")
+    size = max(content.shape[:2])
+    transfer = StyleTransfer(content, [style], gatys_settings(settings, size=size, precision="float32"))
+    terms, _ = transfer.value_and_grad(preprocess(picture))
+    return dict(zip(LOSS_TERMS, map(float, np.asarray(terms))))
+
+
 # ---------------------------------------------------------------------------------------------
 # Training settings
 
@@ -832,6 +868,13 @@ def read_record(output) -> dict | None:
         return None
 
 
+def record_settings(record: dict) -> "TrainSettings":
+    """The :class:`TrainSettings` a training record was made with."""
+    fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    return TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
+                            for k, v in record["settings"].items() if k in fields}).validated()
+
+
 def write_record(output, result: TrainResult, settings: TrainSettings, *, style: str, data, pictures: int,
                  command: str | None = None) -> Path:
     """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
@@ -898,4 +941,5 @@ __all__ = [
     "TrainSettings", "Trainer", "TrainResult", "TrainProgress", "PictureFolder", "ModelError", "DataError",
     "build_transformer", "save_model", "load_model", "load_model_file", "shipped_models", "stylize_fast",
     "train", "find_pictures", "with_precision", "read_record", "write_record", "record_path",
+    "gatys_settings", "objective", "record_settings",
 ]

@@ -271,3 +271,23 @@ def test_cli_fast_ctrl_c_keeps_finished_pictures(tmp_path, photos, half_net, cap
     err = capsys.readouterr().err
     assert "interrupted; 1 of 2 picture(s) were saved" in err and "Traceback" not in err
     assert (out / "p0.png").is_file() and not (out / "p1.png").exists()
+
+
+def test_gatys_settings_and_objective_match_the_training_objective(style_file, vgg_weights):
+    settings = ff.TrainSettings(**TINY)
+    gatys = ff.gatys_settings(settings, steps=7, size=40)
+    assert (gatys.content_layers, gatys.style_layers) == (settings.content_layers, settings.style_layers)
+    assert (gatys.content_weight, gatys.style_weight, gatys.tv_weight, gatys.steps, gatys.init) == (
+        settings.content_weight, settings.style_weight, settings.tv_weight, 7, "content")
+    photo = _picture(30, 40, 5).astype(np.float32)
+    same = ff.objective(photo, photo, style_file, settings)
+    assert same["content"] == 0 and same["style"] > 0
+    assert same["total"] == pytest.approx(settings.style_weight * same["style"] + settings.tv_weight * same["tv"],
+                                          rel=1e-5)
+    noisy = ff.objective(np.clip(photo + 40 * np.random.default_rng(0).normal(size=photo.shape), 0, 255), photo,
+                         style_file, settings)
+    assert noisy["content"] > 0 and noisy["tv"] > same["tv"]
+    with pytest.raises(StyleTransferError, match="differ in size"):
+        ff.objective(photo[:20], photo, style_file, settings)
+    record = {"settings": ff._jsonable(settings)}
+    assert ff.record_settings(record) == settings
