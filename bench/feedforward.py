@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
+from styletransfer_utils.benchmarking import median_ms, network_ms  # noqa: E402
 from styletransfer_utils.features import resolve_precision  # noqa: E402
 from styletransfer_utils.images import load_image, resize_to_long_side, save_image  # noqa: E402
 from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
@@ -52,22 +52,6 @@ OUT = ROOT / "bench" / "out"
 LITE_VENV = ROOT / "bench" / ".venv-lite"
 LITE_VERSION = "0.1.0"
 SHARED = ROOT.parent / "shared"
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up: tracing and oneDNN primitive creation
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
-def inference_ms(model, size: int, repeat: int) -> float:
-    fn = tf.function(lambda x: model(x, training=False))
-    x = tf.random.uniform((1, size, size, 3), 0, 255, seed=0)
-    return median_ms(lambda: fn(x).numpy(), repeat)
 
 
 def training_rate(style, data, precision: str, half: bool, crop: int, batch: int, steps: int) -> float:
@@ -173,7 +157,7 @@ def main() -> None:
                 label_ = f"{short(label)} ({'half' if ff.is_half_width(model) else 'full'})"
             else:
                 model, label_ = ff.build_transformer(half_width=half, precision=precision, seed=0), label
-            row = [inference_ms(model, s, args.repeat) for s in sizes]
+            row = [network_ms(model, s, repeat=args.repeat) for s in sizes]
             print(f"{label_:26s} {precision:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
     if lite:
         report = run_lite(lite, {"sizes": sizes, "builtin_style": 0, "repeat": args.repeat,

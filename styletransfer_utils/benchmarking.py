@@ -72,6 +72,66 @@ def time_variants(content, styles, variants: dict | None = None, *, steps: int =
     return rows
 
 
+def median_ms(fn: Callable[[], object], repeat: int = 5) -> float:
+    """Median milliseconds of ``repeat`` calls of ``fn`` after one untimed warm-up call."""
+    import statistics
+
+    fn()  # warm-up: tracing, oneDNN primitive creation, memory arenas
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def network_ms(model, height: int, width: int | None = None, *, repeat: int = 5) -> float:
+    """Milliseconds for one pass of a transformation network over one ``height`` x ``width`` picture."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False))
+    x = tf.random.uniform((1, height, width or height, 3), 0, 255, seed=0)
+    return median_ms(lambda: fn(x).numpy(), repeat)
+
+
+@dataclass
+class SpeedRow:
+    """One row of :func:`johnson_vs_gatys` (like Table 1 of Johnson et al.)."""
+
+    size: int
+    network_ms: float  #: one pass of the feed-forward network
+    gatys_s_per_step: float  #: one loss evaluation of Gatys' method (VGG19 forward + backward)
+    gatys_steps: int
+    gatys_s: float  #: ``gatys_steps`` evaluations: ``gatys_s_per_step * gatys_steps``
+    speedup: float  #: ``gatys_s / network_ms``, both in seconds
+
+
+def johnson_vs_gatys(model, style, sizes=(256, 512, 1024), *, gatys_steps: int = 200, timed_steps: int = 4,
+                     repeat: int = 5, settings=None) -> list[SpeedRow]:
+    """Seconds per picture of the network and of a ``gatys_steps``-step Gatys run, per size.
+
+    Square pictures of each side in ``sizes``. The Gatys time is ``timed_steps`` evaluations
+    timed (after the first, which traces) and multiplied by ``gatys_steps``: L-BFGS spends one
+    evaluation per step and little else, so the product is the run's time within a few percent
+    (``bench/feedforward.py`` times whole runs). ``settings`` are the network's
+    :class:`~styletransfer_utils.feedforward.TrainSettings`, so both optimise the same loss.
+    """
+    import numpy as np
+
+    from .feedforward import gatys_settings
+    from .optimize import stylize
+
+    rows = []
+    for size in sizes:
+        picture = np.random.default_rng(size).uniform(0, 255, (size, size, 3)).astype(np.float32)
+        ms = network_ms(model, size, repeat=repeat)
+        result = stylize(picture, [style], gatys_settings(settings, size=size, steps=timed_steps + 1))
+        per_step = seconds_per_step(result.history)
+        total = per_step * gatys_steps
+        rows.append(SpeedRow(size, ms, per_step, gatys_steps, total, total / (ms / 1000)))
+    return rows
+
+
 def gpu_available() -> bool:
     """True when TensorFlow sees at least one GPU."""
     import tensorflow as tf
@@ -163,10 +223,14 @@ def memory_by_size(content, styles, sizes, *, steps: int = 3, **settings) -> lis
 __all__ = [
     "PeakRSS",
     "SPEED_VARIANTS",
+    "SpeedRow",
     "Timing",
     "current_rss_bytes",
     "gpu_available",
+    "johnson_vs_gatys",
+    "median_ms",
     "memory_by_size",
+    "network_ms",
     "peak_memory",
     "seconds_per_step",
     "time_variants",

@@ -261,6 +261,44 @@ def with_precision(model, precision: str):
     return twin
 
 
+def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:
+    """The network layer by layer for one picture size: name, kind, output shape, parameters.
+
+    Padding, cropping and activation layers are folded into the rows of the layers they serve,
+    so the table reads like the paper's (c9s1-32, d64, d128, R128 x 5, u64, u32, c9s1-3).
+    """
+    import keras
+
+    shown = [layer for layer in model.layers
+             if isinstance(layer, (keras.layers.Conv2D, keras.layers.UpSampling2D, keras.layers.Add))
+             or type(layer).__name__ in ("ReflectPadToMultiple", "InstanceNormalization", "TanhToPixels", "CropLike")]
+    probe = keras.Model(model.inputs, [layer.output for layer in shown])
+    outputs = probe([np.zeros((1, height, width, 3), np.float32)], training=False)
+    rows = []
+    for layer, out in zip(shown, outputs):
+        kind = type(layer).__name__
+        if isinstance(layer, keras.layers.Conv2D):
+            k, st = layer.kernel_size[0], layer.strides[0]
+            kind = f"conv {k}x{k}" + (f", stride {st}" if st > 1 else "") + ", reflection padding"
+        elif isinstance(layer, keras.layers.UpSampling2D):
+            kind = "nearest-neighbour upsampling x2"
+        elif isinstance(layer, keras.layers.Add):
+            kind = "residual sum"
+        elif kind == "InstanceNormalization":
+            kind = "instance norm" + (" + ReLU" if f"{layer.name[:-3]}_relu" in {m.name for m in model.layers} else "")
+        elif kind == "TanhToPixels":
+            kind = "127.5 (tanh + 1): pixels in [0, 255]"
+        elif kind == "ReflectPadToMultiple":
+            kind = f"reflection-pad the sides to multiples of {layer.multiple}"
+        elif kind == "CropLike":
+            kind = "crop back to the input size"
+        rows.append({"layer": layer.name, "kind": kind, "output": "x".join(map(str, out.shape[1:])),
+                     "parameters": int(sum(np.prod(w.shape) for w in layer.weights))})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving and loading
 # ---------------------------------------------------------------------------------------------
 # Saving and loading
 
@@ -941,5 +979,5 @@ __all__ = [
     "TrainSettings", "Trainer", "TrainResult", "TrainProgress", "PictureFolder", "ModelError", "DataError",
     "build_transformer", "save_model", "load_model", "load_model_file", "shipped_models", "stylize_fast",
     "train", "find_pictures", "with_precision", "read_record", "write_record", "record_path",
-    "gatys_settings", "objective", "record_settings",
+    "gatys_settings", "objective", "record_settings", "layer_table",
 ]

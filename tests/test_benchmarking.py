@@ -37,3 +37,18 @@ def test_time_variants_and_memory_by_size(vgg_weights, content_picture, style_pi
     memory = benchmarking.memory_by_size(content_picture, [style_picture], [64, 48], steps=2, precision="float32")
     assert [m["size"] for m in memory] == [48, 64] and memory[1]["pixels"] == 64 * 48
     assert all(m["MB"] >= 0 for m in memory)
+
+
+def test_johnson_vs_gatys_table(vgg_weights, style_picture):
+    from styletransfer_utils import feedforward as ff
+    from styletransfer_utils.benchmarking import johnson_vs_gatys
+
+    settings = ff.TrainSettings(content_layers=("relu1_2",), style_layers=("relu1_2",), precision="float32")
+    model = ff.build_transformer(half_width=True, seed=0)
+    rows = johnson_vs_gatys(model, style_picture, sizes=(32, 48), gatys_steps=200, timed_steps=2, repeat=1,
+                            settings=settings)
+    assert [r.size for r in rows] == [32, 48]
+    for r in rows:
+        assert r.network_ms > 0 and r.gatys_s_per_step > 0 and r.gatys_steps == 200
+        assert r.gatys_s == pytest.approx(200 * r.gatys_s_per_step)
+        assert r.speedup == pytest.approx(r.gatys_s / (r.network_ms / 1000))

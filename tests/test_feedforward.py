@@ -291,3 +291,15 @@ def test_gatys_settings_and_objective_match_the_training_objective(style_file, v
         ff.objective(photo[:20], photo, style_file, settings)
     record = {"settings": ff._jsonable(settings)}
     assert ff.record_settings(record) == settings
+
+
+def test_layer_table_reads_like_the_paper(half_net):
+    rows = ff.layer_table(half_net, 30, 42)
+    kinds = [r["kind"] for r in rows]
+    assert rows[0]["kind"].startswith("reflection-pad") and rows[0]["output"] == "32x44x3"
+    assert rows[-1]["kind"] == "crop back to the input size" and rows[-1]["output"] == "30x42x3"
+    assert sum(k.startswith("conv 3x3, stride 2") for k in kinds) == 2
+    assert kinds.count("residual sum") == 5 and kinds.count("nearest-neighbour upsampling x2") == 2
+    assert sum(k.startswith("conv 9x9") for k in kinds) == 2
+    assert {r["layer"]: r["output"] for r in rows}["down2"] == "8x11x64"
+    assert sum(r["parameters"] for r in rows) == half_net.count_params()
