@@ -332,25 +332,24 @@ def cmd_fast(argv) -> int:
             load_image(ref, args.size)  # a named file that cannot be read: one line, exit 2, nothing written
     model = load_model(args.model, precision=args.precision)
     skipped = done = 0
-    for ref, out, named in jobs:
-        try:
-            picture = load_image(ref, args.size)
-        except ImageError as exc:
-            if named:
-                raise
-            skipped += 1
-            print(f"styletransfer: skipped {exc}", file=sys.stderr)
-            continue
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            save_image(out, stylize_fast(model, picture))
-        except KeyboardInterrupt:
-            print(f"styletransfer fast: interrupted; {done} of {len(jobs)} picture(s) were saved, {out} was not",
-                  file=sys.stderr)
-            return EXIT_INTERRUPTED
-        done += 1
-        if not args.quiet:
-            print(f"{ref} -> {out}", file=sys.stderr)
+    try:
+        for ref, out, named in jobs:
+            try:
+                picture = load_image(ref, args.size)
+            except ImageError as exc:
+                if named:
+                    raise
+                skipped += 1
+                print(f"styletransfer: skipped {exc}", file=sys.stderr)
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            save_image(out, stylize_fast(model, picture))  # atomic: an interrupted picture leaves no file
+            done += 1
+            if not args.quiet:
+                print(f"{ref} -> {out}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"styletransfer fast: interrupted; {done} of {len(jobs)} picture(s) were saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if skipped and not args.quiet:
         print(f"skipped {skipped} unreadable file(s)", file=sys.stderr)
     return 0

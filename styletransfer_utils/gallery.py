@@ -2,12 +2,14 @@
 
     python -m styletransfer_utils.gallery            # writes Images/*.png (a few minutes on a CPU)
     python -m styletransfer_utils.gallery --size 512 --steps 200 --out Images
+    python -m styletransfer_utils.gallery --fast-only # only the shipped networks' renders (seconds)
 
 Inputs are only the public-domain photos that scikit-image installs
 (:data:`~styletransfer_utils.data.SHIPPED_CONTENT`: chelsea, astronaut, coffee, rocket) and the
 style picture the package paints itself (:func:`~styletransfer_utils.data.generated_style`),
 never the classic paintings and photos of the example catalogue, so every file written here may
-be committed. ``Images/README.md`` credits each input.
+be committed. The renders of the shipped feed-forward networks (``NAME_MODEL.png``) are our own
+networks applied to those same photos. ``Images/README.md`` credits each input.
 """
 
 from __future__ import annotations
@@ -49,6 +51,24 @@ def render_gallery(out="Images", *, size: int = 320, steps: int = 80, contents=S
     return written
 
 
+def render_fast_gallery(out="Images", *, size: int = 320, contents=SHIPPED_CONTENT, models=None,
+                        log=print) -> list[Path]:
+    """Stylise each shipped photo with each shipped feed-forward network: ``NAME_MODEL.png``."""
+    from .feedforward import load_model, shipped_models, stylize_fast
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for model_name in models or list(shipped_models()):
+        model = load_model(model_name)
+        for name in contents:
+            photo = resize_to_long_side(shipped_content(name), size)
+            start = time.perf_counter()
+            written.append(save_image(out / f"{name}_{model_name}.png", stylize_fast(model, photo)))
+            log(f"{name} with {model_name}: {photo.shape[1]}x{photo.shape[0]}, {time.perf_counter() - start:.2f} s")
+    return written
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m styletransfer_utils.gallery", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="Images", help="folder to write to (Images)")
@@ -56,8 +76,12 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=80, help="loss evaluations per picture (80)")
     parser.add_argument("--only", nargs="*", choices=SHIPPED_CONTENT, default=list(SHIPPED_CONTENT),
                         help="render only these photos")
+    parser.add_argument("--fast-only", action="store_true", help="only the shipped feed-forward networks' renders")
     args = parser.parse_args(argv)
-    for path in render_gallery(args.out, size=args.size, steps=args.steps, contents=tuple(args.only)):
+    written = [] if args.fast_only else render_gallery(args.out, size=args.size, steps=args.steps,
+                                                       contents=tuple(args.only))
+    written += render_fast_gallery(args.out, size=args.size, contents=tuple(args.only))
+    for path in written:
         print(f"{path} ({path.stat().st_size // 1024} KB)")
     return 0
 

@@ -29,3 +29,16 @@ def test_committed_gallery_is_small_and_credited():
     for png in pngs:
         assert png.stat().st_size < 300_000, f"{png.name} is over 300 KB"
         assert png.name in credits, f"{png.name} is not listed in Images/README.md"
+
+
+def test_render_fast_gallery_uses_every_shipped_network(tmp_path, monkeypatch):
+    from styletransfer_utils import feedforward as ff
+
+    models = tmp_path / "models"
+    models.mkdir()
+    ff.save_model(ff.build_transformer(half_width=True, seed=0), models / "toy.weights.h5")
+    monkeypatch.setattr(ff, "MODELS_DIR", models)
+    lines = []
+    written = gallery.render_fast_gallery(tmp_path / "out", size=48, contents=("coffee", "rocket"), log=lines.append)
+    assert [p.name for p in written] == ["coffee_toy.png", "rocket_toy.png"]
+    assert lines[0].startswith("coffee with toy: 48x")
