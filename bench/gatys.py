@@ -33,8 +33,8 @@ import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import Settings  # noqa: E402
 from styletransfer_utils.features import resolve_precision  # noqa: E402
-from styletransfer_utils.images import load_image, preprocess, save_image, deprocess  # noqa: E402
-from styletransfer_utils.losses import content_loss, gram_matrix, layer_style_loss, total_variation_loss  # noqa: E402
+from styletransfer_utils.images import preprocess, save_image, deprocess  # noqa: E402
+from styletransfer_utils.losses import content_loss, layer_style_loss, total_variation_loss  # noqa: E402
 from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
