@@ -54,8 +54,11 @@ def render_gallery(out="Images", *, size: int = 320, steps: int = 80, contents=S
 def render_fast_gallery(out="Images", *, size: int = 320, contents=SHIPPED_CONTENT, models=None,
                         log=print) -> list[Path]:
     """Stylise each shipped photo with each shipped feed-forward network: ``NAME_MODEL.png``."""
+    import tensorflow as tf
+
     from .feedforward import load_model, shipped_models, stylize_fast
 
+    tf.get_logger().setLevel("ERROR")  # one traced function per network: TF's retracing note is expected
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
