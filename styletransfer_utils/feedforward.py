@@ -913,7 +913,7 @@ def record_settings(record: dict) -> "TrainSettings":
                             for k, v in record["settings"].items() if k in fields}).validated()
 
 
-def _processor_name() -> str:
+def processor_name() -> str:
     """The CPU's model name where the system says it (Linux), else the architecture."""
     import platform
 
@@ -959,7 +959,7 @@ def write_record(output, result: TrainResult, settings: TrainSettings, *, style:
         "final_losses_mean_of_last_50_steps": final,
         "settings": _jsonable(settings),
         "command": command,
-        "machine": {"processor": _processor_name(), "cpus": os.cpu_count(),
+        "machine": {"processor": processor_name(), "cpus": os.cpu_count(),
                     "gpu": [d.name for d in tf.config.list_physical_devices("GPU")]},
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
