@@ -87,7 +87,14 @@ def test_examples_lists_catalogue(capsys):
 def _run_cli(args, **kwargs):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen([sys.executable, "-m", "styletransfer_utils.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal, **kwargs)
+
+
+def _ctrl_c_as_in_a_terminal():
+    # a shell starts background jobs (`pytest &`, a CI runner) with SIGINT ignored, and Python
+    # keeps it ignored; the command under test should see Ctrl-C as it does in a terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_demo_runs_offline_with_shipped_pictures(tmp_path, vgg_weights):
