@@ -16,6 +16,7 @@ styletransfer_utils`` stays fast.
 """
 
 import os
+import sys
 
 # Keep TensorFlow's C++ start-up chatter out of the terminal and notebooks (override by setting it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -25,6 +26,30 @@ from .settings import Settings
 
 __version__ = "0.1.0"
 
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 muted (the command line and the notebooks do).
+
+    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are printed before its log level is
+    read, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; Python errors still surface as exceptions.
+    Does nothing when TensorFlow is already imported or the log level asks for those lines (< 2).
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") < "2":
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            sys.stderr.flush()
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 __all__ = [
     "ImageError",
     "SettingsError",
@@ -32,4 +57,5 @@ __all__ = [
     "StyleTransferError",
     "WeightsError",
     "__version__",
+    "import_tensorflow_quietly",
 ]

@@ -22,6 +22,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from . import import_tensorflow_quietly
 from .errors import StyleTransferError
 from .settings import INITS, Settings
 
@@ -358,28 +359,6 @@ def cmd_fast(argv) -> int:
 COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast}
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 muted.
-
-    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are printed before its log level is
-    read, so the environment variable cannot hide them; Python errors still surface as exceptions.
-    """
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") < "2":
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            sys.stderr.flush()
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _interrupt_on_sigterm() -> None:
     """Treat SIGTERM (``kill``, a scheduler's time limit) like Ctrl-C: save what there is, then stop."""
     import signal
@@ -398,7 +377,7 @@ def main(argv=None) -> int:
         _interrupt_on_sigterm()
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).exists() else None
     try:
         return command(argv[1:]) if command else cmd_transfer(argv)

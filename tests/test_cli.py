@@ -127,3 +127,11 @@ def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights, sig):
     assert proc.returncode == 130, err
     assert "saved the best picture so far" in err
     assert Image.open(out).size == (64, 48)
+
+
+def test_tensorflow_start_up_lines_stay_out_of_the_terminal():
+    code = "import styletransfer_utils as s; s.import_tensorflow_quietly(); import tensorflow as tf; tf.constant(1.0)"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the package's default
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "oneDNN" not in done.stderr and "cuda" not in done.stderr.lower(), done.stderr

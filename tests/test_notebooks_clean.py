@@ -36,4 +36,6 @@ def test_notebook_opens_with_setup_and_parameters(path):
     cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
     setup, parameters = ("".join(c["source"]) for c in cells[:2])
     assert "TF_CPP_MIN_LOG_LEVEL" in setup and setup.index("TF_CPP_MIN_LOG_LEVEL") < setup.index("import tensorflow")
+    # and the C++ start-up lines, printed before that setting is read, are muted too
+    assert setup.index("import_tensorflow_quietly()") < setup.index("import tensorflow")
     assert "STYLETRANSFER_SMOKE" in parameters and "parameters" in cells[1].get("metadata", {}).get("tags", [])
