@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
-from styletransfer_utils.benchmarking import median_ms, network_ms  # noqa: E402
+from styletransfer_utils.benchmarking import median_ms, network_ms, processor_name  # noqa: E402
 from styletransfer_utils.features import resolve_precision  # noqa: E402
 from styletransfer_utils.images import load_image, resize_to_long_side, save_image  # noqa: E402
 from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
@@ -142,7 +142,7 @@ def main() -> None:
     fast = resolve_precision("auto")
     precisions = ["float32"] + ([fast] if fast != "float32" else [])
     models = [m for m in args.models.split(",") if m]
-    print(f"machine: {ff.processor_name()}, {os.cpu_count()} CPUs, "
+    print(f"machine: {processor_name()}, {os.cpu_count()} CPUs, "
           f"TensorFlow {tf.__version__}, GPU: {bool(tf.config.list_physical_devices('GPU'))}")
     lite = lite_python() if args.lite else None
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import Settings  # noqa: E402
+from styletransfer_utils.benchmarking import processor_name  # noqa: E402
 from styletransfer_utils.features import resolve_precision  # noqa: E402
 from styletransfer_utils.images import preprocess, save_image, deprocess  # noqa: E402
 from styletransfer_utils.losses import content_loss, layer_style_loss, total_variation_loss  # noqa: E402
@@ -132,7 +132,7 @@ def main() -> None:
         sizes, args.baseline_steps, args.repeats = [64], 20, 2
     OUT.mkdir(parents=True, exist_ok=True)
     content, style = find_picture("tubingen.jpg"), find_picture("starry_night.jpg")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+    print(f"machine: {processor_name()}, {os.cpu_count()} cores; "
           f"TensorFlow {tf.__version__}; GPUs: {len(tf.config.list_physical_devices('GPU'))}; "
           f"default precision here: {resolve_precision('auto')}")
     for size in sizes:

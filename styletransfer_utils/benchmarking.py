@@ -18,6 +18,7 @@ import resource
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 
@@ -30,6 +31,19 @@ def seconds_per_step(history: list[dict], skip: int = 1) -> float:
         raise ValueError(f"need more than {skip} steps to time, got {len(history)}")
     first, last = history[skip - 1] if skip else {"seconds": 0.0, "step": 0}, history[-1]
     return (last["seconds"] - first["seconds"]) / (last["step"] - first["step"])
+
+
+def processor_name() -> str:
+    """The CPU's model name where the system says it (Linux), else the architecture."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 @dataclass

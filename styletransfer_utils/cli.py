@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -376,8 +375,7 @@ def main(argv=None) -> int:
     if argv is None:
         _interrupt_on_sigterm()
     argv = list(sys.argv[1:] if argv is None else argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import_tensorflow_quietly()
+    import_tensorflow_quietly()  # the package has set TF_CPP_MIN_LOG_LEVEL unless the user did
     command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).exists() else None
     try:
         return command(argv[1:]) if command else cmd_transfer(argv)

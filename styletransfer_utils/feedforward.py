@@ -913,19 +913,6 @@ def record_settings(record: dict) -> "TrainSettings":
                             for k, v in record["settings"].items() if k in fields}).validated()
 
 
-def processor_name() -> str:
-    """The CPU's model name where the system says it (Linux), else the architecture."""
-    import platform
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def write_record(output, result: TrainResult, settings: TrainSettings, *, style: str, data, pictures: int,
                  command: str | None = None) -> Path:
     """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
@@ -938,6 +925,8 @@ def write_record(output, result: TrainResult, settings: TrainSettings, *, style:
 
     import keras
     import tensorflow as tf
+
+    from .benchmarking import processor_name
 
     path = record_path(output)
     previous = read_record(output) or {}

@@ -11,7 +11,7 @@ from PIL import Image
 from styletransfer_utils import feedforward as ff
 from styletransfer_utils.cli import main, resolve_picture
 from styletransfer_utils.data import shipped_content
-from styletransfer_utils.images import resize_to_long_side
+from styletransfer_utils.images import resize, resize_to_long_side
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("starry_night", "the_scream", "shipwreck")
@@ -26,8 +26,7 @@ def photo():
 @pytest.fixture(scope="module")
 def other_photo(photo):
     """A different photo (the astronaut) at the same size."""
-    other = Image.fromarray(shipped_content("astronaut").astype(np.uint8)).resize((photo.shape[1], photo.shape[0]))
-    return np.asarray(other, np.float32)
+    return resize(shipped_content("astronaut"), photo.shape[:2])
 
 
 def test_each_model_is_shipped_small_and_has_a_training_record():
