@@ -25,7 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from styletransfer_utils import import_tensorflow_quietly  # also sets TF_CPP_MIN_LOG_LEVEL
+
+import_tensorflow_quietly()  # the C++ start-up lines would open the printed figures
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
