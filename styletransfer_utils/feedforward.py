@@ -590,8 +590,12 @@ class PictureFolder:
         self._lock = threading.Lock()
         self._rng = np.random.default_rng(seed)
 
-    def load(self, path) -> np.ndarray | None:
-        """A random crop of one picture as uint8, or ``None`` (and the file recorded) if unreadable."""
+    def load(self, path, index: int | None = None) -> np.ndarray | None:
+        """A random crop of one picture as uint8, or ``None`` (and the file recorded) if unreadable.
+
+        With a seed, the crop of the stream's ``index``-th picture depends on (seed, index) only,
+        so a resumed stream (:meth:`dataset` with ``start``) crops as the uninterrupted one would.
+        """
         from .images import load_image
 
         key = str(path)
@@ -601,19 +605,29 @@ class PictureFolder:
             with self._lock:
                 self.skipped[key] = exc.problem
             return None
-        with self._lock:
-            rng = np.random.default_rng(self._rng.integers(2**63))
+        if self.seed is not None and index is not None:
+            rng = np.random.default_rng([self.seed, index])
+        else:
+            with self._lock:
+                rng = np.random.default_rng(self._rng.integers(2**63))
         return random_crop(picture, self.crop_size, rng)
 
-    def dataset(self):
-        """Infinite, shuffled batches ``(batch_size, crop, crop, 3)`` of float32 RGB in [0, 255]."""
+    def dataset(self, start: int = 0):
+        """Infinite, shuffled batches ``(batch_size, crop, crop, 3)`` of float32 RGB in [0, 255].
+
+        ``start`` skips that many pictures of the stream first (cheaply: only file names), so a
+        run resumed at step ``k`` goes on with the pictures that step ``k + 1`` would have had,
+        rather than seeing the first ones again. With a seed the stream is reproducible (one
+        order per pass, a new one each pass), and the resumed stream equals the uninterrupted
+        one as long as no file was unreadable (each unreadable file shifts it by one picture).
+        """
         import tensorflow as tf
 
         size = self.crop_size
         empty = np.zeros((size, size, 3), np.uint8)
 
-        def load(path):
-            crop = self.load(path.numpy().decode())
+        def load(index, path):
+            crop = self.load(path.numpy().decode(), int(index.numpy()))
             if crop is None:
                 if len(self.skipped) >= len(self.paths):
                     raise DataError(f"none of the {len(self.paths)} pictures in {self.folder} can be read",
@@ -621,14 +635,15 @@ class PictureFolder:
                 return empty, False
             return np.ascontiguousarray(crop), True
 
-        def tf_load(path):
-            crop, ok = tf.py_function(load, [path], (tf.uint8, tf.bool))
+        def tf_load(index, path):
+            crop, ok = tf.py_function(load, [index, path], (tf.uint8, tf.bool))
             crop.set_shape((size, size, 3))
             ok.set_shape(())
             return crop, ok
 
         paths = tf.data.Dataset.from_tensor_slices([str(p) for p in self.paths])
         ds = paths.shuffle(len(self.paths), seed=self.seed, reshuffle_each_iteration=True).repeat()
+        ds = ds.enumerate().skip(start)  # (position in the stream, path)
         ds = ds.map(tf_load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=self.seed is not None)
         ds = ds.filter(_readable).map(_as_float)
         return ds.batch(self.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
@@ -803,7 +818,8 @@ class Trainer:
         import tensorflow as tf
 
         if self._iterator is None:
-            self._iterator = iter(self.data.dataset())
+            # a resumed run goes on where the interrupted one stopped, not from the first pictures
+            self._iterator = iter(self.data.dataset(start=int(self.step.numpy()) * self.settings.batch_size))
         try:
             return next(self._iterator)
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:

@@ -146,6 +146,32 @@ def test_pipeline_finds_pictures_recursively_and_skips_bad_ones(photos):
     assert sorted(p.split("/")[-1] for p in data.skipped) == ["empty.jpg", "text.jpg", "tiny.png", "truncated.jpg"]
 
 
+def test_a_resumed_stream_goes_on_where_the_first_stopped(photos):
+    """The stream skipped by k pictures equals the uninterrupted one from its k-th picture on."""
+    def batches(start, count):
+        data = ff.PictureFolder(photos, crop_size=32, batch_size=2, seed=3)
+        return [b.numpy() for b in data.dataset(start=start).take(count)]
+
+    whole = batches(0, 7)  # 6 pictures: a new order for each pass, the 3rd pass included
+    resumed = batches(8, 3)
+    for a, b in zip(whole[4:], resumed):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(whole[0], resumed[0])  # not the first pictures again
+    # and the crops of one picture differ from pass to pass (new random crop positions)
+    assert len({b.tobytes() for b in whole}) == len(whole)
+
+
+def test_a_resumed_trainer_does_not_replay_the_first_batches(tmp_path, photos, style_file, vgg_weights):
+    settings = ff.TrainSettings(steps=2, **{**TINY, "checkpoint_every": 1})
+    first = ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt")
+    first.run()
+    uninterrupted = [first.next_batch().numpy() for _ in range(2)]  # what steps 3 and 4 would get
+    resumed = ff.Trainer(style_file, photos, settings.replace(steps=4), checkpoint_dir=tmp_path / "ckpt")
+    assert int(resumed.step.numpy()) == 2
+    for a in uninterrupted:
+        np.testing.assert_array_equal(a, resumed.next_batch().numpy())
+
+
 def test_folder_of_only_bad_pictures_is_a_clear_error(tmp_path, style_file, vgg_weights):
     folder = tmp_path / "bad"
     folder.mkdir()
