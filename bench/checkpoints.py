@@ -32,6 +32,8 @@ from styletransfer_utils import feedforward as ff  # noqa: E402
 from styletransfer_utils.cli import resolve_picture  # noqa: E402
 from styletransfer_utils.images import load_image, resize_to_long_side  # noqa: E402
 
+tf.get_logger().setLevel("ERROR")  # objective() traces once per photo: the retracing notes are expected
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
