@@ -91,7 +91,7 @@ def _layers():
     if "InstanceNormalization" in globals():
         return
     import keras
-    import tensorflow as tf
+    from keras import ops
 
     @_register
     class InstanceNormalization(keras.layers.Layer):
@@ -110,11 +110,11 @@ def _layers():
             self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
 
         def call(self, x):
-            x32 = tf.cast(x, tf.float32)
-            mean, var = tf.nn.moments(x32, axes=[1, 2], keepdims=True)
-            y = (x32 - mean) * tf.math.rsqrt(var + self.epsilon)
-            y = y * tf.cast(self.gamma, tf.float32) + tf.cast(self.beta, tf.float32)
-            return tf.cast(y, self.compute_dtype)
+            x32 = ops.cast(x, "float32")
+            mean, var = ops.moments(x32, axes=[1, 2], keepdims=True)
+            y = (x32 - mean) * ops.rsqrt(var + self.epsilon)
+            y = y * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32")
+            return ops.cast(y, self.compute_dtype)
 
         def compute_output_shape(self, input_shape):
             return input_shape
@@ -132,7 +132,7 @@ def _layers():
 
         def call(self, x):
             p = self.pad
-            return tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+            return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
 
         def compute_output_shape(self, s):
             grow = lambda n: None if n is None else n + 2 * self.pad  # noqa: E731
@@ -150,9 +150,9 @@ def _layers():
             self.multiple = multiple
 
         def call(self, x):
-            shape = tf.shape(x)
+            shape = ops.shape(x)
             ph, pw = (-shape[1]) % self.multiple, (-shape[2]) % self.multiple
-            return tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT")
+            return ops.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
 
         def compute_output_shape(self, s):
             up = lambda n: None if n is None else -(-n // self.multiple) * self.multiple  # noqa: E731
@@ -167,7 +167,7 @@ def _layers():
 
         def call(self, inputs):
             y, like = inputs
-            shape = tf.shape(like)
+            shape = ops.shape(like)
             return y[:, : shape[1], : shape[2], :]
 
         def compute_output_shape(self, shapes):
@@ -179,7 +179,7 @@ def _layers():
         """``127.5 * (tanh(x) + 1)``: any real number -> a pixel value in ``[0, 255]``."""
 
         def call(self, x):
-            return 127.5 * (tf.tanh(tf.cast(x, tf.float32)) + 1.0)
+            return 127.5 * (ops.tanh(ops.cast(x, "float32")) + 1.0)
 
         def compute_output_shape(self, s):
             return s
