@@ -329,3 +329,28 @@ def test_layer_table_reads_like_the_paper(half_net):
     assert sum(k.startswith("conv 9x9") for k in kinds) == 2
     assert {r["layer"]: r["output"] for r in rows}["down2"] == "8x11x64"
     assert sum(r["parameters"] for r in rows) == half_net.count_params()
+
+
+def test_the_keras_ops_objective_of_the_gpu_script_matches_the_trainer(photos, style_file, vgg_weights):
+    """bench/jax_gpu.py trains on Keras' JAX backend with a keras.ops copy of Trainer.losses;
+    on this (TensorFlow) backend both must give the same four terms for the same batch."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "jax_gpu.py"
+    spec = importlib.util.spec_from_file_location("jax_gpu", path)
+    jax_gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(jax_gpu)
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **{**TINY, "style_weight": 1e-2}))
+    trainer.run()  # trained a step: not the initial weights
+    batch = trainer.next_batch()
+    s = trainer.settings
+    terms = jax_gpu.make_losses(trainer.model, trainer.extractor.model, s.content_layers, s.style_layers)
+    variables = lambda m: ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables])  # noqa: E731
+    total, got = terms(variables(trainer.model), variables(trainer.extractor.model), batch,
+                       [trainer.style_grams[n] for n in s.style_layers],
+                       np.array([s.content_weight, s.style_weight, s.tv_weight], np.float32))
+    expected = np.asarray(trainer.losses(batch))
+    assert expected[1] > 0 and expected[2] > 0 and expected[3] > 0
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5)
+    assert float(total) == pytest.approx(expected[0], rel=1e-5)

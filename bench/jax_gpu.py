@@ -1,0 +1,441 @@
+"""Feed-forward networks on a GPU machine without TensorFlow: Keras 3 on its JAX backend.
+
+The package is built on TensorFlow, but its transformation network and VGG19 are plain Keras 3
+models, so they also run on Keras' JAX backend. This script uses that to measure, on a GPU
+machine that has JAX but no TensorFlow:
+
+1. training: Johnson et al.'s networks trained with the package's training objective
+   (``feedforward.Trainer.losses``, re-stated below in ``keras.ops``) for a fixed time per style,
+   from the same initial weights as ``styletransfer train --seed 0``;
+2. inference: milliseconds per picture of a shipped network at 256/512/1024 px;
+3. Gatys: milliseconds per loss-and-gradient evaluation of the package's default objective.
+
+It runs in two halves. ``prepare`` (here, with TensorFlow and the shared data) writes a bundle:
+the training photos scaled as ``feedforward.random_crop`` scales them (short side = crop size),
+the style pictures' Gram matrices as the package's ``Trainer`` computes them, VGG19's weights up
+to ``block5_conv1`` in float16, and the settings. ``run`` (there) reads the bundle and writes
+the trained networks and the figures to ``--out``. The networks come back as ordinary ``.keras``
+files that the package loads on TensorFlow; judge them with ``bench/feedforward.py --models``.
+
+    python bench/jax_gpu.py prepare BUNDLE            # needs ../shared and TensorFlow
+    KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT --train-seconds 110
+    KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT2 --init OUT --learning-rate 1e-4 \
+        --train-seconds 45 --no-tables             # go on from OUT's networks at a lower rate
+
+The second command is how the shipped networks were finished (``styletransfer_utils/models/
+README.md``). The keras.ops objective is tested against ``Trainer.losses`` on TensorFlow
+(``tests/test_feedforward.py``); the data differ only in that crops are drawn at random with
+replacement rather than in shuffled passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared"
+MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)  # images.IMAGENET_MEAN_BGR
+
+
+# ---------------------------------------------------------------------------------------------
+# prepare (TensorFlow side)
+
+
+def prepare(bundle: Path, data: Path, quality: int) -> None:
+    import h5py
+    from PIL import Image
+
+    from styletransfer_utils import feedforward as ff
+    from styletransfer_utils import import_tensorflow_quietly
+    from styletransfer_utils.cli import resolve_picture
+    from styletransfer_utils.errors import ImageError
+    from styletransfer_utils.features import VGG19_LAYERS, FeatureExtractor
+    from styletransfer_utils.images import load_image, preprocess, resize_to_long_side
+    from styletransfer_utils.losses import gram_matrix
+    from styletransfer_utils.optimize import as_picture
+    from styletransfer_utils.settings import Settings
+    from styletransfer_utils.weights import vgg19_weights_path
+
+    import_tensorflow_quietly()
+    photos = bundle / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    meta = {"data": str(data), "styles": {}, "skipped": 0}
+    crop = None
+    grams = {}
+    for name in ff.shipped_models():
+        record = ff.read_record(name)
+        s = ff.record_settings(record)
+        crop = s.crop_size
+        style = resize_to_long_side(as_picture(resolve_picture(record["style"]), max(s.style_size, 2048)), s.style_size)
+        feats = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(preprocess(style))
+        for layer in s.style_layers:
+            grams[f"{name}/{layer}"] = np.asarray(gram_matrix(feats[layer]))[0]
+        meta["styles"][name] = {"style": record["style"], "settings": ff._jsonable(s)}
+    np.savez_compressed(bundle / "grams.npz", **grams)
+    for i, path in enumerate(ff.find_pictures(data)):  # as PictureFolder.load + random_crop scale them
+        try:
+            picture = load_image(path, max_size=4 * crop, min_side=16)
+        except ImageError:
+            meta["skipped"] += 1
+            continue
+        h, w = picture.shape[:2]
+        scale = crop / min(h, w)
+        size = (max(crop, round(w * scale)), max(crop, round(h * scale)))
+        Image.fromarray(picture.astype(np.uint8)).resize(size, Image.Resampling.BILINEAR).save(
+            photos / f"{i:05d}.jpg", quality=quality)
+    weights = {}
+    with h5py.File(vgg19_weights_path(), "r") as f:
+        for name, kind, _ in VGG19_LAYERS[: [n for n, _, _ in VGG19_LAYERS].index("block5_conv1") + 1]:
+            if kind == "conv":
+                group = f[name]
+                names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+                weights[f"{name}/kernel"], weights[f"{name}/bias"] = (group[n][()].astype(np.float16) for n in names)
+    np.savez_compressed(bundle / "vgg19_f16.npz", **weights)
+    g = Settings().validated()
+    meta["gatys"] = {k: list(v) if isinstance(v, tuple) else v for k, v in
+                     dict(content_layers=g.content_layers, style_layers=g.style_layers, content_weight=g.content_weight,
+                          style_weight=g.style_weight, tv_weight=g.tv_weight).items()}
+    (bundle / "meta.json").write_text(json.dumps(meta, indent=1))
+    total = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
+    print(f"bundle {bundle}: {len(list(photos.iterdir()))} photos, {total / 1e6:.1f} MB")
+
+
+# ---------------------------------------------------------------------------------------------
+# run (JAX side)
+
+
+class Log:
+    def __init__(self, path: Path):
+        self.file = open(path, "a")
+
+    def __call__(self, *parts) -> None:
+        line = " ".join(str(p) for p in parts)
+        print(line, flush=True)
+        self.file.write(line + "\n")
+        self.file.flush()
+
+
+def load_photos(folder: Path) -> list[np.ndarray]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    def read(p):
+        with Image.open(p) as im:
+            return np.asarray(im.convert("RGB"))
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(read, sorted(folder.glob("*.jpg"))))
+
+
+def crops(photos, size: int, batch: int, seed: int, stop: threading.Event, depth: int = 8):
+    """A thread filling a queue with batches of random crops (flipped half the time), uint8."""
+    q: queue.Queue = queue.Queue(depth)
+
+    def fill():
+        rng = np.random.default_rng(seed)
+        while not stop.is_set():
+            out = np.empty((batch, size, size, 3), np.uint8)
+            for b, i in enumerate(rng.integers(0, len(photos), batch)):
+                p = photos[i]
+                top, left = rng.integers(0, p.shape[0] - size + 1), rng.integers(0, p.shape[1] - size + 1)
+                c = p[top: top + size, left: left + size]
+                out[b] = c[:, ::-1] if rng.random() < 0.5 else c
+            while not stop.is_set():
+                try:
+                    q.put(out, timeout=0.5)
+                    break
+                except queue.Full:
+                    pass
+
+    threading.Thread(target=fill, daemon=True).start()
+    return q
+
+
+def vgg(up_to: str, weights: dict, dtype: str):
+    from styletransfer_utils.features import build_vgg19
+
+    model = build_vgg19(up_to, pooling="max", dtype=dtype, weights=None)
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([weights[f"{layer.name}/kernel"].astype(np.float32),
+                               weights[f"{layer.name}/bias"].astype(np.float32)])
+    return model
+
+
+def make_losses(net, extractor, content_layers, style_layers):
+    """``feedforward.Trainer.losses`` in keras.ops: [total, content, style, tv] for one batch."""
+    from keras import ops
+
+    def gram(f):
+        return ops.einsum("bhwi,bhwj->bij", f, f) / float(f.shape[1] * f.shape[2])
+
+    def terms(net_vars, vgg_vars, batch, grams, weights):
+        (nt, nn), (vt, vn) = net_vars, vgg_vars
+        generated, _ = net.stateless_call(nt, nn, batch, training=True)
+        generated = ops.cast(generated, "float32")
+        b = batch.shape[0]
+        x = ops.concatenate([generated, batch], axis=0)[..., ::-1] - MEAN_BGR
+        feats, _ = extractor.stateless_call(vt, vn, x, training=False)
+        feats = {k: ops.cast(v, "float32") for k, v in feats.items()}
+        c = 0.0
+        for name in content_layers:
+            c += ops.mean(ops.square(feats[name][:b] - ops.stop_gradient(feats[name][b:]))) / len(content_layers)
+        st = 0.0
+        for name, target in zip(style_layers, grams):
+            n = feats[name].shape[-1]
+            st += ops.sum(ops.square(gram(feats[name][:b]) - target)) / (4.0 * n * n) / b
+        st = st / len(style_layers)
+        tv = (ops.mean(ops.square(generated[:, 1:] - generated[:, :-1]))
+              + ops.mean(ops.square(generated[:, :, 1:] - generated[:, :, :-1])))
+        total = weights[0] * c + weights[1] * st + weights[2] * tv
+        return total, ops.stack([total, c, st, tv])
+
+    return terms
+
+
+def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, init=None, learning_rate=None):
+    import jax
+    import keras
+
+    from styletransfer_utils import feedforward as ff
+
+    s = ff.TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
+                            for k, v in meta["styles"][name]["settings"].items()}).validated()
+    if learning_rate:
+        s = s.replace(learning_rate=learning_rate)
+    policy = "mixed_bfloat16"
+    keras.utils.set_random_seed(s.seed or 0)
+    net = ff.build_transformer(half_width=s.half_width, precision=policy, seed=s.seed)
+    if init is not None:  # go on from a trained network (a fresh optimiser)
+        net.set_weights(ff.load_model(init / f"{name}.keras").get_weights())
+        log(f"  {name}: starting from {init / f'{name}.keras'}")
+    deepest = max(s.content_layers + s.style_layers, key=lambda n: (int(n[5]), int(n[-1])))
+    extractor = vgg(deepest, vgg_weights, policy)
+    optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
+    optimizer.build(net.trainable_variables)
+    terms = make_losses(net, extractor, s.content_layers, s.style_layers)
+    grams = [jax.numpy.asarray(grams_npz[f"{name}/{layer}"])[None] for layer in s.style_layers]
+    weights = jax.numpy.asarray([s.content_weight, s.style_weight, s.tv_weight], "float32")
+    vgg_vars = ([v.value for v in extractor.trainable_variables], [v.value for v in extractor.non_trainable_variables])
+
+    @jax.jit
+    def step(nt, nn, opt_vars, batch):
+        batch = batch.astype("float32")
+        grad_fn = jax.value_and_grad(lambda t: terms((t, nn), vgg_vars, batch, grams, weights), has_aux=True)
+        (_, values), grads = grad_fn(nt)
+        nt, opt_vars = optimizer.stateless_apply(opt_vars, grads, nt)
+        return nt, opt_vars, values
+
+    nt = [v.value for v in net.trainable_variables]
+    nn = [v.value for v in net.non_trainable_variables]
+    opt_vars = [v.value for v in optimizer.variables]
+    stop = threading.Event()
+    batches = crops(photos, s.crop_size, batch, seed=s.seed or 0, stop=stop)
+    history, pending = [], []
+    t0 = time.perf_counter()
+    nt, opt_vars, values = step(nt, nn, opt_vars, jax.numpy.asarray(batches.get()))
+    values.block_until_ready()
+    compile_s = time.perf_counter() - t0
+    log(f"  {name}: compiled and ran step 1 in {compile_s:.1f} s")
+    steps, t1 = 1, time.perf_counter()
+    try:
+        while time.perf_counter() - t1 < seconds:
+            nt, opt_vars, values = step(nt, nn, opt_vars, jax.numpy.asarray(batches.get()))
+            steps += 1
+            pending.append(values)
+            if steps % 100 == 0:
+                rows = np.asarray(jax.device_get(pending))
+                pending = []
+                elapsed = time.perf_counter() - t1
+                history.append({"step": steps, "seconds": round(elapsed, 2),
+                                **{k: float(v) for k, v in zip(ff.LOSS_TERMS, rows.mean(axis=0))}})
+                if steps % 1000 == 0:
+                    h = history[-1]
+                    log(f"  {name}: step {steps}, {elapsed:.0f} s, {(steps - 1) * batch / elapsed:.0f} img/s, "
+                        f"total {h['total']:.4g} content {h['content']:.4g} style {h['style']:.4g} tv {h['tv']:.4g}")
+    finally:
+        stop.set()
+        seconds_run = time.perf_counter() - t1
+        for v, value in zip(net.trainable_variables, nt):
+            v.assign(value)
+        ff.save_model(net, out / f"{name}.keras")
+    rate = (steps - 1) * batch / seconds_run
+    tail = history[-5:]  # the last 500 steps
+    final = {k: float(np.mean([h[k] for h in tail])) for k in ff.LOSS_TERMS} if tail else {}
+    log(f"  {name}: {steps} steps of {batch} in {seconds_run:.0f} s ({rate:.0f} img/s), saved {name}.keras; "
+        f"last 500 steps: " + ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
+    settings = {**ff._jsonable(s), "steps": steps, "batch_size": batch, "precision": policy}
+    return {"init": None if init is None else str(init / f"{name}.keras"), "steps": steps, "batch_size": batch, "images_seen": steps * batch, "seconds": round(seconds_run, 1),
+            "compile_seconds": round(compile_s, 1), "images_per_second": round(rate, 1),
+            "final_losses_mean_of_last_500_steps": final, "settings": settings, "history": history}
+
+
+def timed(fn, *args, repeat: int = 10) -> float:
+    """Median milliseconds of ``fn(*args)`` after two warm-up calls (result ready on the device)."""
+    import jax
+
+    for _ in range(2):
+        jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times))
+
+
+def inference_table(sizes, log) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    from styletransfer_utils import feedforward as ff
+
+    rows = {}
+    nets = [("shipwreck (half)", ff.load_model("shipwreck", precision=p), p) for p in ("float32", "mixed_bfloat16")]
+    nets += [("full width (untrained)", ff.build_transformer(half_width=False, precision=p, seed=0), p)
+             for p in ("float32", "mixed_bfloat16")]
+    log(f"{'network':24} {'precision':16} " + " ".join(f"{n:>6}px" for n in sizes) + "   (ms, on device; end to end)")
+    for label, net, precision in nets:
+        tv = [v.value for v in net.trainable_variables]
+        nv = [v.value for v in net.non_trainable_variables]
+        fn = jax.jit(lambda t, x: net.stateless_call(t, nv, x, training=False)[0])
+        cells, ends = [], []
+        for n in sizes:
+            picture = np.random.default_rng(n).uniform(0, 255, (1, n, n, 3)).astype(np.float32)
+            on_device = jnp.asarray(picture)
+            ms = timed(fn, tv, on_device)
+            end = timed(lambda p: np.asarray(fn(tv, jnp.asarray(p))), picture)
+            cells.append(ms)
+            ends.append(end)
+            rows[f"{label}|{precision}|{n}"] = {"device_ms": round(ms, 2), "end_to_end_ms": round(end, 2)}
+        log(f"{label:24} {precision:16} " + " ".join(f"{c:8.2f}" for c in cells) + "   ; "
+            + " ".join(f"{e:.2f}" for e in ends))
+    return rows
+
+
+def gatys_eval_table(meta, vgg_weights, sizes, log) -> dict:
+    """Milliseconds per evaluation of the default Gatys objective and its gradient (image input)."""
+    import jax
+    import jax.numpy as jnp
+    from keras import ops
+
+    g = meta["gatys"]
+    rows = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        extractor = vgg("block5_conv1", vgg_weights, policy)
+        vt = [v.value for v in extractor.trainable_variables]
+        vn = [v.value for v in extractor.non_trainable_variables]
+
+        def objective(x, targets):
+            feats, _ = extractor.stateless_call(vt, vn, x[None], training=False)
+            feats = {k: ops.cast(v, "float32") for k, v in feats.items()}
+            c = sum(ops.mean(ops.square(feats[n] - targets[n])) for n in g["content_layers"])
+            st = 0.0
+            for n in g["style_layers"]:
+                f = feats[n]
+                gm = ops.einsum("bhwi,bhwj->bij", f, f) / float(f.shape[1] * f.shape[2])
+                st += ops.sum(ops.square(gm - targets[n + "/gram"])) / (4.0 * f.shape[-1] ** 2) / len(g["style_layers"])
+            tv = ops.mean(ops.square(x[1:] - x[:-1])) + ops.mean(ops.square(x[:, 1:] - x[:, :-1]))
+            return g["content_weight"] * c + g["style_weight"] * st + g["tv_weight"] * tv
+
+        fn = jax.jit(jax.value_and_grad(objective))
+        for n in sizes:
+            x = jnp.asarray(np.random.default_rng(n).normal(0, 50, (n, n, 3)).astype(np.float32))
+            targets = {name: jnp.zeros((1, n >> (int(name[5]) - 1), n >> (int(name[5]) - 1), 2 ** min(5 + int(name[5]), 9)))
+                       for name in g["content_layers"]}
+            targets.update({f"{name}/gram": jnp.zeros((1, 2 ** min(5 + int(name[5]), 9), 2 ** min(5 + int(name[5]), 9)))
+                            for name in g["style_layers"]})
+            ms = timed(fn, x, targets)
+            rows[f"{policy}|{n}"] = round(ms, 2)
+            log(f"  Gatys evaluation {policy:16} {n:5d}x{n}: {ms:8.2f} ms  (x200 = {ms * 200 / 1000:.2f} s)")
+    return rows
+
+
+def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes, deadline: float, *,
+        init=None, learning_rate=None, tables: bool = True) -> None:
+    import jax
+    import keras
+
+    out.mkdir(parents=True, exist_ok=True)
+    log = Log(out / "log.txt")
+    results = {"machine": {"devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count()},
+               "versions": {"python": platform.python_version(), "jax": jax.__version__, "keras": keras.__version__,
+                            "backend": keras.backend.backend()},
+               "date": time.strftime("%Y-%m-%d", time.gmtime()), "train": {}}
+    log("devices:", results["machine"]["devices"], "| versions:", results["versions"])
+    meta = json.loads((bundle / "meta.json").read_text())
+    grams = dict(np.load(bundle / "grams.npz"))
+    vgg_weights = dict(np.load(bundle / "vgg19_f16.npz"))
+    t = time.perf_counter()
+    photos = load_photos(bundle / "photos")
+    log(f"{len(photos)} training photos loaded in {time.perf_counter() - t:.1f} s")
+    save = lambda: (out / "results.json").write_text(json.dumps(results, indent=1))  # noqa: E731
+    log(f"\n1. training, {train_seconds:.0f} s per style, batch {batch}, mixed_bfloat16")
+    for name in styles:
+        if time.time() + train_seconds + 45 > deadline:
+            log(f"  {name}: skipped, too little time left")
+            continue
+        try:
+            results["train"][name] = train(name, meta, grams, photos, vgg_weights, train_seconds, batch, out, log,
+                                           init, learning_rate)
+        except Exception as exc:  # keep the other styles and tables
+            log(f"  {name}: failed: {type(exc).__name__}: {exc}")
+        save()
+    for title, key, fn in () if not tables else (("2. inference, ms per picture (batch 1, square, median of 10)", "inference",
+                            lambda: inference_table(sizes, log)),
+                           ("3. Gatys: one evaluation of the default objective and its gradient", "gatys",
+                            lambda: gatys_eval_table(meta, vgg_weights, sizes, log))):
+        log("\n" + title)
+        if time.time() + 40 > deadline:
+            log("  skipped, too little time left")
+            continue
+        try:
+            results[key] = fn()
+        except Exception as exc:
+            log(f"  failed: {type(exc).__name__}: {exc}")
+        save()
+    log("done")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="write the bundle (TensorFlow, shared data)")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--data", type=Path, default=SHARED / "datasets" / "imagenet-samples")
+    p.add_argument("--quality", type=int, default=85, help="JPEG quality of the scaled photos")
+    r = sub.add_parser("run", help="train and time on Keras' JAX backend")
+    r.add_argument("bundle", type=Path)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--train-seconds", type=float, default=120)
+    r.add_argument("--batch-size", type=int, default=8)
+    r.add_argument("--styles", default="shipwreck,the_scream,starry_night")
+    r.add_argument("--sizes", default="256,512,1024")
+    r.add_argument("--budget", type=float, default=540, help="seconds the whole run may take")
+    r.add_argument("--init", type=Path, help="folder of NAME.keras networks to go on training from")
+    r.add_argument("--learning-rate", type=float, help="instead of the one in the style's settings")
+    r.add_argument("--no-tables", action="store_true", help="train only: skip the inference and Gatys tables")
+    args = parser.parse_args()
+    if args.command == "prepare":
+        prepare(args.bundle, args.data, args.quality)
+    else:
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+        run(args.bundle, args.out, args.train_seconds, args.batch_size, [s for s in args.styles.split(",") if s],
+            [int(n) for n in args.sizes.split(",")], time.time() + args.budget, init=args.init,
+            learning_rate=args.learning_rate, tables=not args.no_tables)
+
+
+if __name__ == "__main__":
+    main()
