@@ -37,7 +37,9 @@ def test_each_model_is_shipped_small_and_has_a_training_record():
         assert found[name].stat().st_size <= MAX_BYTES, f"{found[name].name} is over 8 MB"
         record = ff.read_record(name)
         assert record is not None, f"{name}: no training record {ff.record_path(found[name]).name}"
-        assert record["command"].startswith(f"styletransfer train {name} ")
+        # styletransfer train on a CPU, or bench/jax_gpu.py on a GPU machine without TensorFlow
+        assert record["command"].startswith(("styletransfer train ", "python bench/jax_gpu.py prepare "))
+        assert f" {name} " in record["command"]
         assert record["steps"] == record["settings"]["steps"] and record["images_seen"] > 0
         assert record["total_seconds"] > 0 and record["machine"]["cpus"] >= 1
         assert "imagenet-samples" in record["data"]  # BSDS500 stays held out for the benchmark
@@ -61,7 +63,7 @@ def test_model_loads_by_name_and_stylises(name, photo, other_photo, vgg_weights)
     assert out.shape == photo.shape and out.dtype == np.float32
     assert np.abs(out - photo).mean() > 10 and out.std() > 10  # changed, and not a flat picture
     # the trained objective: the result is closer to the style than the photo is (measured:
-    # 0.09x starry_night, 0.15x shipwreck, 0.57x the_scream, the mildest network) ...
+    # 0.08x starry_night, 0.27x shipwreck, 0.60x the_scream, the mildest network) ...
     record = ff.read_record(name)
     settings = ff.record_settings(record)
     style = resolve_picture(record["style"])
