@@ -22,7 +22,8 @@ files that the package loads on TensorFlow; judge them with ``bench/feedforward.
     KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT2 --init OUT --learning-rate 1e-4 \
         --train-seconds 45 --no-tables             # go on from OUT's networks at a lower rate
 
-The second command is how the shipped networks were finished (``styletransfer_utils/models/
+The bundle holds copies of the shared photos (scaled): keep it out of the repository and delete
+it after use. The second command is how the shipped networks were finished (``styletransfer_utils/models/
 README.md``). The keras.ops objective is tested against ``Trainer.losses`` on TensorFlow
 (``tests/test_feedforward.py``); the data differ only in that crops are drawn at random with
 replacement rather than in shuffled passes.
@@ -431,7 +432,15 @@ def main() -> None:
     if args.command == "prepare":
         prepare(args.bundle, args.data, args.quality)
     else:
-        os.environ.setdefault("KERAS_BACKEND", "jax")
+        if not (args.bundle / "meta.json").is_file():
+            raise SystemExit(f"error: no bundle in {args.bundle}: make one with "
+                             f"`python bench/jax_gpu.py prepare {args.bundle}` (needs TensorFlow and ../shared)")
+        if os.environ.setdefault("KERAS_BACKEND", "jax") != "jax":
+            raise SystemExit("error: run needs Keras' JAX backend: set KERAS_BACKEND=jax")
+        import importlib.util
+
+        if importlib.util.find_spec("jax") is None:
+            raise SystemExit("error: run needs JAX: pip install jax (jax[cuda13] on an NVIDIA GPU)")
         run(args.bundle, args.out, args.train_seconds, args.batch_size, [s for s in args.styles.split(",") if s],
             [int(n) for n in args.sizes.split(",")], time.time() + args.budget, init=args.init,
             learning_rate=args.learning_rate, tables=not args.no_tables)
