@@ -46,7 +46,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
-MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)  # images.IMAGENET_MEAN_BGR
+
+from styletransfer_utils.features import layer_depth  # noqa: E402  (no TensorFlow needed)
+from styletransfer_utils.images import IMAGENET_MEAN_BGR  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,19 +56,17 @@ MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)  # images.IMAGENET_M
 
 
 def prepare(bundle: Path, data: Path, quality: int) -> None:
-    import h5py
     from PIL import Image
 
     from styletransfer_utils import feedforward as ff
     from styletransfer_utils import import_tensorflow_quietly
     from styletransfer_utils.cli import resolve_picture
     from styletransfer_utils.errors import ImageError
-    from styletransfer_utils.features import VGG19_LAYERS, FeatureExtractor
+    from styletransfer_utils.features import FeatureExtractor, build_vgg19
     from styletransfer_utils.images import load_image, preprocess, resize_to_long_side
     from styletransfer_utils.losses import gram_matrix
     from styletransfer_utils.optimize import as_picture
     from styletransfer_utils.settings import Settings
-    from styletransfer_utils.weights import vgg19_weights_path
 
     import_tensorflow_quietly()
     photos = bundle / "photos"
@@ -90,23 +90,15 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
         except ImageError:
             meta["skipped"] += 1
             continue
-        h, w = picture.shape[:2]
-        scale = crop / min(h, w)
-        size = (max(crop, round(w * scale)), max(crop, round(h * scale)))
-        Image.fromarray(picture.astype(np.uint8)).resize(size, Image.Resampling.BILINEAR).save(
-            photos / f"{i:05d}.jpg", quality=quality)
+        Image.fromarray(ff.scale_for_crops(picture, crop)).save(photos / f"{i:05d}.jpg", quality=quality)
     weights = {}
-    with h5py.File(vgg19_weights_path(), "r") as f:
-        for name, kind, _ in VGG19_LAYERS[: [n for n, _, _ in VGG19_LAYERS].index("block5_conv1") + 1]:
-            if kind == "conv":
-                group = f[name]
-                names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
-                weights[f"{name}/kernel"], weights[f"{name}/bias"] = (group[n][()].astype(np.float16) for n in names)
+    for layer in build_vgg19("block5_conv1").layers:  # the ImageNet weights, as the package loads them
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            weights[f"{layer.name}/kernel"], weights[f"{layer.name}/bias"] = kernel.astype(np.float16), bias.astype(np.float16)
     np.savez_compressed(bundle / "vgg19_f16.npz", **weights)
-    g = Settings().validated()
-    meta["gatys"] = {k: list(v) if isinstance(v, tuple) else v for k, v in
-                     dict(content_layers=g.content_layers, style_layers=g.style_layers, content_weight=g.content_weight,
-                          style_weight=g.style_weight, tv_weight=g.tv_weight).items()}
+    g = ff._jsonable(Settings().validated())
+    meta["gatys"] = {k: g[k] for k in ("content_layers", "style_layers", "content_weight", "style_weight", "tv_weight")}
     (bundle / "meta.json").write_text(json.dumps(meta, indent=1))
     total = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
     print(f"bundle {bundle}: {len(list(photos.iterdir()))} photos, {total / 1e6:.1f} MB")
@@ -175,19 +167,23 @@ def vgg(up_to: str, weights: dict, dtype: str):
     return model
 
 
+def gram(features):
+    """``losses.gram_matrix`` in keras.ops: ``(B, H, W, N)`` -> ``(B, N, N)``, divided by ``H * W``."""
+    from keras import ops
+
+    return ops.einsum("bhwi,bhwj->bij", features, features) / float(features.shape[1] * features.shape[2])
+
+
 def make_losses(net, extractor, content_layers, style_layers):
     """``feedforward.Trainer.losses`` in keras.ops: [total, content, style, tv] for one batch."""
     from keras import ops
-
-    def gram(f):
-        return ops.einsum("bhwi,bhwj->bij", f, f) / float(f.shape[1] * f.shape[2])
 
     def terms(net_vars, vgg_vars, batch, grams, weights):
         (nt, nn), (vt, vn) = net_vars, vgg_vars
         generated, _ = net.stateless_call(nt, nn, batch, training=True)
         generated = ops.cast(generated, "float32")
         b = batch.shape[0]
-        x = ops.concatenate([generated, batch], axis=0)[..., ::-1] - MEAN_BGR
+        x = ops.concatenate([generated, batch], axis=0)[..., ::-1] - IMAGENET_MEAN_BGR
         feats, _ = extractor.stateless_call(vt, vn, x, training=False)
         feats = {k: ops.cast(v, "float32") for k, v in feats.items()}
         c = 0.0
@@ -212,8 +208,7 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
 
     from styletransfer_utils import feedforward as ff
 
-    s = ff.TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
-                            for k, v in meta["styles"][name]["settings"].items()}).validated()
+    s = ff.record_settings(meta["styles"][name])
     if learning_rate:
         s = s.replace(learning_rate=learning_rate)
     policy = "mixed_bfloat16"
@@ -222,7 +217,7 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     if init is not None:  # go on from a trained network (a fresh optimiser)
         net.set_weights(ff.load_model(init / f"{name}.keras").get_weights())
         log(f"  {name}: starting from {init / f'{name}.keras'}")
-    deepest = max(s.content_layers + s.style_layers, key=lambda n: (int(n[5]), int(n[-1])))
+    deepest = max(s.content_layers + s.style_layers, key=layer_depth)
     extractor = vgg(deepest, vgg_weights, policy)
     optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
     optimizer.build(net.trainable_variables)
@@ -278,8 +273,8 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     log(f"  {name}: {steps} steps of {batch} in {seconds_run:.0f} s ({rate:.0f} img/s), saved {name}.keras; "
         f"last 500 steps: " + ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
     settings = {**ff._jsonable(s), "steps": steps, "batch_size": batch, "precision": policy}
-    return {"init": None if init is None else str(init / f"{name}.keras"), "steps": steps, "batch_size": batch, "images_seen": steps * batch, "seconds": round(seconds_run, 1),
-            "compile_seconds": round(compile_s, 1), "images_per_second": round(rate, 1),
+    return {"init": None if init is None else str(init / f"{name}.keras"), "steps": steps, "batch_size": batch,
+            "images_seen": steps * batch, "seconds": round(seconds_run, 1), "compile_seconds": round(compile_s, 1), "images_per_second": round(rate, 1),
             "final_losses_mean_of_last_500_steps": final, "settings": settings, "history": history}
 
 
@@ -335,7 +330,7 @@ def gatys_eval_table(meta, vgg_weights, sizes, log) -> dict:
     g = meta["gatys"]
     rows = {}
     for policy in ("float32", "mixed_bfloat16"):
-        extractor = vgg("block5_conv1", vgg_weights, policy)
+        extractor = vgg(max(g["content_layers"] + g["style_layers"], key=layer_depth), vgg_weights, policy)
         vt = [v.value for v in extractor.trainable_variables]
         vn = [v.value for v in extractor.non_trainable_variables]
 
@@ -346,18 +341,16 @@ def gatys_eval_table(meta, vgg_weights, sizes, log) -> dict:
             st = 0.0
             for n in g["style_layers"]:
                 f = feats[n]
-                gm = ops.einsum("bhwi,bhwj->bij", f, f) / float(f.shape[1] * f.shape[2])
-                st += ops.sum(ops.square(gm - targets[n + "/gram"])) / (4.0 * f.shape[-1] ** 2) / len(g["style_layers"])
+                st += ops.sum(ops.square(gram(f) - targets[n + "/gram"])) / (4.0 * f.shape[-1] ** 2) / len(g["style_layers"])
             tv = ops.mean(ops.square(x[1:] - x[:-1])) + ops.mean(ops.square(x[:, 1:] - x[:, :-1]))
             return g["content_weight"] * c + g["style_weight"] * st + g["tv_weight"] * tv
 
         fn = jax.jit(jax.value_and_grad(objective))
         for n in sizes:
             x = jnp.asarray(np.random.default_rng(n).normal(0, 50, (n, n, 3)).astype(np.float32))
-            targets = {name: jnp.zeros((1, n >> (int(name[5]) - 1), n >> (int(name[5]) - 1), 2 ** min(5 + int(name[5]), 9)))
-                       for name in g["content_layers"]}
-            targets.update({f"{name}/gram": jnp.zeros((1, 2 ** min(5 + int(name[5]), 9), 2 ** min(5 + int(name[5]), 9)))
-                            for name in g["style_layers"]})
+            feats, _ = extractor.stateless_call(vt, vn, x[None], training=False)  # the targets' shapes
+            targets = {name: jnp.zeros(feats[name].shape) for name in g["content_layers"]}
+            targets.update({f"{name}/gram": jnp.zeros((1,) + feats[name].shape[-1:] * 2) for name in g["style_layers"]})
             ms = timed(fn, x, targets)
             rows[f"{policy}|{n}"] = round(ms, 2)
             log(f"  Gatys evaluation {policy:16} {n:5d}x{n}: {ms:8.2f} ms  (x200 = {ms * 200 / 1000:.2f} s)")
@@ -394,10 +387,11 @@ def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes
         except Exception as exc:  # keep the other styles and tables
             log(f"  {name}: failed: {type(exc).__name__}: {exc}")
         save()
-    for title, key, fn in () if not tables else (("2. inference, ms per picture (batch 1, square, median of 10)", "inference",
-                            lambda: inference_table(sizes, log)),
-                           ("3. Gatys: one evaluation of the default objective and its gradient", "gatys",
-                            lambda: gatys_eval_table(meta, vgg_weights, sizes, log))):
+    table_runs = [("2. inference, ms per picture (batch 1, square, median of 10)", "inference",
+                   lambda: inference_table(sizes, log)),
+                  ("3. Gatys: one evaluation of the default objective and its gradient", "gatys",
+                   lambda: gatys_eval_table(meta, vgg_weights, sizes, log))]
+    for title, key, fn in table_runs if tables else []:
         log("\n" + title)
         if time.time() + 40 > deadline:
             log("  skipped, too little time left")

@@ -559,15 +559,20 @@ def find_pictures(folder) -> list[Path]:
     return found
 
 
-def random_crop(picture: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Scale so the short side is ``size``, then a random ``size`` x ``size`` crop, flipped half the time."""
+def scale_for_crops(picture: np.ndarray, size: int) -> np.ndarray:
+    """The picture as uint8, scaled (bilinear) so its short side is ``size`` pixels."""
     from PIL import Image
 
     h, w = picture.shape[:2]
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    im = Image.fromarray(picture.astype(np.uint8)).resize((nw, nh), Image.Resampling.BILINEAR)
-    arr = np.asarray(im)
+    return np.asarray(Image.fromarray(picture.astype(np.uint8)).resize((nw, nh), Image.Resampling.BILINEAR))
+
+
+def random_crop(picture: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Scale so the short side is ``size``, then a random ``size`` x ``size`` crop, flipped half the time."""
+    arr = scale_for_crops(picture, size)
+    nh, nw = arr.shape[:2]
     top, left = rng.integers(0, nh - size + 1), rng.integers(0, nw - size + 1)
     crop = arr[top: top + size, left: left + size]
     return crop[:, ::-1] if rng.random() < 0.5 else crop
