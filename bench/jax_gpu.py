@@ -424,7 +424,12 @@ def main() -> None:
     r.add_argument("--no-tables", action="store_true", help="train only: skip the inference and Gatys tables")
     args = parser.parse_args()
     if args.command == "prepare":
-        prepare(args.bundle, args.data, args.quality)
+        from styletransfer_utils.errors import StyleTransferError
+
+        try:
+            prepare(args.bundle, args.data, args.quality)
+        except StyleTransferError as exc:  # a style picture that cannot be fetched, bad weights, ...
+            raise SystemExit(f"error: {exc}") from None
     else:
         if not (args.bundle / "meta.json").is_file():
             raise SystemExit(f"error: no bundle in {args.bundle}: make one with "

@@ -331,16 +331,22 @@ def test_layer_table_reads_like_the_paper(half_net):
     assert sum(r["parameters"] for r in rows) == half_net.count_params()
 
 
-def test_the_keras_ops_objective_of_the_gpu_script_matches_the_trainer(photos, style_file, vgg_weights):
-    """bench/jax_gpu.py trains on Keras' JAX backend with a keras.ops copy of Trainer.losses;
-    on this (TensorFlow) backend both must give the same four terms for the same batch."""
+@pytest.fixture(scope="module")
+def jax_gpu():
+    """bench/jax_gpu.py as a module (it imports no JAX until its 'run' needs it)."""
     import importlib.util
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "bench" / "jax_gpu.py"
     spec = importlib.util.spec_from_file_location("jax_gpu", path)
-    jax_gpu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(jax_gpu)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_keras_ops_objective_of_the_gpu_script_matches_the_trainer(jax_gpu, photos, style_file, vgg_weights):
+    """bench/jax_gpu.py trains on Keras' JAX backend with a keras.ops copy of Trainer.losses;
+    on this (TensorFlow) backend both must give the same four terms for the same batch."""
     trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **{**TINY, "style_weight": 1e-2}))
     trainer.run()  # trained a step: not the initial weights
     batch = trainer.next_batch()
@@ -354,3 +360,19 @@ def test_the_keras_ops_objective_of_the_gpu_script_matches_the_trainer(photos, s
     assert expected[1] > 0 and expected[2] > 0 and expected[3] > 0
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5)
     assert float(total) == pytest.approx(expected[0], rel=1e-5)
+
+
+def test_the_gpu_script_fails_with_one_line(jax_gpu, tmp_path, monkeypatch):
+    from styletransfer_utils.errors import ImageError
+
+    def unreachable_style(*args):
+        raise ImageError("cannot fetch example 'shipwreck'; connect to the internet once")
+
+    monkeypatch.setattr(jax_gpu, "prepare", unreachable_style)
+    monkeypatch.setattr("sys.argv", ["jax_gpu.py", "prepare", str(tmp_path / "bundle")])
+    with pytest.raises(SystemExit, match=r"^error: cannot fetch example 'shipwreck'; connect") as caught:
+        jax_gpu.main()
+    assert "\n" not in str(caught.value)
+    monkeypatch.setattr("sys.argv", ["jax_gpu.py", "run", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match=r"^error: no bundle in .*nothing: make one with"):
+        jax_gpu.main()
