@@ -21,12 +21,15 @@ files that the package loads on TensorFlow; judge them with ``bench/feedforward.
     KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT --train-seconds 110
     KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT2 --init OUT --learning-rate 1e-4 \
         --train-seconds 45 --no-tables             # go on from OUT's networks at a lower rate
+    python bench/jax_gpu.py record OUT OUT2 --into DIR  # NAME.keras from OUT2, NAME.json from both runs
 
-The bundle holds copies of the shared photos (scaled): keep it out of the repository and delete
-it after use. The second command is how the shipped networks were finished (``styletransfer_utils/models/
-README.md``). The keras.ops objective is tested against ``Trainer.losses`` on TensorFlow
-(``tests/test_feedforward.py``); the data differ only in that crops are drawn at random with
-replacement rather than in shuffled passes.
+``record`` writes each network's training record as ``styletransfer train`` would (settings,
+phases, loss history, time, machine, and the commands above); ``--onto FOLDER`` goes on from the
+records of the networks the first run's ``--init`` came from. The bundle holds copies of the
+shared photos (scaled): keep it out of the repository and delete it after use. How the shipped
+networks were trained: ``styletransfer_utils/models/README.md``. The keras.ops objective is
+tested against ``Trainer.losses`` on TensorFlow (``tests/test_feedforward.py``); the data differ
+only in that crops are drawn at random with replacement rather than in shuffled passes.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
     import_tensorflow_quietly()
     photos = bundle / "photos"
     photos.mkdir(parents=True, exist_ok=True)
-    meta = {"data": str(data), "styles": {}, "skipped": 0}
+    meta = {"data": os.path.relpath(data, ROOT), "styles": {}, "skipped": 0}  # as the records give it
     crop = None
     grams = {}
     for name in ff.shipped_models():
@@ -102,6 +105,101 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
     (bundle / "meta.json").write_text(json.dumps(meta, indent=1))
     total = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
     print(f"bundle {bundle}: {len(list(photos.iterdir()))} photos, {total / 1e6:.1f} MB")
+
+
+# ---------------------------------------------------------------------------------------------
+# record: a network's training record from the runs that trained it
+
+
+def _number(x: float) -> str:
+    """A learning rate as one writes it on a command line: 0.001 -> 1e-3, 0.00025 -> 2.5e-4."""
+    mantissa, exponent = f"{x:e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def make_record(name: str, runs: list[dict], base: dict | None = None) -> dict:
+    """``name``'s training record (the ``NAME.json`` of ``styletransfer train``) from the
+    ``results.json`` of the ``run``s that trained it, in order, each going on from the last.
+
+    ``base`` is the record of the network the first run started from (``--init``), if any: its
+    phases, history, time and command come first. Each run adds a phase, its loss history (steps
+    and seconds counted on from the phases before) and its ``run`` command to the record's.
+    """
+    if not runs:
+        raise SystemExit("error: record needs the output folder of at least one run")
+    record = json.loads(json.dumps(base)) if base else {
+        "model": f"{name}.keras", "phases": [], "history": [], "steps": 0, "total_seconds": 0,
+        "command": "python bench/jax_gpu.py prepare BUNDLE"}
+    label = lambda k: "OUT" if k == 1 else f"OUT{k}"  # noqa: E731  (the k-th run's --out)
+    for phase in record["phases"]:  # records written before phases gave their batch size
+        phase.setdefault("batch_size", round(phase["images_seen"] / phase["steps"]))
+    for results in runs:
+        if name not in results.get("train", {}):
+            raise SystemExit(f"error: a run trained no {name}: its styles are {', '.join(results.get('train', {}))}")
+        run = results["train"][name]
+        args = results.get("args") or {"train_seconds": round(run["seconds"]), "batch_size": run["batch_size"]}
+        k = len(record["phases"]) + 1
+        lr = run["settings"]["learning_rate"]
+        record["command"] += (
+            f" && KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out {label(k)} --styles {name} "
+            f"--batch-size {run['batch_size']}" + (f" --init {label(k - 1)}" if k > 1 else "")
+            + (f" --learning-rate {_number(lr)}" if args.get("learning_rate") or k > 1 else "")
+            + f" --train-seconds {args['train_seconds']:g} --no-tables")
+        record["phases"].append({
+            "learning_rate": lr, "batch_size": run["batch_size"],
+            "init": f"phase {k - 1}'s network, a fresh Adam" if k > 1 else
+            f"build_transformer(half_width={run['settings']['half_width']}, seed={run['settings']['seed']})",
+            **{key: run[key] for key in ("steps", "images_seen", "seconds", "images_per_second", "compile_seconds",
+                                         "final_losses_mean_of_last_500_steps")}})
+        record["history"] += [{**h, "step": h["step"] + record["steps"],
+                               "seconds": round(h["seconds"] + record["total_seconds"], 2)} for h in run["history"]]
+        record["steps"] += run["steps"]
+        record["total_seconds"] = round(record["total_seconds"] + run["seconds"], 1)
+        for key in ("style", "data", "pictures", "skipped"):
+            if key in run or key in results:
+                record[key] = run.get(key, results.get(key))
+        machine = results["machine"]
+        if "gpu" in machine:  # (runs made before 'record' existed did not name it)
+            gpu = machine["gpu"]
+            record["machine"] = {"processor": f"{gpu[0]} GPU (Keras on JAX)" if gpu else "CPU (Keras on JAX)",
+                                 "cpus": machine["cpus"], "gpu": gpu}
+        record.update(versions=results["versions"], date=results["date"], seconds_this_session=run["seconds"],
+                      images_per_second=run["images_per_second"],
+                      final_losses_mean_of_last_500_steps=run["final_losses_mean_of_last_500_steps"],
+                      settings={**run["settings"], "steps": record["steps"],  # the schedule's first rate
+                                "learning_rate": record["phases"][0]["learning_rate"]})
+    record["images_seen"] = sum(p["images_seen"] for p in record["phases"])
+    missing = [key for key in ("style", "data", "pictures", "machine") if key not in record]
+    if missing:
+        raise SystemExit(f"error: the runs do not say {', '.join(missing)} (runs made before 'record' existed): "
+                         "pass --onto the folder of the record their first run went on from")
+    order = ["model", "style", "data", "pictures", "skipped", "steps", "images_seen", "seconds_this_session",
+             "total_seconds", "images_per_second", "final_losses_mean_of_last_500_steps", "settings", "phases",
+             "command", "machine", "versions", "date", "history"]
+    return {key: record[key] for key in order if key in record}
+
+
+def record(runs: list[Path], into: Path, onto: Path | None, styles) -> None:
+    """Write ``into/NAME.json`` for each style of the last run and copy its ``NAME.keras`` there."""
+    import shutil
+
+    for folder in runs:
+        if not (folder / "results.json").is_file():
+            raise SystemExit(f"error: no results.json in {folder}: give the --out folders of 'run', in order")
+    results = [json.loads((folder / "results.json").read_text()) for folder in runs]
+    into.mkdir(parents=True, exist_ok=True)
+    for name in styles or list(results[-1]["train"]):
+        base = None
+        if onto is not None:
+            path = onto / f"{name}.json"
+            if not path.is_file():
+                raise SystemExit(f"error: no record {path} to go on from")
+            base = json.loads(path.read_text())
+        made = make_record(name, results, base)
+        shutil.copyfile(runs[-1] / f"{name}.keras", into / f"{name}.keras")
+        (into / f"{name}.json").write_text(json.dumps(made, indent=1) + "\n")
+        print(f"{into / name}.keras and .json: {made['steps']} steps, {made['images_seen']} crops, "
+              f"{made['total_seconds']:g} s")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,17 +462,22 @@ def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes
 
     out.mkdir(parents=True, exist_ok=True)
     log = Log(out / "log.txt")
-    results = {"machine": {"devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count()},
+    results = {"machine": {"devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count(),
+                           "gpu": [d.device_kind for d in jax.devices() if d.platform == "gpu"]},
                "versions": {"python": platform.python_version(), "jax": jax.__version__, "keras": keras.__version__,
                             "backend": keras.backend.backend()},
                "date": time.strftime("%Y-%m-%d", time.gmtime()), "train": {}}
     log("devices:", results["machine"]["devices"], "| versions:", results["versions"])
     meta = json.loads((bundle / "meta.json").read_text())
+    results.update(data=meta["data"], skipped=meta["skipped"],
+                   args={"train_seconds": train_seconds, "batch_size": batch, "init": None if init is None else str(init),
+                         "learning_rate": learning_rate})
     grams = dict(np.load(bundle / "grams.npz"))
     vgg_weights = dict(np.load(bundle / "vgg19_f16.npz"))
     t = time.perf_counter()
     photos = load_photos(bundle / "photos")
     log(f"{len(photos)} training photos loaded in {time.perf_counter() - t:.1f} s")
+    results["pictures"] = len(photos)
     save = lambda: (out / "results.json").write_text(json.dumps(results, indent=1))  # noqa: E731
     log(f"\n1. training, {train_seconds:.0f} s per style, batch {batch}, mixed_bfloat16")
     for name in styles:
@@ -382,8 +485,9 @@ def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes
             log(f"  {name}: skipped, too little time left")
             continue
         try:
-            results["train"][name] = train(name, meta, grams, photos, vgg_weights, train_seconds, batch, out, log,
-                                           init, learning_rate)
+            results["train"][name] = {"style": meta["styles"][name]["style"],
+                                      **train(name, meta, grams, photos, vgg_weights, train_seconds, batch, out, log,
+                                              init, learning_rate)}
         except Exception as exc:  # keep the other styles and tables
             log(f"  {name}: failed: {type(exc).__name__}: {exc}")
         save()
@@ -422,6 +526,11 @@ def main() -> None:
     r.add_argument("--init", type=Path, help="folder of NAME.keras networks to go on training from")
     r.add_argument("--learning-rate", type=float, help="instead of the one in the style's settings")
     r.add_argument("--no-tables", action="store_true", help="train only: skip the inference and Gatys tables")
+    c = sub.add_parser("record", help="a network's NAME.keras and training record NAME.json from its runs")
+    c.add_argument("runs", type=Path, nargs="+", help="the runs' --out folders, in the order they ran")
+    c.add_argument("--into", type=Path, required=True, help="where NAME.keras and NAME.json go")
+    c.add_argument("--onto", type=Path, help="folder of the records the first run's --init networks came with")
+    c.add_argument("--styles", help="comma-separated (default: every style of the last run)")
     args = parser.parse_args()
     if args.command == "prepare":
         from styletransfer_utils.errors import StyleTransferError
@@ -430,6 +539,8 @@ def main() -> None:
             prepare(args.bundle, args.data, args.quality)
         except StyleTransferError as exc:  # a style picture that cannot be fetched, bad weights, ...
             raise SystemExit(f"error: {exc}") from None
+    elif args.command == "record":
+        record(args.runs, args.into, args.onto, [s for s in (args.styles or "").split(",") if s])
     else:
         if not (args.bundle / "meta.json").is_file():
             raise SystemExit(f"error: no bundle in {args.bundle}: make one with "

@@ -1,5 +1,7 @@
 """Johnson et al.'s feed-forward network: shapes, training, checkpoints, save/load, the CLI."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -376,3 +378,63 @@ def test_the_gpu_script_fails_with_one_line(jax_gpu, tmp_path, monkeypatch):
     monkeypatch.setattr("sys.argv", ["jax_gpu.py", "run", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")])
     with pytest.raises(SystemExit, match=r"^error: no bundle in .*nothing: make one with"):
         jax_gpu.main()
+
+
+def _gpu_run(folder, steps, batch, seconds, learning_rate, args, net=None, old=False):
+    """A results.json as bench/jax_gpu.py run writes it (``old``: as runs wrote it before 'record')."""
+    folder.mkdir(parents=True)
+    losses = {"total": 2.0, "content": 1.0, "style": 4e3, "tv": 0.2}
+    run = {"style": "shipwreck", "init": args.get("init"), "steps": steps, "batch_size": batch,
+           "images_seen": steps * batch, "seconds": seconds, "compile_seconds": 5.0,
+           "images_per_second": steps * batch / seconds, "final_losses_mean_of_last_500_steps": losses,
+           "settings": {**ff._jsonable(ff.TrainSettings(half_width=True, seed=0, learning_rate=learning_rate)),
+                        "steps": steps, "batch_size": batch, "precision": "mixed_bfloat16"},
+           "history": [{"step": s, "seconds": s * seconds / steps, **losses} for s in range(100, steps + 1, 100)]}
+    results = {"machine": {"devices": ["cuda:0"], "cpus": 16, "gpu": ["NVIDIA H200"]},
+               "versions": {"python": "3.12.3", "jax": "0.11.2", "keras": "3.15.1", "backend": "jax"},
+               "date": "2026-11-26", "data": "../shared/datasets/imagenet-samples", "pictures": 1000,
+               "skipped": 0, "args": args, "train": {"shipwreck": run}}
+    if old:
+        del results["data"], results["pictures"], results["skipped"], results["args"], run["style"]
+        results["machine"].pop("gpu")
+    (folder / "results.json").write_text(json.dumps(results))
+    if net is not None:
+        ff.save_model(net, folder / "shipwreck.keras")
+    return folder
+
+
+def test_the_gpu_script_records_its_runs(jax_gpu, tmp_path, half_net):
+    """'record' turns the runs that trained a network into its NAME.json, as styletransfer train
+    writes one: phases, history counted on across runs, and the commands that repeat them."""
+    args = {"train_seconds": 110.0, "batch_size": 8, "init": None, "learning_rate": None}
+    first = _gpu_run(tmp_path / "a", 300, 8, 110.0, 1e-3, args)
+    second = _gpu_run(tmp_path / "b", 200, 16, 45.0, 1e-4, {**args, "train_seconds": 45.0, "batch_size": 16,
+                                                             "init": str(first), "learning_rate": 1e-4}, half_net)
+    jax_gpu.record([first, second], tmp_path / "models", None, [])
+    record = json.loads((tmp_path / "models" / "shipwreck.json").read_text())
+    assert record["command"] == (
+        "python bench/jax_gpu.py prepare BUNDLE && KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT "
+        "--styles shipwreck --batch-size 8 --train-seconds 110 --no-tables && KERAS_BACKEND=jax python "
+        "bench/jax_gpu.py run BUNDLE --out OUT2 --styles shipwreck --batch-size 16 --init OUT --learning-rate 1e-4 "
+        "--train-seconds 45 --no-tables")
+    assert (record["steps"], record["images_seen"], record["total_seconds"]) == (500, 300 * 8 + 200 * 16, 155.0)
+    assert [h["step"] for h in record["history"]] == [100, 200, 300, 400, 500]
+    assert record["history"][3]["seconds"] == pytest.approx(110 + 22.5)
+    assert [(p["learning_rate"], p["batch_size"]) for p in record["phases"]] == [(1e-3, 8), (1e-4, 16)]
+    assert record["machine"]["processor"] == "NVIDIA H200 GPU (Keras on JAX)" and record["style"] == "shipwreck"
+    settings = ff.record_settings(record)
+    assert (settings.steps, settings.learning_rate, settings.batch_size) == (500, 1e-3, 16)
+    assert ff.is_half_width(ff.load_model(tmp_path / "models" / "shipwreck.keras"))
+
+    # a later run (an older script's results.json) goes on from that record
+    third = _gpu_run(tmp_path / "c", 100, 16, 20.0, 1e-3, {}, half_net, old=True)
+    with pytest.raises(SystemExit, match="do not say style, data, pictures, machine.*--onto"):
+        jax_gpu.record([third], tmp_path / "nowhere", None, [])
+    jax_gpu.record([third], tmp_path / "more", tmp_path / "models", [])
+    more = json.loads((tmp_path / "more" / "shipwreck.json").read_text())
+    assert more["command"] == record["command"] + (
+        " && KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT3 --styles shipwreck --batch-size 16 "
+        "--init OUT2 --learning-rate 1e-3 --train-seconds 20 --no-tables")
+    assert (more["steps"], more["total_seconds"], len(more["phases"])) == (600, 175.0, 3)
+    assert more["history"][-1]["step"] == 600 and more["machine"] == record["machine"]
+    assert more["data"] == record["data"] and more["phases"][2]["init"] == "phase 2's network, a fresh Adam"
