@@ -109,9 +109,9 @@ def peak_rss_run(args: list[str]) -> tuple[float, float, int]:
     """Run the CLI in a fresh process; return (wall seconds, peak RSS in GB, exit code)."""
     # VmHWM (peak resident set) of the child itself; ru_maxrss would carry over the parent's peak
     # across fork+exec on Linux
-    code = ("import re, sys; from styletransfer_utils.cli import main; rc = main(sys.argv[1:]); "
-            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
-            "print('PEAK_KB', hwm, file=sys.stderr); sys.exit(rc)")
+    code = ("import sys; from styletransfer_utils.cli import main; rc = main(sys.argv[1:]); "
+            "from styletransfer_utils.benchmarking import peak_rss_bytes; "
+            "print('PEAK_KB', peak_rss_bytes() // 1024, file=sys.stderr); sys.exit(rc)")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     wall = time.perf_counter() - start

@@ -6,18 +6,23 @@ the careful versions; these helpers are quick enough to run inside a notebook.
 Timings come from ``Result.history`` (the optimiser's own clock), skipping the first
 evaluation, which includes tracing (and, with ``jit_compile=True``, XLA compilation).
 Memory is the device's peak allocation on a GPU (``tf.config.experimental.get_memory_info``)
-and, on a CPU, the peak resident set size of this process above what it was before the run,
-sampled by a background thread (TensorFlow allocates outside Python, so ``tracemalloc`` would
-not see it).
+and, on a CPU, the peak resident set size above what it was before the run (TensorFlow allocates
+outside Python, so ``tracemalloc`` would not see it). ``peak_memory`` samples this process with a
+background thread; ``memory_by_size`` runs each size in a fresh process instead, because
+TensorFlow keeps and reuses what it allocated for an earlier run, which hides the growth.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import resource
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -217,19 +222,94 @@ def peak_memory(fn: Callable[[], object], *, device: str | None = None) -> tuple
     return value, probe.extra, "CPU peak RSS growth"
 
 
-def memory_by_size(content, styles, sizes, *, steps: int = 3, **settings) -> list[dict]:
-    """Peak memory of a short run at each image size (smallest first, as RSS rarely shrinks).
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (``VmHWM``) of this process to its current RSS.
 
-    Returns rows with the size, pixels, megabytes, seconds per step and what was measured.
+    Linux only (``/proc/self/clear_refs``); returns False where that is not possible.
     """
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int:
+    """The kernel's peak-RSS mark (``VmHWM``) of this process, in bytes (Linux ``/proc``)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        match = re.search(r"^VmHWM:\s+(\d+) kB", fh.read(), re.MULTILINE)
+    if match is None:
+        raise OSError("no VmHWM line in /proc/self/status")
+    return int(match.group(1)) * 1024
+
+
+WARM_UP_SIZE = 32  # px: loads VGG19 and the pictures before the measured run
+
+
+def release_free_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    Without it, memory freed by an earlier run stays resident and a later run reuses it unseen.
+    """
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _one_size_in_this_process(content, styles, size: int, steps: int, settings: dict) -> dict:
+    """Warm up at a tiny size, then measure one run's peak RSS growth; run in a fresh process."""
+    from . import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from .optimize import stylize
 
+    stylize(content, styles, **{**settings, "size": WARM_UP_SIZE, "steps": 1})
+    release_free_memory()
+    measured = {**settings, "size": size, "steps": steps}
+    if reset_peak_rss():
+        start = current_rss_bytes()
+        result = stylize(content, styles, **measured)
+        extra = max(0, peak_rss_bytes() - start)
+        how = ""
+    else:
+        with PeakRSS() as probe:
+            result = stylize(content, styles, **measured)
+        extra, how = probe.extra, ", sampled"
+    return {"shape": result.image.shape[:2], "history": result.history, "seconds": result.seconds,
+            "peak": extra, "measured": f"CPU peak RSS growth (fresh process{how})"}
+
+
+def memory_by_size(content, styles, sizes, *, steps: int = 3, fresh_process: bool | None = None,
+                   **settings) -> list[dict]:
+    """Peak memory of a short run at each image size, smallest first.
+
+    Returns rows with the size, pixels, megabytes, seconds per step and what was measured. On a
+    GPU it is TensorFlow's peak allocation, measured in this process. On a CPU
+    (``fresh_process=None`` means: when there is no GPU) each size runs in a new Python process
+    that first warms up at 32 px, so the figure is what the size itself adds (activations,
+    gradients, the optimiser's state), free of memory TensorFlow kept from earlier runs. A fresh
+    process costs a few seconds of start-up (importing TensorFlow).
+    """
+    if fresh_process is None:
+        fresh_process = not gpu_available()
     rows = []
     for size in sorted(sizes):
-        result, peak, what = peak_memory(lambda s=size: stylize(content, styles, **{**settings, "size": s, "steps": steps}))
-        h, w = result.image.shape[:2]
-        rows.append({"size": size, "pixels": h * w, "MB": peak / 2**20,
-                     "s/step": seconds_per_step(result.history) if steps > 1 else result.seconds,
+        if fresh_process:
+            with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+                run = pool.submit(_one_size_in_this_process, content, styles, size, steps, settings).result()
+            shape, history, seconds, peak, what = (run[k] for k in ("shape", "history", "seconds", "peak", "measured"))
+        else:
+            from .optimize import stylize
+
+            result, peak, what = peak_memory(lambda s=size: stylize(content, styles, **{**settings, "size": s, "steps": steps}))
+            shape, history, seconds = result.image.shape[:2], result.history, result.seconds
+        rows.append({"size": size, "pixels": shape[0] * shape[1], "MB": peak / 2**20,
+                     "s/step": seconds_per_step(history) if steps > 1 else seconds,
                      "measured": what})
     return rows
 
@@ -246,6 +326,8 @@ __all__ = [
     "memory_by_size",
     "network_ms",
     "peak_memory",
+    "peak_rss_bytes",
+    "reset_peak_rss",
     "seconds_per_step",
     "time_variants",
 ]

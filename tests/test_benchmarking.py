@@ -23,6 +23,18 @@ def test_peak_rss_sees_a_large_allocation():
     assert probe.extra > 32 * 2**20
 
 
+@pytest.mark.skipif(not benchmarking.reset_peak_rss(), reason="needs Linux /proc/self/clear_refs")
+def test_the_kernel_peak_mark_resets_and_sees_a_large_allocation():
+    block = np.ones(64 * 2**20 // 8)  # 64 MB, touched, then freed
+    del block
+    assert benchmarking.reset_peak_rss()
+    before = benchmarking.peak_rss_bytes()
+    assert before <= benchmarking.current_rss_bytes() + 2**20
+    block = np.ones(64 * 2**20 // 8)
+    del block
+    assert benchmarking.peak_rss_bytes() - before > 32 * 2**20
+
+
 def test_peak_memory_on_cpu_returns_the_value():
     value, peak, what = benchmarking.peak_memory(lambda: np.ones(2**20).sum(), device="CPU")
     assert value == 2**20 and peak >= 0 and "CPU" in what
@@ -36,7 +48,11 @@ def test_time_variants_and_memory_by_size(vgg_weights, content_picture, style_pi
     assert all(r.seconds_per_step > 0 and np.isfinite(r.final_loss) for r in rows)
     memory = benchmarking.memory_by_size(content_picture, [style_picture], [64, 48], steps=2, precision="float32")
     assert [m["size"] for m in memory] == [48, 64] and memory[1]["pixels"] == 64 * 48
-    assert all(m["MB"] >= 0 for m in memory)
+    # On a CPU each size runs in a fresh process, whose run must allocate something of its own.
+    assert all(m["MB"] > 0 and "fresh process" in m["measured"] for m in memory)
+    in_process = benchmarking.memory_by_size(content_picture, [style_picture], [48], steps=2,
+                                             fresh_process=False, precision="float32")
+    assert in_process[0]["pixels"] == memory[0]["pixels"] and "fresh" not in in_process[0]["measured"]
 
 
 def test_johnson_vs_gatys_table(vgg_weights, style_picture):
