@@ -31,22 +31,28 @@ import tensorflow as tf  # noqa: E402
 from styletransfer_utils import feedforward as ff  # noqa: E402
 from styletransfer_utils.cli import resolve_picture  # noqa: E402
 from styletransfer_utils.images import load_image, resize_to_long_side  # noqa: E402
+from feedforward import held_out_photos  # noqa: E402  (bench/feedforward.py, beside this file)
 
 tf.get_logger().setLevel("ERROR")  # objective() traces once per photo: the retracing notes are expected
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
-
-def validation_photos(count: int, size: int) -> list[tuple[str, np.ndarray]]:
-    """``count`` BSDS500 photos spread over the set, half a stride away from feedforward.py's."""
-    photos = ff.find_pictures(SHARED / "datasets" / "bsds500")
-    step = max(1, len(photos) // count)
-    return [(p.stem, resize_to_long_side(load_image(p), size)) for p in photos[step // 2::step][:count]]
+def validation_photos(count: int, size: int, training_folder: str) -> list[tuple[str, np.ndarray]]:
+    """``count`` held-out BSDS500 photos at ``size`` px, half a stride away from feedforward.py's."""
+    photos = held_out_photos(count, training_folder, half_stride=True)
+    return [(p.stem, resize_to_long_side(load_image(p), size)) for p in photos]
 
 
 def network(ref: str, half_width: bool):
-    if ref.lower().endswith(ff.MODEL_SUFFIXES):
-        return ff.load_model(ref)
+    """A model file, a shipped model's name or a checkpoint prefix, as a float32 network."""
+    if ref.lower().endswith(ff.MODEL_SUFFIXES) or ref in ff.shipped_models():
+        try:
+            return ff.load_model(ref)
+        except ff.ModelError as err:
+            raise SystemExit(f"checkpoints.py: error: {err}") from None
+    if not tf.io.gfile.glob(ref + ".index"):
+        raise SystemExit(f"checkpoints.py: error: {ref}: no such checkpoint, model file or shipped model; "
+                         "give DIR/ckpt-N (a prefix of DIR/ckpt-N.index), a .keras file or one of "
+                         + ", ".join(ff.shipped_models()))
     model = ff.build_transformer(half_width=half_width, precision="float32", seed=0)
     tf.train.Checkpoint(model=model).restore(ref).expect_partial()
     return model
@@ -54,7 +60,7 @@ def network(ref: str, half_width: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("checkpoints", nargs="+", help="checkpoint prefixes (DIR/ckpt-N) or model files")
+    parser.add_argument("checkpoints", nargs="+", help="checkpoint prefixes (DIR/ckpt-N), model files or shipped model names")
     parser.add_argument("--record", required=True, help="shipped model name or model file whose training record "
                         "gives the objective (style, weights, layers, width)")
     parser.add_argument("--photos", type=int, default=8)
@@ -66,7 +72,7 @@ def main() -> None:
         raise SystemExit(f"no training record for {args.record}")
     settings = ff.record_settings(record)
     style = resolve_picture(record["style"])
-    photos = validation_photos(args.photos, args.size)
+    photos = validation_photos(args.photos, args.size, record["data"])
     print(f"objective of {args.record} ({record['style']}); {len(photos)} held-out photos at {args.size} px: "
           + " ".join(stem for stem, _ in photos))
     print(f"{'network':50s} {'total':>10s} {'content':>10s} {'style':>10s}   (means over the photos)")

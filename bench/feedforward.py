@@ -101,14 +101,18 @@ def run_lite(python: Path, job: dict) -> dict:
 # -- Johnson vs Gatys vs lite on held-out photos --------------------------------------------
 
 
-def held_out_photos(count: int, training_folder: str) -> list[Path]:
-    """BSDS500 photos (never in the shipped models' training folder), spread over the set."""
+def held_out_photos(count: int, training_folder: str, *, half_stride: bool = False) -> list[Path]:
+    """``count`` BSDS500 photos (never in the models' training folder), spread over the set.
+
+    ``half_stride`` shifts the choice half a stride on: ``bench/checkpoints.py`` scores on those,
+    so the two benchmarks never share a photo.
+    """
     folder = SHARED / "datasets" / "bsds500"
     photos = ff.find_pictures(folder)
     if (ROOT / training_folder).resolve() in [folder.resolve(), *folder.resolve().parents]:
         raise SystemExit(f"the models were trained on {training_folder}: choose other held-out photos")
     step = max(1, len(photos) // count)
-    return photos[::step][:count]
+    return photos[step // 2 if half_stride else 0::step][:count]
 
 
 def short(model: str) -> str:

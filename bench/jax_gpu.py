@@ -85,7 +85,7 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
         feats = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(preprocess(style))
         for layer in s.style_layers:
             grams[f"{name}/{layer}"] = np.asarray(gram_matrix(feats[layer]))[0]
-        meta["styles"][name] = {"style": record["style"], "settings": ff._jsonable(s)}
+        meta["styles"][name] = {"style": record["style"], "settings": ff.settings_dict(s)}
     np.savez_compressed(bundle / "grams.npz", **grams)
     for i, path in enumerate(ff.find_pictures(data)):  # as PictureFolder.load + random_crop scale them
         try:
@@ -100,7 +100,7 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
             kernel, bias = layer.get_weights()
             weights[f"{layer.name}/kernel"], weights[f"{layer.name}/bias"] = kernel.astype(np.float16), bias.astype(np.float16)
     np.savez_compressed(bundle / "vgg19_f16.npz", **weights)
-    g = ff._jsonable(Settings().validated())
+    g = ff.settings_dict(Settings().validated())
     meta["gatys"] = {k: g[k] for k in ("content_layers", "style_layers", "content_weight", "style_weight", "tv_weight")}
     (bundle / "meta.json").write_text(json.dumps(meta, indent=1))
     total = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
@@ -370,7 +370,7 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     final = {k: float(np.mean([h[k] for h in tail])) for k in ff.LOSS_TERMS} if tail else {}
     log(f"  {name}: {steps} steps of {batch} in {seconds_run:.0f} s ({rate:.0f} img/s), saved {name}.keras; "
         f"last 500 steps: " + ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
-    settings = {**ff._jsonable(s), "steps": steps, "batch_size": batch, "precision": policy}
+    settings = {**ff.settings_dict(s), "steps": steps, "batch_size": batch, "precision": policy}
     return {"init": None if init is None else str(init / f"{name}.keras"), "steps": steps, "batch_size": batch,
             "images_seen": steps * batch, "seconds": round(seconds_run, 1), "compile_seconds": round(compile_s, 1), "images_per_second": round(rate, 1),
             "final_losses_mean_of_last_500_steps": final, "settings": settings, "history": history}

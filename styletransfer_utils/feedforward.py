@@ -762,7 +762,7 @@ class Trainer:
 
         d = self.checkpoint_dir
         meta_path = d / "settings.json"
-        meta = {"half_width": self.settings.half_width, "settings": _jsonable(self.settings)}
+        meta = {"half_width": self.settings.half_width, "settings": settings_dict(self.settings)}
         if meta_path.is_file():
             old = json.loads(meta_path.read_text())
             if old.get("half_width") != self.settings.half_width:
@@ -894,7 +894,8 @@ class Trainer:
         return save_image(path, stylize_fast(self.model, self.preview_picture()))
 
 
-def _jsonable(settings) -> dict:
+def settings_dict(settings) -> dict:
+    """A settings dataclass as a JSON-ready dict (tuples become lists), as training records store it."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
 
 
@@ -967,7 +968,7 @@ def write_record(output, result: TrainResult, settings: TrainSettings, *, style:
         "total_seconds": round(earlier + result.seconds, 1),
         "images_per_second": round(result.images_per_second, 2),
         "final_losses_mean_of_last_50_steps": final,
-        "settings": _jsonable(settings),
+        "settings": settings_dict(settings),
         "command": command,
         "machine": {"processor": processor_name(), "cpus": os.cpu_count(),
                     "gpu": [d.name for d in tf.config.list_physical_devices("GPU")]},
@@ -1001,6 +1002,6 @@ def train(style, folder, output, settings: TrainSettings | None = None, *, check
 __all__ = [
     "TrainSettings", "Trainer", "TrainResult", "TrainProgress", "PictureFolder", "ModelError", "DataError",
     "build_transformer", "save_model", "load_model", "load_model_file", "shipped_models", "stylize_fast",
-    "train", "find_pictures", "with_precision", "read_record", "write_record", "record_path",
+    "train", "find_pictures", "with_precision", "read_record", "write_record", "record_path", "settings_dict",
     "gatys_settings", "objective", "record_settings", "layer_table",
 ]

@@ -317,7 +317,7 @@ def test_gatys_settings_and_objective_match_the_training_objective(style_file, v
     assert noisy["content"] > 0 and noisy["tv"] > same["tv"]
     with pytest.raises(StyleTransferError, match="differ in size"):
         ff.objective(photo[:20], photo, style_file, settings)
-    record = {"settings": ff._jsonable(settings)}
+    record = {"settings": ff.settings_dict(settings)}
     assert ff.record_settings(record) == settings
 
 
@@ -387,7 +387,7 @@ def _gpu_run(folder, steps, batch, seconds, learning_rate, args, net=None, old=F
     run = {"style": "shipwreck", "init": args.get("init"), "steps": steps, "batch_size": batch,
            "images_seen": steps * batch, "seconds": seconds, "compile_seconds": 5.0,
            "images_per_second": steps * batch / seconds, "final_losses_mean_of_last_500_steps": losses,
-           "settings": {**ff._jsonable(ff.TrainSettings(half_width=True, seed=0, learning_rate=learning_rate)),
+           "settings": {**ff.settings_dict(ff.TrainSettings(half_width=True, seed=0, learning_rate=learning_rate)),
                         "steps": steps, "batch_size": batch, "precision": "mixed_bfloat16"},
            "history": [{"step": s, "seconds": s * seconds / steps, **losses} for s in range(100, steps + 1, 100)]}
     results = {"machine": {"devices": ["cuda:0"], "cpus": 16, "gpu": ["NVIDIA H200"]},
