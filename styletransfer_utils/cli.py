@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -256,10 +257,7 @@ def build_train_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(argv) -> int:
-    from tqdm.auto import tqdm
-
-    from .feedforward import (Trainer, TrainSettings, check_model_path, default_checkpoint_dir, preview_pattern,
-                              save_model, write_record)
+    from .feedforward import Trainer, TrainSettings, check_model_path, default_checkpoint_dir
 
     args = build_train_parser().parse_args(argv)
     settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)}).validated()
@@ -267,7 +265,23 @@ def cmd_train(argv) -> int:
     style = resolve_picture(args.style)
     preview = resolve_picture(args.preview) if args.preview else None
     ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else default_checkpoint_dir(output)
+    new_folder = not ckpt.exists()
     trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview)
+    try:
+        return _train(trainer, args, argv, settings, output, ckpt)
+    except BaseException:
+        if new_folder and not trainer.manager.checkpoints:  # failed before its first checkpoint: leave nothing
+            shutil.rmtree(ckpt, ignore_errors=True)
+        raise
+    finally:
+        trainer.close()
+
+
+def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
+    from tqdm.auto import tqdm
+
+    from .feedforward import preview_pattern, save_model, write_record
+
     start = int(trainer.step.numpy())
     if trainer.restored_from:
         print(f"resumed from step {start} ({trainer.restored_from})", file=sys.stderr)

@@ -28,12 +28,15 @@ Checkpoints (model, optimiser, step) let an interrupted run resume where it stop
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import hashlib
 import json
 import os
 import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -493,7 +496,7 @@ class TrainSettings:
     style_size: int = 512
     learning_rate: float = 1e-3
     content_weight: float = 1.0
-    style_weight: float = 1e-3  # not yet tuned on real runs: see the issue
+    style_weight: float = 2e-4  # the shipped networks' weight, chosen by eye on their three styles
     tv_weight: float = 1.0
     content_layers: tuple[str, ...] = JOHNSON_CONTENT_LAYERS
     style_layers: tuple[str, ...] = JOHNSON_STYLE_LAYERS
@@ -625,6 +628,10 @@ class PictureFolder:
         rather than seeing the first ones again. With a seed the stream is reproducible (one
         order per pass, a new one each pass), and the resumed stream equals the uninterrupted
         one as long as no file was unreadable (each unreadable file shifts it by one picture).
+
+        The pictures are read by Python code inside the pipeline: drop an iterator over it
+        (``del it``) before the program ends, or the interpreter's exit can hang while the
+        pipeline is still filling its buffers (:class:`Trainer` does this for its own).
         """
         import tensorflow as tf
 
@@ -754,6 +761,16 @@ class Trainer:
         self.preview = None if preview is None else as_picture(preview, 512)
         self._train_step = tf.function(self._step, jit_compile=False, reduce_retracing=True)
         self._iterator = None
+        _OPEN_TRAINERS.add(self)
+
+    def close(self) -> None:
+        """Stop the data pipeline (the next batch starts a new one, where this one stopped).
+
+        A ``tf.data`` pipeline that runs Python code (the pictures are read with PIL) can hang
+        the interpreter's exit while it is still filling its buffers, so this is also called for
+        every trainer left open when the program ends.
+        """
+        self._iterator = None
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -762,19 +779,48 @@ class Trainer:
 
         d = self.checkpoint_dir
         meta_path = d / "settings.json"
-        meta = {"half_width": self.settings.half_width, "settings": settings_dict(self.settings)}
+        meta = {"half_width": self.settings.half_width, "settings": settings_dict(self.settings),
+                "style_sha256": hashlib.sha256(np.ascontiguousarray(self.style, np.float32).tobytes()).hexdigest()}
         if meta_path.is_file():
-            old = json.loads(meta_path.read_text())
-            if old.get("half_width") != self.settings.half_width:
-                raise SettingsError(
-                    f"the checkpoints in {d} are of a {'half' if old.get('half_width') else 'full'}-width network",
-                    f"use the same --half-width setting, or delete {d} to start afresh")
-        d.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps(meta, indent=1))
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(d), max_to_keep=2)
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            self.restored_from = self.manager.latest_checkpoint
+            try:
+                old = json.loads(meta_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"{meta_path} cannot be read ({exc})",
+                                 f"delete {d} to start afresh, or give another --checkpoint-dir") from None
+            self._check_resumable(old, meta)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps(meta, indent=1))
+        except OSError as exc:
+            raise ModelError(f"cannot write checkpoints to {d} ({exc.strerror or exc})",
+                             "give a writable folder with --checkpoint-dir") from None
+        try:
+            self.manager = tf.train.CheckpointManager(self.checkpoint, str(d), max_to_keep=2)
+            if self.manager.latest_checkpoint:
+                self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+                self.restored_from = self.manager.latest_checkpoint
+        except (tf.errors.OpError, ValueError, AssertionError) as exc:
+            first = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
+            raise ModelError(f"the checkpoint in {d} cannot be read ({first})",
+                             f"delete {d} to start afresh, or give another --checkpoint-dir") from None
+
+    def _check_resumable(self, old: dict, new: dict) -> None:
+        """Refuse to resume checkpoints made with other data or another objective."""
+        d = self.checkpoint_dir
+        if old.get("half_width") != new["half_width"]:
+            raise SettingsError(
+                f"the checkpoints in {d} are of a {'half' if old.get('half_width') else 'full'}-width network",
+                f"use the same --half-width setting, or delete {d} to start afresh")
+        before = old.get("settings", {})
+        changed = [f"--{name.replace('_', '-')} {_flag_value(before[name])} (now {_flag_value(value)})"
+                   for name, value in new["settings"].items()
+                   if name not in CHANGEABLE_ON_RESUME and name in before and before[name] != value]
+        if old.get("style_sha256", new["style_sha256"]) != new["style_sha256"]:
+            changed.insert(0, "another style picture (or --style-size)")
+        if changed:
+            raise SettingsError(f"the checkpoints in {d} were made with " + ", ".join(changed),
+                                f"resume with the same settings, or delete {d} (or give another --checkpoint-dir) "
+                                "to start afresh")
 
     def save_checkpoint(self) -> str | None:
         if self.manager is None:
@@ -828,11 +874,13 @@ class Trainer:
         try:
             return next(self._iterator)
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
-            if len(self.data.skipped) >= len(self.data.paths):
-                raise DataError(f"none of the {len(self.data.paths)} pictures in {self.data.folder} can be read",
-                                "give a folder of readable JPEG or PNG photos") from None
-            raise StyleTransferError(f"the training data pipeline failed ({exc.message.splitlines()[0]})",
-                                     "check the pictures in the training folder") from None
+            failure = exc.message.splitlines()[0]
+        self.close()  # outside the except block, so no traceback keeps the failed pipeline alive
+        if len(self.data.skipped) >= len(self.data.paths):
+            raise DataError(f"none of the {len(self.data.paths)} pictures in {self.data.folder} can be read",
+                            "give a folder of readable JPEG or PNG photos")
+        raise StyleTransferError(f"the training data pipeline failed ({failure})",
+                                 "check the pictures in the training folder")
 
     def train_step(self, batch=None) -> dict:
         """One optimisation step on ``batch`` (the next batch of the folder by default)."""
@@ -892,6 +940,25 @@ class Trainer:
         from .images import save_image
 
         return save_image(path, stylize_fast(self.model, self.preview_picture()))
+
+
+# Settings a resumed run may change; any other change needs a fresh run (see Trainer._check_resumable).
+CHANGEABLE_ON_RESUME = ("steps", "checkpoint_every", "preview_every", "precision", "transformer_precision")
+
+_OPEN_TRAINERS: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_trainers() -> None:
+    for trainer in list(_OPEN_TRAINERS):
+        trainer.close()
+
+
+def _flag_value(value) -> str:
+    """A setting's value as a command line writes it: ``a,b`` for lists, ``None`` as ``none``."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
 
 
 def settings_dict(settings) -> dict:

@@ -1,6 +1,9 @@
 """Johnson et al.'s feed-forward network: shapes, training, checkpoints, save/load, the CLI."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -182,6 +185,11 @@ def test_folder_of_only_bad_pictures_is_a_clear_error(tmp_path, style_file, vgg_
     trainer = ff.Trainer(style_file, folder, ff.TrainSettings(steps=1, **TINY))
     with pytest.raises(ff.DataError, match="none of the 2 pictures"):
         trainer.run()
+    # the command line says so in one line and leaves no checkpoint folder behind
+    model = tmp_path / "m.keras"
+    assert main(["train", str(style_file), "--data", str(folder), "-o", str(model), "--steps", "1", "-q",
+                 *TINY_CLI]) == 2
+    assert not model.exists() and not (tmp_path / "m.keras.checkpoints").exists()
 
 
 def test_settings_are_validated():
@@ -220,6 +228,51 @@ def test_checkpoint_and_resume(tmp_path, photos, style_file, vgg_weights):
     assert second.run().steps == 4  # finishes the remaining step only
     with pytest.raises(StyleTransferError, match="half-width"):
         ff.Trainer(style_file, photos, settings.replace(half_width=False), checkpoint_dir=ckpt)
+
+
+def test_resuming_refuses_another_objective_or_data_stream(tmp_path, photos, style_file, vgg_weights):
+    settings = ff.TrainSettings(steps=2, **TINY)
+    ckpt = tmp_path / "ckpt"
+    ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt).run()
+    with pytest.raises(ff.SettingsError, match=r"made with --batch-size 2 \(now 4\), --style-weight 0.0002 \(now 0.01\);"):
+        ff.Trainer(style_file, photos, settings.replace(batch_size=4, style_weight=1e-2), checkpoint_dir=ckpt)
+    other_style = tmp_path / "other.png"
+    Image.fromarray(_picture(48, 48, 11)).save(other_style)
+    with pytest.raises(ff.SettingsError, match="another style picture"):
+        ff.Trainer(other_style, photos, settings, checkpoint_dir=ckpt)
+    # more steps, other checkpoint and preview intervals, another precision: a resume
+    more = settings.replace(steps=5, checkpoint_every=1, preview_every=3, transformer_precision="float32")
+    assert int(ff.Trainer(style_file, photos, more, checkpoint_dir=ckpt).step.numpy()) == 2
+
+
+def test_damaged_or_unwritable_checkpoint_folders_are_one_line_errors(tmp_path, photos, style_file, vgg_weights):
+    settings = ff.TrainSettings(steps=1, **TINY)
+    ckpt = tmp_path / "ckpt"
+    ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt).run()
+    index = next(ckpt.glob("ckpt-1.index"))
+    index.write_bytes(b"not a checkpoint")
+    with pytest.raises(ff.ModelError, match=r"the checkpoint in .* cannot be read .*; delete .* to start afresh"):
+        ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
+    (ckpt / "settings.json").write_text("{ half a")
+    with pytest.raises(ff.ModelError, match=r"settings.json cannot be read"):
+        ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(ff.ModelError, match=r"cannot write checkpoints to .*file.*; give a writable folder"):
+        ff.Trainer(style_file, photos, settings, checkpoint_dir=a_file)
+
+
+def test_a_program_ends_while_the_data_pipeline_is_busy(photos, style_file, vgg_weights):
+    # a tf.data pipeline that runs Python (PIL) hung the interpreter's exit while it was still
+    # filling its buffers; trainers left open are closed when the program ends
+    code = ("import time; from styletransfer_utils import feedforward as ff; "
+            f"t = ff.Trainer({str(style_file)!r}, {str(photos)!r}, ff.TrainSettings(**{TINY!r})); "
+            "end = time.time() + 1\n"
+            "while time.time() < end: t.next_batch()\n"
+            "print('done')")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
 
 
 def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
