@@ -314,8 +314,8 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
 
 def cmd_fast(argv) -> int:
     from .errors import ImageError
-    from .feedforward import find_pictures, load_model, stylize_fast
-    from .images import SAVE_FORMATS, check_writable, load_image, save_image
+    from .feedforward import MIN_SIDE, load_model, stylize_fast
+    from .images import load_image, save_image
 
     parser = _Parser(prog="styletransfer fast", description="Stylise pictures with a trained feed-forward network.")
     parser.add_argument("model", help="model file (.keras or .weights.h5) or a shipped model's name")
@@ -324,39 +324,40 @@ def cmd_fast(argv) -> int:
     parser.add_argument("--size", type=int, default=None, help="cap the long side of each picture (default: keep)")
     parser.add_argument("--precision", default="auto", choices=("auto", "mixed_bfloat16", "mixed_float16", "float32"),
                         help="auto: bf16 where the hardware is fast at it")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     args = parser.parse_args(argv)
-    if args.size is not None and args.size < 8:
-        raise ImageError(f"--size {args.size} is too small", "use at least 8 pixels, or leave it out")
-    jobs = []  # (input, output, named explicitly)
-    single = len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir()
-    if single:
-        jobs.append((Path(args.inputs[0]), check_writable(args.output), True))
-    else:
-        out_dir = Path(args.output)
-        if out_dir.suffix.lower() in SAVE_FORMATS or out_dir.is_file():
-            raise ImageError(f"several pictures but the output {out_dir} is not a folder", "give a folder with -o")
-        for ref in map(Path, args.inputs):
-            if ref.is_dir():
-                jobs += [(p, out_dir / p.relative_to(ref).with_suffix(".png"), False) for p in find_pictures(ref)]
-            else:
-                jobs.append((ref, out_dir / (ref.stem + ".png"), True))
+    if args.size is not None and args.size < MIN_SIDE:
+        raise ImageError(f"--size {args.size} is too small", f"use at least {MIN_SIDE} pixels, or leave it out")
+    jobs = _fast_jobs(args.inputs, args.output)
+
+    def load(ref):
+        picture = load_image(ref, args.size, min_side=MIN_SIDE)
+        if min(picture.shape[:2]) < MIN_SIDE:  # a wide picture scaled down by --size
+            raise ImageError(f"{ref} is only {picture.shape[1]}x{picture.shape[0]} pixels at --size {args.size}",
+                             f"use a larger --size (the short side needs at least {MIN_SIDE} pixels)")
+        return picture
+
     for ref, _, named in jobs:
         if named:
-            load_image(ref, args.size)  # a named file that cannot be read: one line, exit 2, nothing written
+            load(ref)  # a named file that cannot be read: one line, exit 2, nothing written
     model = load_model(args.model, precision=args.precision)
     skipped = done = 0
     try:
         for ref, out, named in jobs:
             try:
-                picture = load_image(ref, args.size)
+                picture = load(ref)
             except ImageError as exc:
                 if named:
                     raise
                 skipped += 1
-                print(f"styletransfer: skipped {exc}", file=sys.stderr)
+                if not args.quiet:
+                    print(f"styletransfer: skipped {exc}", file=sys.stderr)
                 continue
-            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ImageError(f"cannot create the output folder {out.parent} ({exc.strerror or exc})",
+                                 "choose a folder you can write to with -o") from None
             save_image(out, stylize_fast(model, picture))  # atomic: an interrupted picture leaves no file
             done += 1
             if not args.quiet:
@@ -367,6 +368,51 @@ def cmd_fast(argv) -> int:
     if skipped and not args.quiet:
         print(f"skipped {skipped} unreadable file(s)", file=sys.stderr)
     return 0
+
+
+def _fast_jobs(inputs, output) -> list[tuple[Path, Path, bool]]:
+    """(input, output, named on the command line) for each picture ``fast`` is to stylise.
+
+    One input file writes to ``output``; several inputs or a folder write NAME.png into the
+    folder ``output`` (a folder's subfolders are kept). Two inputs that would get the same output
+    (``x.jpg`` and ``x.png``) are told apart by their suffix (``x_jpg.png``, ``x_png.png``), and
+    an output that would replace one of the inputs is refused.
+    """
+    from .errors import ImageError
+    from .feedforward import find_pictures
+    from .images import SAVE_FORMATS, check_writable
+
+    if len(inputs) == 1 and not Path(inputs[0]).is_dir():
+        jobs = [(Path(inputs[0]), check_writable(output), True)]
+    else:
+        out_dir = Path(output)
+        if out_dir.suffix.lower() in SAVE_FORMATS or out_dir.is_file():
+            raise ImageError(f"several pictures but the output {out_dir} is not a folder", "give a folder with -o")
+        planned = []  # (input, output name relative to out_dir, named)
+        for ref in map(Path, inputs):
+            if ref.is_dir():
+                planned += [(p, p.relative_to(ref), False) for p in find_pictures(ref, tuple(SAVE_FORMATS))]
+            else:
+                planned.append((ref, Path(ref.name), True))
+        stems = {}
+        for _, rel, _ in planned:
+            stems.setdefault(rel.with_suffix(""), []).append(rel)
+        jobs = []
+        for ref, rel, named in planned:
+            same = stems[rel.with_suffix("")]
+            tag = "" if len(same) == 1 else "_" + rel.suffix.lower().lstrip(".")
+            name = rel.with_name(rel.stem + tag + ".png")
+            jobs.append((ref, out_dir / name, named))
+        outputs = [out for _, out, _ in jobs]
+        if len(set(outputs)) < len(outputs):
+            twice = next(o for o in outputs if outputs.count(o) > 1)
+            raise ImageError(f"two inputs would both be written to {twice}", "stylise them into separate folders")
+    sources = {ref.resolve(): ref for ref, _, _ in jobs}
+    for ref, out, _ in jobs:
+        if out.resolve() in sources:
+            raise ImageError(f"{out} would replace the input picture {sources[out.resolve()]}",
+                             "give another output with -o")
+    return jobs
 
 
 COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast}

@@ -549,16 +549,18 @@ class TrainSettings:
 # Training data
 
 
-def find_pictures(folder) -> list[Path]:
-    """Every JPEG/PNG file under ``folder`` (recursively), sorted; a clear error if none."""
+def find_pictures(folder, extensions: Sequence[str] = PICTURE_EXTENSIONS) -> list[Path]:
+    """Every file under ``folder`` (recursively) with one of ``extensions`` (JPEG/PNG by
+    default, as training takes), sorted; a clear error if none."""
     folder = Path(folder)
     if not folder.exists():
-        raise DataError(f"training folder {folder} does not exist", "give a folder of photos, e.g. MS-COCO train2014")
+        raise DataError(f"folder {folder} does not exist", "give a folder of photos, e.g. MS-COCO train2014")
     if not folder.is_dir():
         raise DataError(f"{folder} is a file, not a folder", "give a folder of photos (searched recursively)")
-    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in PICTURE_EXTENSIONS and p.is_file())
+    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in extensions and p.is_file())
     if not found:
-        raise DataError(f"no JPEG or PNG pictures in {folder}", "give a folder of photos (searched recursively)")
+        kinds = "JPEG or PNG pictures" if tuple(extensions) == PICTURE_EXTENSIONS else f"pictures ({', '.join(extensions)})"
+        raise DataError(f"no {kinds} in {folder}", "give a folder of photos (searched recursively)")
     return found
 
 

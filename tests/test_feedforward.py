@@ -336,6 +336,30 @@ def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
     _bad(capsys, ["fast", str(model)], "required")
 
 
+def test_cli_fast_never_writes_over_an_input_or_twice_to_one_file(tmp_path, half_net, capsys):
+    model = ff.save_model(half_net, tmp_path / "m.weights.h5")
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("x.jpg", "x.png", "y.webp", "sub/x.jpg"):
+        Image.fromarray(_picture(40, 48, len(name))).save(folder / name)
+    Image.fromarray(_picture(30, 400, 1)).save(folder / "wide.png")  # 6 px high at --size 80: skipped
+    before = (folder / "x.png").read_bytes()
+    _bad(capsys, ["fast", str(model), str(folder), "-o", str(folder)], "would replace the input picture",
+         "another output")
+    _bad(capsys, ["fast", str(model), str(folder / "y.webp"), str(folder / "x.png"), "-o", str(folder)],
+         "would replace the input picture")
+    _bad(capsys, ["fast", str(model), str(folder / "x.jpg"), str(folder / "sub" / "x.jpg"), "-o", str(tmp_path / "o")],
+         "would both be written to")
+    assert (folder / "x.png").read_bytes() == before and not (tmp_path / "o").exists()
+    out = tmp_path / "out"
+    assert main(["fast", str(model), str(folder), "-o", str(out), "--size", "80", "-q"]) == 0
+    assert capsys.readouterr().err == ""  # -q: not even the skipped picture
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+    assert written == ["sub/x.png", "x_jpg.png", "x_png.png", "y.png"]
+    _bad(capsys, ["fast", str(model), str(folder / "wide.png"), "-o", str(tmp_path / "w.png"), "--size", "80"],
+         "only 80x6 pixels at --size 80", "larger --size")
+
+
 def test_cli_fast_ctrl_c_keeps_finished_pictures(tmp_path, photos, half_net, capsys, monkeypatch):
     model = ff.save_model(half_net, tmp_path / "m.weights.h5")
     calls = []
