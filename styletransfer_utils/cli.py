@@ -160,8 +160,10 @@ def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) 
         bar.close()
     save_image(out, result.image)
     if result.diverged:
+        fix = ("try --precision float32 (float16 overflows more easily)" if settings.precision == "mixed_float16"
+               else "lower --learning-rate or the weights")
         print(f"styletransfer: warning: the loss became NaN or infinite after {result.steps} steps; saved the best "
-              f"picture so far to {out}; lower --learning-rate or the weights", file=sys.stderr)
+              f"picture so far to {out}; {fix}", file=sys.stderr)
     if result.interrupted:
         print(f"interrupted after {result.steps} steps; saved the best picture so far to {out}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -711,7 +711,10 @@ class TrainResult:
 
 
 LOSS_TERMS = ("total", "content", "style", "tv")
-FLOAT16_LOSS_SCALE = 1024.0
+# float16 only: the starting loss scale of Keras' dynamic loss scaling, which skips a step whose
+# gradients overflow and halves the scale. The losses are large (1e5-1e7), so gradients overflow
+# rather than underflow: at the defaults the first 6 steps are skipped on the way down to 1/64.
+FLOAT16_LOSS_SCALE = 1.0
 
 
 def default_checkpoint_dir(output) -> Path:
@@ -750,11 +753,14 @@ class Trainer:
         feats = self.extractor(preprocess(self.style))
         self.style_grams = {n: tf.constant(gram_matrix(feats[n])) for n in self.style_layers}  # computed once
         self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
-        self.optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
+        adam = self.optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
+        if any(p.endswith("_float16") for p in (s.net_precision(), s.vgg_precision())):
+            self.optimizer = keras.optimizers.LossScaleOptimizer(adam, initial_scale=FLOAT16_LOSS_SCALE)
         self.optimizer.build(self.model.trainable_variables)
-        self.loss_scale = FLOAT16_LOSS_SCALE if "float16" in (s.net_precision(), s.vgg_precision()) else 1.0
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
+        # Adam's state only (a float16 run's loss scale adapts again in a few steps), so that a run can
+        # resume under another precision, e.g. "auto" on another machine
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=adam, step=self.step)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.manager = None
         self.restored_from = None
@@ -860,10 +866,9 @@ class Trainer:
 
         with tf.GradientTape() as tape:
             terms = self.losses(content_batch, training=True)
-            scaled = terms[0] * self.loss_scale
+            scaled = self.optimizer.scale_loss(terms[0])  # unchanged unless float16
         grads = tape.gradient(scaled, self.model.trainable_variables)
-        grads = [g / self.loss_scale for g in grads]
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))  # float16: unscaled there
         self.step.assign_add(1)
         return terms
 

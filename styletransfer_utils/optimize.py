@@ -28,7 +28,13 @@ from .losses import content_loss, gram_matrix, layer_style_loss, total_variation
 from .settings import Settings
 
 LOSS_TERMS = ("total", "content", "style", "tv")
-FLOAT16_LOSS_SCALE = 1024.0  # keeps float16 gradients from underflowing (mixed_float16 only)
+# mixed_float16 only: the loss is scaled by this before the backward pass. Style losses are large
+# (1e7 at the defaults), so the float16 gradients risk overflow, not underflow: a larger scale
+# (1024) made them infinite. An evaluation whose gradient overflows anyway is repeated with the
+# scale 1024 times smaller, which then stays for the rest of the run.
+FLOAT16_LOSS_SCALE = 1.0
+FLOAT16_SCALE_STEP = 1024.0
+FLOAT16_MIN_SCALE = 2.0**-40
 
 
 @dataclass
@@ -109,6 +115,7 @@ class StyleTransfer:
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
         self.style_targets = self._blended_grams()
+        self.loss_scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0
         self._value_and_grad = self._compile()
 
     # -- targets ---------------------------------------------------------------------------
@@ -130,12 +137,11 @@ class StyleTransfer:
 
     def _compile(self):
         s = self.settings
-        scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0
         weights = (float(s.content_weight), float(s.style_weight), float(s.tv_weight))
         content_targets, style_targets, layer_weights = self.content_targets, self.style_targets, self.layer_weights
         extractor = self.extractor
 
-        def value_and_grad(x):
+        def value_and_grad(x, scale):
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 feats = extractor(x)
@@ -157,7 +163,14 @@ class StyleTransfer:
 
     def value_and_grad(self, x):
         """Loss terms ``[total, content, style, tv]`` and d(total)/dx for a VGG19 input ``x``."""
-        return self._value_and_grad(tf.convert_to_tensor(x, tf.float32))
+        x = tf.convert_to_tensor(x, tf.float32)
+        while True:
+            terms, grad = self._value_and_grad(x, tf.constant(self.loss_scale, tf.float32))
+            if self.precision != "mixed_float16" or self.loss_scale <= FLOAT16_MIN_SCALE:
+                return terms, grad
+            if not bool(tf.math.is_finite(terms[0])) or bool(tf.reduce_all(tf.math.is_finite(grad))):
+                return terms, grad  # a non-finite loss is the run's problem, not the scale's
+            self.loss_scale /= FLOAT16_SCALE_STEP
 
     # -- initial picture -------------------------------------------------------------------
 

@@ -74,6 +74,12 @@ class Settings:
             _non_negative(name, getattr(self, name))
         _positive("learning_rate", self.learning_rate)
         _positive("style_scale", self.style_scale)
+        if self.size * self.style_scale > MAX_SIZE:  # the style picture's long side (at least 32 px)
+            raise SettingsError(f"style_scale {self.style_scale:g} makes the style picture "
+                                f"{self.size * self.style_scale:.0f} px at size {self.size}",
+                                f"keep size x style_scale at most {MAX_SIZE} pixels")
+        if self.seed is not None:
+            _int_in_range("seed", self.seed, 0, 2**32 - 1)
         if self.save_every < 0:
             raise SettingsError(f"save_every is {self.save_every}", "use 0 (never) or a positive number of steps")
         self.content_layers, self.style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))

@@ -275,6 +275,26 @@ def test_a_program_ends_while_the_data_pipeline_is_busy(photos, style_file, vgg_
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
 
 
+def test_float16_training_scales_its_loss_and_resumes_under_another_precision(tmp_path, photos, style_file,
+                                                                               vgg_weights):
+    import keras
+
+    # a fixed loss scale (and, before it, none at all) let float16 gradients overflow at step 2
+    half = ff.TrainSettings(steps=30, **{**TINY, "precision": "mixed_float16"})
+    trainer = ff.Trainer(style_file, photos, half, checkpoint_dir=tmp_path / "ckpt")
+    assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    trainer.optimizer.dynamic_scale.assign(2.0**24)  # certain to overflow: those steps are skipped
+    result = trainer.run()
+    assert result.steps == 30 and all(np.isfinite(w).all() for w in trainer.model.get_weights())
+    assert float(trainer.optimizer.dynamic_scale.numpy()) < 2.0**24
+    assert 0 < int(trainer.optimizer.iterations.numpy()) < 30  # Adam's updates: the skipped steps made none
+    # the checkpoint holds Adam's state alone, so float32 (say, "auto" on another machine) resumes it
+    resumed = ff.Trainer(style_file, photos, half.replace(steps=31, precision="float32"), checkpoint_dir=tmp_path / "ckpt")
+    assert int(resumed.step.numpy()) == 30 and not isinstance(resumed.optimizer, keras.optimizers.LossScaleOptimizer)
+    for a, b in zip(trainer.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
     settings = ff.TrainSettings(steps=50, **{**TINY, "checkpoint_every": 100})
     trainer = ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt")

@@ -94,12 +94,27 @@ def test_divergence_stops_and_keeps_best(vgg_weights, content_picture, style_pic
     transfer = StyleTransfer(content_picture, [style_picture], Settings(**TINY, steps=40))
     real, calls = transfer._value_and_grad, []
 
-    def breaks_on_fourth(x):
+    def breaks_on_fourth(x, scale):
         calls.append(1)
-        terms, grad = real(x)
+        terms, grad = real(x, scale)
         return (terms * float("nan") if len(calls) >= 4 else terms), grad
 
     transfer._value_and_grad = breaks_on_fourth
     result = transfer.run()
     assert result.diverged and result.steps == 4 and not result.interrupted
     assert np.isfinite(result.image).all() and np.isfinite(result.losses["total"])
+
+
+def test_float16_gradients_do_not_overflow_at_the_default_weights(vgg_weights, content_picture, style_picture):
+    # a loss scale of 1024 made every float16 gradient infinite at the default weights (loss ~1e7)
+    transfer = StyleTransfer(content_picture, [style_picture], Settings(size=64, steps=4, precision="mixed_float16"))
+    result = transfer.run()
+    assert not result.diverged and result.losses["total"] < result.history[0]["total"]
+    # an overflowing scale is lowered until the gradient is finite, and stays lowered
+    transfer.loss_scale = 2.0**30
+    terms, grad = transfer.value_and_grad(transfer.initial_input())
+    assert np.isfinite(grad.numpy()).all() and transfer.loss_scale < 2.0**30
+    reference = StyleTransfer(content_picture, [style_picture], Settings(size=64, precision="float32"))
+    _, grad32 = reference.value_and_grad(reference.initial_input())
+    cosine = float(np.sum(grad * grad32) / np.linalg.norm(grad) / np.linalg.norm(grad32))
+    assert cosine > 0.99, cosine

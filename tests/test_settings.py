@@ -31,6 +31,8 @@ def test_paper_layer_names_are_resolved():
     ({"precision": "int8"}, "precision"),
     ({"pooling": "min"}, "pooling"),
     ({"style_scale": 0.0}, "style_scale"),
+    ({"style_scale": 100.0}, "style picture 51200 px"),
+    ({"seed": -1}, "seed is -1"),
     ({"style_layer_weights": (1.0, 2.0)}, "style layer weights"),
     ({"style_layer_weights": (1, -1, 1, 1, 1)}, "style layer weight"),
     ({"style_blend_weights": (0.0, 0.0)}, "blend"),
