@@ -32,7 +32,7 @@ EXIT_INTERRUPTED = 130
 HELP = {
     "size": "long side of the output in pixels",
     "steps": "loss evaluations (forward+backward passes of VGG19)",
-    "optimizer": "lbfgs (the paper's, default) or adam",
+    "optimizer": "lbfgs (the paper's) or adam",
     "learning_rate": "Adam's step size in pixel units",
     "content_weight": "weight of the content loss",
     "style_weight": "weight of the style loss",
@@ -93,8 +93,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="styletransfer", description="Neural style transfer (Gatys et al.) from the command line.",
-                     epilog="Other commands: 'styletransfer demo' renders an example; "
-                            "'styletransfer examples' lists the example pictures.")
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="other commands (each has its own --help):\n"
+                            "  styletransfer demo                                render an example\n"
+                            "  styletransfer examples                            list the example pictures\n"
+                            "  styletransfer train STYLE --data PHOTOS -o MODEL  train a feed-forward network\n"
+                            "  styletransfer fast MODEL PICTURE... -o OUT        stylise with a trained network")
     parser.add_argument("content", help="content picture: a file or an example name")
     parser.add_argument("styles", nargs="+", metavar="style", help="style picture(s): files or example names")
     parser.add_argument("-o", "--output", required=True, help="output picture (.png, .jpg, ...)")
@@ -121,6 +125,11 @@ def resolve_picture(ref: str):
     path = Path(ref)
     if not path.exists() and ref.lower().replace("-", "_") in EXAMPLES:
         path = example_path(ref)
+    elif not path.exists() and not path.suffix and len(path.parts) == 1:  # looks like a name, not a file
+        from .errors import ImageError
+
+        raise ImageError(f"{ref}: no such file or example picture",
+                         "check the spelling, or run 'styletransfer examples' for the example names")
     return load_image(path)
 
 
@@ -197,6 +206,9 @@ def cmd_demo(argv) -> int:
 def cmd_examples(argv) -> int:
     from .data import EXAMPLES, example_available
 
+    _Parser(prog="styletransfer examples", description="List the example pictures that CONTENT and STYLE "
+            "may name instead of a file (fetched once, then cached).").parse_args(argv)
+
     for name, ex in EXAMPLES.items():
         state = "cached" if example_available(name) else "fetched on first use"
         print(f"{name:24s} {ex.kind:8s} {ex.description} [{state}]")
@@ -214,7 +226,8 @@ def cmd_transfer(argv) -> int:
     if settings.init not in INITS and not Path(settings.init).is_file():
         from .errors import SettingsError
 
-        raise SettingsError(f"--init {settings.init}: no such file", "use content, noise or a picture's path")
+        problem = "is a folder" if Path(settings.init).is_dir() else "no such file"
+        raise SettingsError(f"--init {settings.init}: {problem}", "use content, noise or a picture's path")
     return run_transfer(content, styles, settings, args.output, args.quiet)
 
 
@@ -254,7 +267,7 @@ def build_train_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
         else:
             parser.add_argument(flag, type=int if f.name == "seed" else type(default), default=default,
-                                help=f"{text} (default: {default})")
+                                help=f"{text} (default: {'random' if default is None else default})")
     return parser
 
 
@@ -432,14 +445,30 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+def _suggest_command(word: str) -> None:
+    """A first argument that is neither a file nor an example but close to a command: say so."""
+    import difflib
+
+    from .data import EXAMPLES
+
+    if word.lower().replace("-", "_") in EXAMPLES or Path(word).suffix:
+        return
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if close:
+        raise StyleTransferError(f"{word}: no such file, example or command", f"did you mean 'styletransfer {close[0]}'?")
+
+
 def main(argv=None) -> int:
     """The ``styletransfer`` command. ``argv=None`` means a real process: SIGTERM then acts as Ctrl-C."""
     if argv is None:
         _interrupt_on_sigterm()
     argv = list(sys.argv[1:] if argv is None else argv)
-    import_tensorflow_quietly()  # the package has set TF_CPP_MIN_LOG_LEVEL unless the user did
-    command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).exists() else None
+    # a content picture may be called "train"; a folder of that name is no picture, so no clash
+    command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).is_file() else None
     try:
+        import_tensorflow_quietly()  # the package has set TF_CPP_MIN_LOG_LEVEL unless the user did
+        if command is None and argv and not Path(argv[0]).exists():
+            _suggest_command(argv[0])
         return command(argv[1:]) if command else cmd_transfer(argv)
     except StyleTransferError as exc:
         print(f"styletransfer: error: {exc}", file=sys.stderr)

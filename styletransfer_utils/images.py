@@ -173,16 +173,15 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def check_writable(path) -> Path:
     """Fail early, with a fix, if a picture cannot be written to ``path``."""
     path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"output {path} is a folder", "give a file name such as out.png")
     if path.suffix.lower() not in SAVE_FORMATS:
-        raise ImageError(
-            f"cannot tell the format of output {path}",
-            f"end the name with one of {', '.join(sorted(SAVE_FORMATS))}",
-        )
+        problem = (f"cannot write {path.suffix} pictures (output {path})" if path.suffix
+                   else f"cannot tell the format of output {path}")
+        raise ImageError(problem, f"end the name with one of {', '.join(sorted(SAVE_FORMATS))}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ImageError(f"output folder {parent} does not exist", "create it or choose another output path")
-    if path.is_dir():
-        raise ImageError(f"output {path} is a folder", "give a file name such as out.png")
     try:  # a real probe: permission bits alone miss read-only file systems and root
         fd, probe = tempfile.mkstemp(prefix=".tmp-", dir=parent)
         os.close(fd)

@@ -58,11 +58,35 @@ def test_bad_options(capsys, tmp_path, pictures, options, words, vgg_weights):
     assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(tmp_path / "o.png"), *options], *words)
 
 
-@pytest.mark.parametrize("where, words", [("nodir", "does not exist"), ("ext", "format"), ("readonly", "cannot write")])
+@pytest.mark.parametrize("where, words", [("nodir", "does not exist"), ("ext", "cannot write .gif pictures"),
+                                          ("none", "cannot tell the format"), ("folder", "is a folder"),
+                                          ("readonly", "cannot write")])
 def test_unwritable_output(capsys, tmp_path, pictures, where, words):
-    out = {"nodir": tmp_path / "no" / "o.png", "ext": tmp_path / "o.unknown",
-           "readonly": "/sys/o.png" if os.geteuid() == 0 else "/o.png"}[where]
+    out = {"nodir": tmp_path / "no" / "o.png", "ext": tmp_path / "o.gif", "none": tmp_path / "o",
+           "folder": tmp_path, "readonly": "/sys/o.png" if os.geteuid() == 0 else "/o.png"}[where]
     assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(out)], words)
+
+
+def test_names_that_are_neither_files_nor_examples(capsys, tmp_path, pictures, monkeypatch):
+    out = str(tmp_path / "o.png")
+    assert_one_line_error(capsys, [str(pictures[0]), "nosuchstyle", "-o", out], "no such file or example picture",
+                          "styletransfer examples")
+    assert_one_line_error(capsys, ["trian", "starry_night", "--data", "x", "-o", out], "did you mean 'styletransfer train'")
+    assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", out, "--init", str(tmp_path)], "is a folder")
+    # a folder called like a command does not hide the command
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").mkdir()
+    assert main(["examples"]) == 0 and "starry_night" in capsys.readouterr().out
+
+
+def test_every_command_has_help(capsys):
+    for command in (["--help"], ["demo", "--help"], ["examples", "--help"], ["train", "--help"], ["fast", "--help"]):
+        assert main(command) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("usage: styletransfer"), command
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"styletransfer {c}" in out for c in ("train", "fast", "demo", "examples")), out
 
 
 def test_missing_arguments_exit_2(capsys):

@@ -352,7 +352,7 @@ def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
                              str(tmp_path / "o.png")], "not a picture")
     _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), str(photos / "p1.jpg"), "-o",
                              str(tmp_path / "o.png")], "folder")
-    _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], "format")
+    _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], ".xyz pictures")
     _bad(capsys, ["fast", str(model)], "required")
 
 
