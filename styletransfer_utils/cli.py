@@ -300,6 +300,9 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
     start = int(trainer.step.numpy())
     if trainer.restored_from:
         print(f"resumed from step {start} ({trainer.restored_from})", file=sys.stderr)
+    if start >= settings.steps:
+        print(f"the checkpoint is at step {start}, --steps is {settings.steps}: nothing to train; "
+              f"writing the model as it is (raise --steps to train on)", file=sys.stderr)
     bar = tqdm(total=settings.steps, initial=start, unit="step", disable=args.quiet, dynamic_ncols=True, file=sys.stderr)
 
     def show(p):

@@ -43,9 +43,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import import_tensorflow_quietly
 from .errors import ImageError, SettingsError, StyleTransferError
 from .files import atomic_path
 from .settings import PRECISIONS, POOLINGS, resolve_loss_layers, _choice, _int_in_range, _non_negative, _positive
+
+import_tensorflow_quietly()  # used throughout (lazily); its C++ start-up lines would reach the terminal
 
 #: Johnson et al.'s layers: content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
 JOHNSON_CONTENT_LAYERS = ("block2_conv2",)

@@ -18,7 +18,10 @@ Normalisations are chosen so the default weights work at every image size:
 
 from __future__ import annotations
 
-import tensorflow as tf
+from . import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # its C++ start-up lines would reach the terminal
+import tensorflow as tf  # noqa: E402
 
 
 def content_loss(features, target):

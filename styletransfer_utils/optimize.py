@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import tensorflow as tf
+
+from . import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # its C++ start-up lines would reach the terminal
+import tensorflow as tf  # noqa: E402
 
 from .errors import SettingsError
 from .features import FeatureExtractor, resolve_precision
