@@ -448,6 +448,19 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+def _as_options(exc: StyleTransferError) -> str:
+    """The message, with a leading setting's name written as its option (``size is 0`` -> ``--size is 0``)."""
+    from .errors import SettingsError
+    from .feedforward import TrainSettings
+
+    text = str(exc)
+    name = text.split(" ", 1)[0]
+    fields = {f.name for f in (*dataclasses.fields(Settings), *dataclasses.fields(TrainSettings))}
+    if isinstance(exc, SettingsError) and name in fields:
+        return "--" + name.replace("_", "-") + text[len(name):]
+    return text
+
+
 def _suggest_command(word: str) -> None:
     """A first argument that is neither a file nor an example but close to a command: say so."""
     import difflib
@@ -474,7 +487,7 @@ def main(argv=None) -> int:
             _suggest_command(argv[0])
         return command(argv[1:]) if command else cmd_transfer(argv)
     except StyleTransferError as exc:
-        print(f"styletransfer: error: {exc}", file=sys.stderr)
+        print(f"styletransfer: error: {_as_options(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except MemoryError:
         print("styletransfer: error: out of memory; use a smaller --size", file=sys.stderr)

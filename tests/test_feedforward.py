@@ -343,7 +343,7 @@ def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
     _bad(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.pt")],
                     ".keras or .weights.h5")
     _bad(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(tmp_path / "m.keras"),
-                             "--batch-size", "0"], "batch_size is 0")
+                             "--batch-size", "0"], "--batch-size is 0")
     _bad(capsys, ["train", str(tmp_path / "nostyle.png"), "--data", str(photos), "-o",
                              str(tmp_path / "m.keras")], "no such file")
     _bad(capsys, ["fast", "nosuchmodel", str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png")],
