@@ -117,20 +117,26 @@ def build_demo_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_picture(ref: str):
-    """A file path, or an example name from the catalogue."""
+def picture_path(ref: str) -> Path:
+    """A file path as given, or an example name's cached file (fetched on first use)."""
     from .data import EXAMPLES, example_path
-    from .images import load_image
 
     path = Path(ref)
     if not path.exists() and ref.lower().replace("-", "_") in EXAMPLES:
-        path = example_path(ref)
-    elif not path.exists() and not path.suffix and len(path.parts) == 1:  # looks like a name, not a file
+        return example_path(ref)
+    if not path.exists() and not path.suffix and len(path.parts) == 1:  # looks like a name, not a file
         from .errors import ImageError
 
         raise ImageError(f"{ref}: no such file or example picture",
                          "check the spelling, or run 'styletransfer examples' for the example names")
-    return load_image(path)
+    return path
+
+
+def resolve_picture(ref: str):
+    """A file path, or an example name from the catalogue, as an RGB array."""
+    from .images import load_image
+
+    return load_image(picture_path(ref))
 
 
 class ProgressBar:
@@ -400,6 +406,7 @@ def _fast_jobs(inputs, output) -> list[tuple[Path, Path, bool]]:
     from .feedforward import find_pictures
     from .images import SAVE_FORMATS, check_writable
 
+    inputs = [ref if Path(ref).is_dir() else picture_path(ref) for ref in inputs]  # example names too
     if len(inputs) == 1 and not Path(inputs[0]).is_dir():
         jobs = [(Path(inputs[0]), check_writable(output), True)]
     else:

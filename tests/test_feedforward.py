@@ -380,6 +380,18 @@ def test_cli_fast_never_writes_over_an_input_or_twice_to_one_file(tmp_path, half
          "only 80x6 pixels at --size 80", "larger --size")
 
 
+def test_cli_fast_takes_example_names(tmp_path, half_net, monkeypatch, capsys):
+    from styletransfer_utils import data
+
+    model = ff.save_model(half_net, tmp_path / "m.weights.h5")
+    cached = tmp_path / "tubingen.jpg"
+    Image.fromarray(_picture(40, 48, 5)).save(cached)
+    monkeypatch.setattr(data, "example_path", lambda name, **kw: cached)  # as if fetched once
+    assert main(["fast", str(model), "tubingen", "-o", str(tmp_path / "t.png"), "-q"]) == 0
+    assert Image.open(tmp_path / "t.png").size == (48, 40)
+    _bad(capsys, ["fast", str(model), "tubingen", "nosuch", "-o", str(tmp_path / "out")], "nosuch: no such file or example")
+
+
 def test_cli_fast_ctrl_c_keeps_finished_pictures(tmp_path, photos, half_net, capsys, monkeypatch):
     model = ff.save_model(half_net, tmp_path / "m.weights.h5")
     calls = []
