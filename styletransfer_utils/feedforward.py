@@ -46,7 +46,8 @@ import numpy as np
 from . import import_tensorflow_quietly
 from .errors import ImageError, SettingsError, StyleTransferError
 from .files import atomic_path
-from .settings import PRECISIONS, POOLINGS, resolve_loss_layers, _choice, _int_in_range, _non_negative, _positive
+from .settings import (PRECISIONS, POOLINGS, replace_fields, resolve_loss_layers, _choice, _int_in_range, _non_negative,
+                       _positive)
 
 import_tensorflow_quietly()  # used throughout (lazily); its C++ start-up lines would reach the terminal
 
@@ -428,19 +429,20 @@ def stylize_fast(model, picture, *, max_size: int | None = None) -> np.ndarray:
     """
     import tensorflow as tf
 
-    from .images import load_image
+    from .images import check_picture_array, load_image
 
     if not hasattr(model, "predict"):
         model = load_model(model)
     if isinstance(picture, (str, Path)):
         picture = load_image(picture, max_size)
-    arr = np.asarray(picture, dtype=np.float32)
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise SettingsError(f"picture array has shape {arr.shape}", "pass an (H, W, 3) RGB array in [0, 255]")
+    arr = check_picture_array(picture)
     if min(arr.shape[:2]) < MIN_SIDE:
         raise ImageError(f"picture is only {arr.shape[1]}x{arr.shape[0]} pixels",
                          f"use a picture at least {MIN_SIDE} pixels on each side")
     out = _compiled(model)(tf.convert_to_tensor(arr[None]))
+    if tuple(out.shape[1:]) != arr.shape:
+        raise ModelError(f"the model turns a {arr.shape} picture into {tuple(out.shape[1:])}, so it is no style "
+                         "network", "load a model made by 'styletransfer train' or a shipped one")
     return np.clip(np.asarray(out[0], dtype=np.float32), 0.0, 255.0)
 
 
@@ -512,7 +514,8 @@ class TrainSettings:
     seed: int | None = None
 
     def replace(self, **changes) -> "TrainSettings":
-        return dataclasses.replace(self, **changes).validated()
+        """A copy with some fields changed (and validated)."""
+        return replace_fields(self, changes)
 
     def validated(self) -> "TrainSettings":
         """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
@@ -744,6 +747,8 @@ class Trainer:
         from .losses import gram_matrix
         from .optimize import as_picture
 
+        if settings is not None and not isinstance(settings, TrainSettings):
+            raise SettingsError(f"settings is a {type(settings).__name__}", "pass a feedforward.TrainSettings")
         self.settings = s = (settings or TrainSettings()).validated()
         if s.seed is not None:
             keras.utils.set_random_seed(s.seed)
@@ -1035,7 +1040,7 @@ def write_record(output, result: TrainResult, settings: TrainSettings, *, style:
              else previous.get("final_losses_mean_of_last_50_steps", {}))
     record = {
         "model": Path(output).name,
-        "style": style,
+        "style": str(style),
         "data": str(data),
         "pictures": pictures,
         "skipped": len(result.skipped),
@@ -1071,7 +1076,7 @@ def train(style, folder, output, settings: TrainSettings | None = None, *, check
     trainer = Trainer(style, folder, settings, checkpoint_dir=checkpoint_dir, preview=preview)
     result = trainer.run(callbacks=callbacks, preview_pattern=preview_pattern(output) if previews else None)
     result.output = save_model(trainer.model, output)
-    write_record(output, result, settings, style=style if isinstance(style, (str, Path)) else "an array",
+    write_record(output, result, settings, style=str(style) if isinstance(style, (str, Path)) else "an array",
                  data=folder, pictures=len(trainer.data.paths))
     return result
 

@@ -35,6 +35,37 @@ SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", "
                 ".tiff": "TIFF", ".webp": "WEBP"}
 
 
+def check_picture_array(image) -> np.ndarray:
+    """An RGB picture given as an array (or a PIL image), checked: float32 ``(H, W, 3)`` in ``[0, 255]``.
+
+    Catches the usual slips with one-line errors: a list of pictures where one is expected,
+    greyscale or RGBA arrays, empty or non-finite arrays, and values in 0-1 (which would
+    otherwise give a black picture without a word).
+    """
+    from .errors import SettingsError
+
+    if isinstance(image, (list, tuple)) and image and not np.isscalar(image[0]) and np.ndim(image[0]) != 2:
+        raise SettingsError(f"got {len(image)} pictures where one is expected", "pass one picture, not a list")
+    try:
+        arr = np.asarray(image, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise SettingsError(f"cannot read a picture from a {type(image).__name__}",
+                            "pass a file path or an (H, W, 3) RGB array in [0, 255]") from None
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise SettingsError(f"picture array has shape {arr.shape}", "pass an (H, W, 3) RGB array in [0, 255]")
+    if arr.size == 0:
+        raise SettingsError(f"picture array is empty (shape {arr.shape})", "pass an (H, W, 3) RGB array in [0, 255]")
+    if not np.isfinite(arr).all():
+        raise SettingsError("picture array holds NaN or infinite values", "pass finite RGB values in [0, 255]")
+    low, high = float(arr.min()), float(arr.max())
+    if low < -1 or high > 256:  # a resampling filter may overshoot by a little: that is clipped
+        raise SettingsError(f"picture values run from {low:g} to {high:g}", "pass RGB values in [0, 255]")
+    if 0 < high <= 1.0:
+        raise SettingsError(f"picture values run from {low:g} to {high:g}, as if scaled to 0-1",
+                            "multiply by 255: pictures are RGB in [0, 255]")
+    return np.clip(arr, 0.0, 255.0) if low < 0 or high > 255 else arr
+
+
 def load_image(path, max_size: int | None = None, *, min_side: int = MIN_SIDE) -> np.ndarray:
     """Read a picture file as a float32 RGB array in ``[0, 255]`` of shape ``(H, W, 3)``.
 
@@ -43,7 +74,9 @@ def load_image(path, max_size: int | None = None, *, min_side: int = MIN_SIDE) -
     ``max_size`` is given, the long side is scaled down to it (never up), keeping the aspect
     ratio. Raises :class:`ImageError` with a one-line fix for anything unreadable.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
+    if max_size is not None and max_size < min_side:
+        raise ImageError(f"max_size is {max_size}", f"use at least {min_side} pixels, or None to keep the size")
     if not path.exists():
         raise ImageError(f"{path}: no such file", "check the path and spelling")
     if path.is_dir():
@@ -172,7 +205,7 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def check_writable(path) -> Path:
     """Fail early, with a fix, if a picture cannot be written to ``path``."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise ImageError(f"output {path} is a folder", "give a file name such as out.png")
     if path.suffix.lower() not in SAVE_FORMATS:
@@ -201,9 +234,17 @@ def save_image(path, image: np.ndarray) -> Path:
     leaves a half-written picture behind.
     """
     path = check_writable(path)
+    image = np.asarray(image)
+    if image.ndim == 4 and image.shape[0] == 1:  # a batch of one
+        image = image[0]
+    if image.ndim == 2:  # greyscale
+        image = np.repeat(image[..., None], 3, axis=-1)
+    if image.ndim != 3 or image.shape[-1] != 3 or image.size == 0:
+        from .errors import SettingsError
+
+        raise SettingsError(f"cannot save an array of shape {image.shape} as a picture",
+                            "pass one (H, W, 3) RGB array (or (H, W) greyscale)")
     arr = image if image.dtype == np.uint8 else to_uint8(image)
-    if arr.ndim == 4:
-        arr = arr[0]
     fmt = SAVE_FORMATS[path.suffix.lower()]
     try:
         with atomic_path(path) as tmp:

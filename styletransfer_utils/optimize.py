@@ -12,6 +12,7 @@ seen so far. :func:`stylize` does both steps in one call.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,9 +28,25 @@ import tensorflow as tf  # noqa: E402
 
 from .errors import SettingsError
 from .features import FeatureExtractor, resolve_precision
-from .images import IMAGENET_MEAN_BGR, deprocess, load_image, preprocess, resize, resize_to_long_side, save_image
+from .images import (IMAGENET_MEAN_BGR, check_picture_array, deprocess, load_image, preprocess, resize,
+                     resize_to_long_side, save_image)
 from .losses import content_loss, gram_matrix, layer_style_loss, total_variation_loss
 from .settings import Settings
+
+# VGG19 halves the picture four times before block5: a shorter side leaves no pixel there.
+MIN_SHORT_SIDE = 16
+
+
+class _NoRetracingNotes(logging.Filter):
+    """Drop TensorFlow's "triggered tf.function retracing" warning: every run compiles its own
+    objective for its picture's shape on purpose, so a few runs in one process (slider previews,
+    a notebook) would otherwise print it to the user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_NoRetracingNotes())
 
 LOSS_TERMS = ("total", "content", "style", "tv")
 # mixed_float16 only: the loss is scaled by this before the backward pass. Style losses are large
@@ -82,14 +99,20 @@ def cached_extractor(layers: tuple, pooling: str, precision: str) -> FeatureExtr
     return FeatureExtractor(layers, pooling=pooling, precision=precision)
 
 
+def one_or_many(styles) -> list:
+    """Style pictures as a list: one picture (path, array, PIL image) becomes a list of one."""
+    if styles is None:
+        raise SettingsError("styles is None", "pass a style picture, or a list of them")
+    if isinstance(styles, (str, Path, np.ndarray)) or hasattr(styles, "getpixel"):  # PIL images have getpixel
+        return [styles]
+    return list(styles)
+
+
 def as_picture(image, max_size: int | None = None) -> np.ndarray:
     """A path or an array -> RGB float32 array (long side capped at ``max_size`` for paths)."""
     if isinstance(image, (str, Path)):
         return load_image(image, max_size)
-    arr = np.asarray(image, dtype=np.float32)
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise SettingsError(f"picture array has shape {arr.shape}", "pass an (H, W, 3) RGB array in [0, 255]")
-    return arr
+    return check_picture_array(image)
 
 
 class StyleTransfer:
@@ -101,10 +124,17 @@ class StyleTransfer:
     """
 
     def __init__(self, content, styles: Sequence = (), settings: Settings | None = None, *, extractor=None):
+        if settings is not None and not isinstance(settings, Settings):
+            raise SettingsError(f"settings is a {type(settings).__name__}",
+                                "pass a Settings, or the changes as keywords: stylize(c, [s], size=256)")
         self.settings = (settings or Settings()).validated()
         s = self.settings
         self.content = resize_to_long_side(as_picture(content, s.size), s.size)
-        self.styles = [as_picture(p, max(s.size, 2048)) for p in styles]
+        if min(self.content.shape[:2]) < MIN_SHORT_SIDE:
+            h, w = self.content.shape[:2]
+            raise SettingsError(f"the content picture is {w}x{h} pixels at size {s.size}: VGG19 needs a short side of "
+                                f"at least {MIN_SHORT_SIDE}", "use a larger size, or crop the picture less wide")
+        self.styles = [as_picture(p, max(s.size, 2048)) for p in one_or_many(styles)]
         if s.style_weight > 0 and not self.styles:
             raise SettingsError("no style picture given", "pass at least one style picture, or set style_weight to 0")
         self.blend = s.blend_weights(len(self.styles)) if self.styles else []
@@ -178,10 +208,12 @@ class StyleTransfer:
 
     # -- initial picture -------------------------------------------------------------------
 
-    def initial_input(self, init: str | None = None) -> np.ndarray:
-        """The starting VGG19 input: the content picture, white noise, or a picture file."""
+    def initial_input(self, init=None) -> np.ndarray:
+        """The starting VGG19 input: the content picture, white noise, or a picture (file or array)."""
         init = self.settings.init if init is None else init
         h, w = self.content.shape[:2]
+        if not isinstance(init, str):
+            return preprocess(resize(as_picture(init), (h, w)))
         if init == "content":
             return np.array(self.x_content, dtype=np.float32)
         if init == "noise":
@@ -299,9 +331,10 @@ class _RunState:
 
 
 class SaveEvery:
-    """Callback that saves the current picture every ``n`` steps to ``pattern % step``.
+    """Callback that saves the current picture every ``n`` steps.
 
-    ``pattern`` is a path with a ``{step}`` field, e.g. ``"out/step_{step:04d}.png"``.
+    ``pattern`` is a path with a ``{step}`` field, e.g. ``"out/step_{step:04d}.png"``, or a
+    ``%`` field, e.g. ``"out/step_%04d.png"``.
     """
 
     def __init__(self, n: int, pattern: str):
@@ -310,7 +343,8 @@ class SaveEvery:
 
     def __call__(self, progress: Progress) -> None:
         if self.n > 0 and progress.step % self.n == 0:
-            save_image(self.pattern.format(step=progress.step), progress.image())
+            name = self.pattern % progress.step if "%" in self.pattern else self.pattern.format(step=progress.step)
+            save_image(name, progress.image())
 
 
 def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: Sequence[Callback] = (),
@@ -320,9 +354,10 @@ def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: 
     ``content`` and ``styles`` are paths or RGB arrays; keyword ``changes`` override fields of
     ``settings`` (``stylize(c, [s], steps=100, style_weight=1e5)``).
     """
+    if settings is not None and not isinstance(settings, Settings):
+        raise SettingsError(f"settings is a {type(settings).__name__}",
+                            "pass a Settings, or the changes as keywords: stylize(c, [s], size=256)")
     settings = (settings or Settings())
     if changes:
         settings = settings.replace(**changes)
-    if isinstance(styles, (str, Path, np.ndarray)):
-        styles = [styles]
     return StyleTransfer(content, styles, settings).run(callbacks, init=init)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 
 from .errors import SettingsError
@@ -61,7 +62,7 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         """A copy with some fields changed (and validated)."""
-        return dataclasses.replace(self, **changes).validated()
+        return replace_fields(self, changes)
 
     def validated(self) -> "Settings":
         """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
@@ -80,11 +81,10 @@ class Settings:
                                 f"keep size x style_scale at most {MAX_SIZE} pixels")
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**32 - 1)
-        if self.save_every < 0:
-            raise SettingsError(f"save_every is {self.save_every}", "use 0 (never) or a positive number of steps")
+        _int_in_range("save_every", self.save_every, 0, 1_000_000)
         self.content_layers, self.style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         if self.style_layer_weights is not None:
-            weights = tuple(float(w) for w in self.style_layer_weights)
+            weights = _numbers("style_layer_weights", self.style_layer_weights, "one weight per style layer")
             if len(weights) != len(self.style_layers):
                 raise SettingsError(
                     f"{len(weights)} style layer weights for {len(self.style_layers)} style layers",
@@ -96,7 +96,7 @@ class Settings:
                 raise SettingsError("all style layer weights are zero", "make at least one positive")
             self.style_layer_weights = weights
         if self.style_blend_weights is not None:
-            blend = tuple(float(w) for w in self.style_blend_weights)
+            blend = _numbers("style_blend_weights", self.style_blend_weights, "one weight per style picture")
             for w in blend:
                 _non_negative("style blend weight", w)
             if sum(blend) <= 0:
@@ -132,6 +132,10 @@ def resolve_loss_layers(settings, examples=("conv4_2", "conv1_1")) -> tuple[tupl
     """
     from .features import resolve_layer_name
 
+    for kind in ("content_layers", "style_layers"):
+        if isinstance(getattr(settings, kind), str):
+            raise SettingsError(f"{kind} is the string {getattr(settings, kind)!r}",
+                                f"give a tuple of layer names, e.g. ({getattr(settings, kind)!r},)")
     if not settings.content_layers and settings.content_weight > 0:
         raise SettingsError("no content layers given", f"name at least one layer, e.g. {examples[0]}")
     if not settings.style_layers and settings.style_weight > 0:
@@ -140,9 +144,30 @@ def resolve_loss_layers(settings, examples=("conv4_2", "conv1_1")) -> tuple[tupl
             tuple(resolve_layer_name(n) for n in settings.style_layers))
 
 
+def replace_fields(settings, changes: dict):
+    """``dataclasses.replace`` that names a misspelt field (and the closest real one) in one line."""
+    import difflib
+
+    names = [f.name for f in dataclasses.fields(settings)]
+    for name in changes:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            raise SettingsError(f"{type(settings).__name__} has no setting {name!r}",
+                                f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(names)}")
+    return dataclasses.replace(settings, **changes).validated()
+
+
 def _int_in_range(name: str, value, low: int, high: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not low <= value <= high:
         raise SettingsError(f"{name} is {value!r}", f"use a whole number from {low} to {high}")
+
+
+def _numbers(name: str, values, what: str) -> tuple[float, ...]:
+    """A tuple of weights as floats, or a one-line error for a single number or a non-number."""
+    try:
+        return tuple(float(w) for w in values)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} is {values!r}", f"give a tuple of numbers, {what}") from None
 
 
 def _choice(name: str, value, choices) -> None:
@@ -151,12 +176,12 @@ def _choice(name: str, value, choices) -> None:
 
 
 def _non_negative(name: str, value) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
         raise SettingsError(f"{name} is {value!r}", "use a finite number >= 0")
 
 
 def _positive(name: str, value) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         raise SettingsError(f"{name} is {value!r}", "use a finite number > 0")
 
 

@@ -131,7 +131,9 @@ class StyleTransferSliders(widgets.VBox):
                  preview_steps: int = 10, live: bool = True, max_size: int = 1024, max_steps: int = 1000):
         base = (settings or Settings()).validated()
         self.base = base
-        self.content, self.styles = content, list(styles)
+        from .optimize import one_or_many
+
+        self.content, self.styles = content, one_or_many(styles)
         self.preview_size, self.preview_steps = preview_size, preview_steps
         self.live = live
         self.last_preview = self.last_render = None
@@ -260,8 +262,6 @@ class StyleTransferSliders(widgets.VBox):
 
 def style_transfer_sliders(content, styles, settings: Settings | None = None, **kwargs) -> StyleTransferSliders:
     """A :class:`StyleTransferSliders` panel for ``content`` and ``styles`` (paths or RGB arrays)."""
-    if isinstance(styles, (str, np.ndarray)) or hasattr(styles, "__fspath__"):
-        styles = [styles]
     return StyleTransferSliders(content, styles, settings, **kwargs)
 
 

@@ -295,6 +295,14 @@ def test_float16_training_scales_its_loss_and_resumes_under_another_precision(tm
         np.testing.assert_array_equal(a, b)
 
 
+def test_train_in_python_records_a_path_style(tmp_path, photos, style_file, vgg_weights):
+    # a pathlib.Path style (as data.example_path gives) used to fail after training, in the record
+    result = ff.train(style_file, photos, tmp_path / "m.keras", ff.TrainSettings(steps=1, **TINY), previews=False)
+    assert result.steps == 1 and ff.read_record(tmp_path / "m.keras")["style"] == str(style_file)
+    with pytest.raises(ff.SettingsError, match="pass a feedforward.TrainSettings"):
+        ff.Trainer(style_file, photos, __import__("styletransfer_utils").Settings())
+
+
 def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
     settings = ff.TrainSettings(steps=50, **{**TINY, "checkpoint_every": 100})
     trainer = ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt")

@@ -1,10 +1,12 @@
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from helpers import make_bad_picture
 
-from styletransfer_utils.errors import ImageError
+from styletransfer_utils.errors import ImageError, StyleTransferError
 from styletransfer_utils.images import (
     IMAGENET_MEAN_BGR, deprocess, load_image, preprocess, resize_to_long_side, save_image, to_uint8,
 )
@@ -158,3 +160,39 @@ def test_unwritable_output(tmp_path):
 
 def test_to_uint8_rounds():
     assert to_uint8(np.array([0.4, 0.6, 254.6, 300, -3])).tolist() == [0, 1, 255, 255, 0]
+
+
+@pytest.mark.parametrize("picture, words", [
+    (np.full((8, 8, 3), 0.5, np.float32), "as if scaled to 0-1"),
+    (np.full((8, 8, 3), 300.0, np.float32), "run from 300 to 300"),
+    (np.full((8, 8, 3), np.nan, np.float32), "NaN or infinite"),
+    (np.zeros((0, 0, 3), np.float32), "empty"),
+    (np.zeros((8, 8), np.float32), "shape (8, 8)"),
+    (np.zeros((8, 8, 4), np.float32), "shape (8, 8, 4)"),
+    ([np.zeros((8, 8, 3)), np.zeros((8, 8, 3))], "2 pictures where one is expected"),
+    (object(), "cannot read a picture from a object"),
+])
+def test_picture_arrays_are_checked(picture, words):
+    from styletransfer_utils.images import check_picture_array
+
+    with pytest.raises(StyleTransferError, match=re.escape(words)):
+        check_picture_array(picture)
+
+
+def test_picture_arrays_that_pass():
+    from styletransfer_utils.images import check_picture_array
+
+    assert check_picture_array(np.zeros((4, 5, 3), np.uint8)).dtype == np.float32  # black is fine
+    overshoot = np.full((4, 5, 3), 255.4, np.float32)  # a resampling filter's overshoot: clipped
+    assert check_picture_array(overshoot).max() == 255.0
+    assert check_picture_array(Image.fromarray(_rgb())).shape == (40, 60, 3)
+
+
+def test_save_image_shapes_and_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert save_image("~/grey.png", np.full((40, 41), 100.0)).parent == tmp_path  # greyscale, ~ expanded
+    assert load_image("~/grey.png").shape == (40, 41, 3)
+    with pytest.raises(StyleTransferError, match=r"shape \(2, 6, 7, 3\)"):  # a batch of two
+        save_image(tmp_path / "two.png", np.zeros((2, 6, 7, 3)))
+    with pytest.raises(ImageError, match="max_size is 0"):
+        load_image(tmp_path / "grey.png", max_size=0)

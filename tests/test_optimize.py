@@ -118,3 +118,32 @@ def test_float16_gradients_do_not_overflow_at_the_default_weights(vgg_weights, c
     _, grad32 = reference.value_and_grad(reference.initial_input())
     cosine = float(np.sum(grad * grad32) / np.linalg.norm(grad) / np.linalg.norm(grad32))
     assert cosine > 0.99, cosine
+
+
+def test_api_slips_are_one_line_errors(vgg_weights, content_picture, style_picture):
+    from styletransfer_utils.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="as if scaled to 0-1"):  # would have given a black picture
+        stylize(content_picture / 255.0, [style_picture], **TINY, steps=1)
+    with pytest.raises(SettingsError, match="has no setting 'style_wieght'; did you mean 'style_weight'"):
+        stylize(content_picture, [style_picture], style_wieght=1.0)
+    with pytest.raises(SettingsError, match="settings is a dict"):
+        stylize(content_picture, [style_picture], {"size": 64})
+    with pytest.raises(SettingsError, match=r"give a tuple of layer names, e.g. \('conv1_1',\)"):
+        Settings(style_layers="conv1_1").validated()
+    with pytest.raises(SettingsError, match="style_layer_weights is 0.5; give a tuple"):
+        Settings(style_layer_weights=0.5).validated()
+    wide = np.full((20, 400, 3), 128.0, np.float32)  # 64 px wide -> 3 px high
+    with pytest.raises(SettingsError, match="needs a short side of at least 16"):
+        stylize(wide, [style_picture], **TINY, steps=1)
+    assert Settings(size=np.int64(64), style_weight=np.float32(1e-3)).validated().size == 64
+
+
+def test_one_style_need_not_be_in_a_list_and_init_may_be_an_array(vgg_weights, content_picture, style_picture, tmp_path):
+    from PIL import Image
+
+    style = Image.fromarray(style_picture.astype(np.uint8))
+    start = np.full_like(content_picture, 128.0)
+    result = stylize(content_picture, style, **TINY, steps=2, init=start,
+                     callbacks=[SaveEvery(1, str(tmp_path / "step_%02d.png"))])
+    assert result.steps == 2 and (tmp_path / "step_01.png").is_file() and (tmp_path / "step_02.png").is_file()
