@@ -360,4 +360,7 @@ def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: 
     settings = (settings or Settings())
     if changes:
         settings = settings.replace(**changes)
+    if settings.save_every and not any(isinstance(c, SaveEvery) for c in callbacks):
+        raise SettingsError(f"save_every is {settings.save_every} but there is no file name to save to",
+                            "pass callbacks=[SaveEvery(n, 'out/step_{step:04d}.png')] instead")
     return StyleTransfer(content, styles, settings).run(callbacks, init=init)

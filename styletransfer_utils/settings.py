@@ -58,7 +58,7 @@ class Settings:
     precision: str = "auto"
     jit_compile: bool = False
     seed: int | None = None
-    save_every: int = 0
+    save_every: int = 0  # the command line's --save-every; in Python, pass a SaveEvery callback
 
     def replace(self, **changes) -> "Settings":
         """A copy with some fields changed (and validated)."""

@@ -147,3 +147,10 @@ def test_one_style_need_not_be_in_a_list_and_init_may_be_an_array(vgg_weights, c
     result = stylize(content_picture, style, **TINY, steps=2, init=start,
                      callbacks=[SaveEvery(1, str(tmp_path / "step_%02d.png"))])
     assert result.steps == 2 and (tmp_path / "step_01.png").is_file() and (tmp_path / "step_02.png").is_file()
+
+
+def test_save_every_in_python_asks_for_a_callback(content_picture, style_picture):
+    from styletransfer_utils.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=r"no file name to save to; pass callbacks=\[SaveEvery"):
+        stylize(content_picture, [style_picture], **TINY, save_every=1)
