@@ -210,6 +210,8 @@ def build_transformer(*, half_width: bool = False, precision: str = "float32", s
 
     from .features import resolve_precision
 
+    if not isinstance(half_width, bool):
+        raise SettingsError(f"half_width is {half_width!r}", "use True or False")
     _layers()
     policy = resolve_precision(precision)
     if policy not in ("float32", "mixed_bfloat16", "mixed_float16"):
@@ -334,6 +336,8 @@ def check_model_path(path) -> Path:
 
 def save_model(model, path) -> Path:
     """Save to ``.keras`` (architecture + weights) or ``.weights.h5`` (weights only), atomically."""
+    if not hasattr(model, "save_weights"):
+        raise ModelError(f"cannot save a {type(model).__name__} as a model", "pass the Keras model, e.g. trainer.model")
     path = check_model_path(path)
     kind = _model_kind(path)
     try:
@@ -351,7 +355,8 @@ def load_model_file(path, *, precision: str = "float32"):
     """Load a transformation network from a ``.keras`` or ``.weights.h5`` file."""
     import keras
 
-    path = Path(path)
+    _choice("precision", precision, PRECISIONS)  # the caller's error, not the file's
+    path = Path(path).expanduser()
     kind = _model_kind(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file", "check the path, or train a model with 'styletransfer train'")
@@ -912,6 +917,7 @@ class Trainer:
         """
         s = self.settings
         target = s.steps if steps is None else steps
+        _int_in_range("steps", target, 0, 10_000_000)
         start_step = int(self.step.numpy())
         history, losses, interrupted, previews = [], {}, False, []
         start = time.perf_counter()

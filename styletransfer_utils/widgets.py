@@ -140,10 +140,18 @@ class StyleTransferSliders(widgets.VBox):
         self.previews = self.renders = 0
         self.error: str | None = None
 
+        self._off = set()  # weights the base settings turn off (0): a log slider has no 0, so they
+        # stay 0 until their slider moves
+
         def log_slider(name, value, low, high, label):
+            if value <= 0:
+                self._off.add(name)
             exponent = math.log10(value) if value > 0 else low
-            return widgets.FloatLogSlider(value=10**min(max(exponent, low), high), base=10, min=low, max=high,
-                                          step=0.25, description=label, continuous_update=False, readout_format=".1e")
+            low, high = min(low, math.floor(exponent)), max(high, math.ceil(exponent))  # the base value fits
+            slider = widgets.FloatLogSlider(value=10**exponent, base=10, min=low, max=high, step=0.25,
+                                            description=label, continuous_update=False, readout_format=".1e")
+            slider.observe(lambda _change: self._off.discard(name), names="value")
+            return slider
 
         layer_weights = base.style_layer_weights or (1.0,) * len(base.style_layers)
         from .visualize import paper_name
@@ -196,8 +204,8 @@ class StyleTransferSliders(widgets.VBox):
         s = self.sliders
         values = dict(
             content_weight=float(s["content_weight"].value),
-            style_weight=float(s["style_weight"].value),
-            tv_weight=float(s["tv_weight"].value),
+            style_weight=0.0 if "style_weight" in self._off else float(s["style_weight"].value),
+            tv_weight=0.0 if "tv_weight" in self._off else float(s["tv_weight"].value),
             style_layer_weights=tuple(float(w.value) for w in s["style_layer_weights"]),
             size=int(s["size"].value),
             steps=int(s["steps"].value),

@@ -555,3 +555,14 @@ def test_the_gpu_script_records_its_runs(jax_gpu, tmp_path, half_net):
     assert (more["steps"], more["total_seconds"], len(more["phases"])) == (600, 175.0, 3)
     assert more["history"][-1]["step"] == 600 and more["machine"] == record["machine"]
     assert more["data"] == record["data"] and more["phases"][2]["init"] == "phase 2's network, a fresh Adam"
+
+
+def test_api_slips_with_networks_are_one_line_errors(tmp_path, half_net):
+    with pytest.raises(ff.SettingsError, match="precision is 'fp16'; use one of"):
+        ff.load_model("starry_night", precision="fp16")
+    with pytest.raises(ff.SettingsError, match="half_width is 'no'"):
+        ff.build_transformer(half_width="no")
+    with pytest.raises(ff.ModelError, match="cannot save a str as a model"):
+        ff.save_model("x", tmp_path / "x.keras")
+    with pytest.raises(ff.SettingsError, match="as if scaled to 0-1"):
+        ff.stylize_fast(half_net, np.full((16, 16, 3), 0.5, np.float32))

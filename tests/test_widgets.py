@@ -50,6 +50,15 @@ def test_sliders_fill_settings_with_the_same_names(vgg_weights, content_picture,
     assert panel.previews == 0  # live=False: nothing ran
 
 
+def test_sliders_keep_base_weights_outside_their_usual_range(content_picture, style_picture):
+    base = TINY.replace(style_weight=10.0, tv_weight=0.0)
+    panel = style_transfer_sliders(content_picture, style_picture, base, live=False)
+    s = panel.settings()
+    assert s.style_weight == pytest.approx(10.0) and s.tv_weight == 0.0  # were clamped to 1.0 and 1e-6
+    panel.sliders["tv_weight"].value = 1e-3  # moving the slider turns the term on
+    assert panel.settings().tv_weight == pytest.approx(1e-3)
+
+
 def test_defaults_draw_a_preview_and_slider_moves_update_it(vgg_weights, content_picture, style_picture):
     panel = style_transfer_sliders(content_picture, [style_picture], TINY, preview_size=48, preview_steps=2)
     assert panel.previews == 1 and panel.last_preview.image.shape == (36, 48, 3)
