@@ -903,7 +903,17 @@ class Trainer:
                                  "check the pictures in the training folder")
 
     def train_step(self, batch=None) -> dict:
-        """One optimisation step on ``batch`` (the next batch of the folder by default)."""
+        """One optimisation step on ``batch`` (the next batch of the folder by default): a
+        ``(B, H, W, 3)`` array of RGB crops in [0, 255], or one ``(H, W, 3)`` crop."""
+        if batch is not None:
+            import tensorflow as tf
+
+            batch = np.asarray(batch)
+            batch = batch[None] if batch.ndim == 3 else batch
+            if batch.ndim != 4 or batch.shape[-1] != 3 or min(batch.shape[1:3]) < MIN_SIDE:
+                raise SettingsError(f"a training batch of shape {batch.shape}",
+                                    f"pass (B, H, W, 3) RGB crops of at least {MIN_SIDE} pixels, in [0, 255]")
+            batch = tf.constant(batch, tf.float32)
         terms = self._train_step(self.next_batch() if batch is None else batch)
         return dict(zip(LOSS_TERMS, map(float, terms.numpy())))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import SettingsError
 from .features import VGG19_LAYERS, resolve_layer_name
 
 
@@ -86,8 +87,17 @@ def _as_maps(features) -> np.ndarray:
     if arr.ndim == 4:
         arr = arr[0]
     if arr.ndim != 3:
-        raise ValueError(f"feature maps must have shape (1, H, W, N) or (H, W, N), not {arr.shape}")
+        raise SettingsError(f"feature maps of shape {arr.shape}", "pass one layer's output, (1, H, W, N) or (H, W, N)")
     return arr
+
+
+def _check_channels(maps: np.ndarray, channels) -> list[int]:
+    channels = [int(c) for c in channels]
+    bad = [c for c in channels if not 0 <= c < maps.shape[-1]]
+    if bad:
+        raise SettingsError(f"channel {bad[0]} is outside this layer's 0..{maps.shape[-1] - 1}",
+                            f"pick channels below {maps.shape[-1]}")
+    return channels
 
 
 def top_channels(features, count: int = 16) -> list[int]:
@@ -107,7 +117,7 @@ def feature_map_grid(features, channels=None, *, columns: int = 8, size: float =
     import matplotlib.pyplot as plt
 
     maps = _as_maps(features)
-    channels = top_channels(maps) if channels is None else list(channels)
+    channels = top_channels(maps) if channels is None else _check_channels(maps, channels)
     rows = max(1, (len(channels) + columns - 1) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
     for ax in axes.flat:
@@ -126,8 +136,7 @@ def feature_map_image(features, channel: int, *, cmap: str = "viridis") -> np.nd
     import matplotlib
 
     maps = _as_maps(features)
-    if not 0 <= channel < maps.shape[-1]:
-        raise ValueError(f"channel {channel} outside 0..{maps.shape[-1] - 1}")
+    (channel,) = _check_channels(maps, [channel])
     m = maps[..., channel]
     span = float(m.max() - m.min())
     norm = (m - m.min()) / span if span > 0 else np.zeros_like(m)
@@ -172,8 +181,15 @@ def layer_statistics(features: dict) -> list[dict]:
 
 def plot_loss_curves(histories: dict, *, x: str = "seconds", y: str = "total", log: bool = True, ax=None):
     """Loss against time (or step) for several runs; ``histories`` maps a label to
-    ``Result.history``. Returns the figure."""
+    ``Result.history`` (or to the ``Result`` itself). Returns the figure."""
     import matplotlib.pyplot as plt
+
+    histories = {label: getattr(h, "history", h) for label, h in histories.items()}
+    for label, history in histories.items():
+        missing = [k for k in (x, y) if history and k not in history[0]]
+        if missing:
+            raise SettingsError(f"the history of {label!r} has no {missing[0]!r}",
+                                f"use one of: {', '.join(history[0])}")
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.6))

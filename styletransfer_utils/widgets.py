@@ -54,9 +54,12 @@ class FeatureMapBrowser(widgets.VBox):
     def __init__(self, picture: np.ndarray, layers, *, extractor=None, display_size: int = 256):
         from .features import FeatureExtractor
         from .images import preprocess
+        from .optimize import as_picture
         from .visualize import paper_name
 
-        self.picture = np.asarray(picture, dtype=np.float32)
+        self.picture = as_picture(picture, 1024)  # a path or an RGB array, checked
+        if isinstance(layers, str):
+            layers = (layers,)
         extractor = extractor or FeatureExtractor(layers, precision="float32")
         feats = extractor(preprocess(self.picture))
         self.names = {paper_name(n): n for n in extractor.layers}
@@ -107,7 +110,7 @@ class FeatureMapBrowser(widgets.VBox):
 
 def feature_map_browser(picture: np.ndarray, layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
                         **kwargs) -> FeatureMapBrowser:
-    """A :class:`FeatureMapBrowser` for ``picture`` (an RGB array) over VGG19 ``layers``."""
+    """A :class:`FeatureMapBrowser` for ``picture`` (a path or an RGB array) over VGG19 ``layers``."""
     return FeatureMapBrowser(picture, layers, **kwargs)
 
 

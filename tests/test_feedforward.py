@@ -301,6 +301,10 @@ def test_train_in_python_records_a_path_style(tmp_path, photos, style_file, vgg_
     assert result.steps == 1 and ff.read_record(tmp_path / "m.keras")["style"] == str(style_file)
     with pytest.raises(ff.SettingsError, match="pass a feedforward.TrainSettings"):
         ff.Trainer(style_file, photos, __import__("styletransfer_utils").Settings())
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(**TINY))
+    assert np.isfinite(trainer.train_step(_picture(32, 32, 1))["total"])  # one uint8 crop is a batch of one
+    with pytest.raises(ff.SettingsError, match=r"a training batch of shape \(2, 3\)"):
+        trainer.train_step(np.zeros((2, 3)))
 
 
 def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):

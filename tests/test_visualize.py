@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from styletransfer_utils import visualize
+from styletransfer_utils import StyleTransferError, visualize
 from styletransfer_utils.features import LAYER_NAMES
 
 
@@ -48,8 +48,12 @@ def test_top_channels_and_feature_map_image():
     assert img.shape == (6, 5, 3) and img.dtype == np.uint8
     flat = visualize.feature_map_image(maps, 0).reshape(-1, 3)
     assert len(np.unique(flat, axis=0)) == 1  # a constant map: one colour, no division by zero
-    with pytest.raises(ValueError):
+    with pytest.raises(StyleTransferError, match=r"channel 4 is outside this layer's 0..3"):
         visualize.feature_map_image(maps, 4)
+    with pytest.raises(StyleTransferError, match="channel 9"):
+        visualize.feature_map_grid(maps, [0, 9])
+    with pytest.raises(StyleTransferError, match=r"feature maps of shape \(3,\)"):
+        visualize.top_channels(np.zeros(3))
 
 
 def test_figures_are_drawn():
@@ -61,6 +65,10 @@ def test_figures_are_drawn():
     history = [{"step": i + 1, "seconds": 0.1 * i, "total": 10.0 / (i + 1)} for i in range(5)]
     fig = visualize.plot_loss_curves({"x": history, "y": history}, x="step")
     assert len(fig.axes[0].lines) == 2
+    result = type("Result", (), {"history": history})()  # a Result works as well as its history
+    assert len(visualize.plot_loss_curves({"r": result}).axes[0].lines) == 1
+    with pytest.raises(StyleTransferError, match="has no 'styl'; use one of: step, seconds, total"):
+        visualize.plot_loss_curves({"x": history}, y="styl")
 
 
 def test_layer_statistics():

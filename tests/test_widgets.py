@@ -16,7 +16,7 @@ def test_png_bytes_is_a_png():
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_feature_map_browser_follows_its_sliders(vgg_weights, content_picture):
+def test_feature_map_browser_follows_its_sliders(vgg_weights, content_picture, tmp_path):
     browser = feature_map_browser(content_picture, layers=("conv1_1", "conv3_1"))
     assert browser.layer.options == ("conv1_1", "conv3_1")
     assert browser.channel.max == 63 and browser.current.shape == (48, 64, 3)
@@ -30,6 +30,11 @@ def test_feature_map_browser_follows_its_sliders(vgg_weights, content_picture):
     assert browser.channel.value == 63 and browser.channel.max == 63
     fig = browser.figure()
     assert len(fig.axes) == 2
+    # a picture file and one layer given as a plain string work too
+    from styletransfer_utils.images import save_image
+
+    path = save_image(tmp_path / "c.png", content_picture)
+    assert feature_map_browser(path, layers="conv2_1").layer.options == ("conv2_1",)
 
 
 def test_sliders_fill_settings_with_the_same_names(vgg_weights, content_picture, style_picture):
