@@ -278,6 +278,9 @@ def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:
     """
     import keras
 
+    if min(height, width) < MIN_SIDE:
+        raise SettingsError(f"a {width}x{height} picture is too small for the table",
+                            f"use at least {MIN_SIDE} pixels on each side")
     shown = [layer for layer in model.layers
              if isinstance(layer, (keras.layers.Conv2D, keras.layers.UpSampling2D, keras.layers.Add))
              or type(layer).__name__ in ("ReflectPadToMultiple", "InstanceNormalization", "TanhToPixels", "CropLike")]

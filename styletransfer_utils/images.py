@@ -205,6 +205,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def check_writable(path) -> Path:
     """Fail early, with a fix, if a picture cannot be written to ``path``."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ImageError(f"output is {path!r}", "give a file name such as out.png")
     path = Path(path).expanduser()
     if path.is_dir():
         raise ImageError(f"output {path} is a folder", "give a file name such as out.png")

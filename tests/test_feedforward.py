@@ -566,6 +566,8 @@ def test_api_slips_with_networks_are_one_line_errors(tmp_path, half_net):
         ff.load_model("starry_night", precision="fp16")
     with pytest.raises(ff.SettingsError, match="half_width is 'no'"):
         ff.build_transformer(half_width="no")
+    with pytest.raises(ff.SettingsError, match="a 2x2 picture is too small for the table"):
+        ff.layer_table(half_net, 2, 2)
     with pytest.raises(ff.ModelError, match="cannot save a str as a model"):
         ff.save_model("x", tmp_path / "x.keras")
     with pytest.raises(ff.SettingsError, match="as if scaled to 0-1"):

@@ -196,3 +196,9 @@ def test_save_image_shapes_and_home(tmp_path, monkeypatch):
         save_image(tmp_path / "two.png", np.zeros((2, 6, 7, 3)))
     with pytest.raises(ImageError, match="max_size is 0"):
         load_image(tmp_path / "grey.png", max_size=0)
+
+
+def test_an_output_that_is_no_path(tmp_path):
+    for bad in (None, "", 3):
+        with pytest.raises(ImageError, match="give a file name such as out.png"):
+            save_image(bad, np.zeros((40, 40, 3)))
