@@ -263,10 +263,7 @@ def release_free_memory() -> None:
 
 def _one_size_in_this_process(content, styles, size: int, steps: int, settings: dict) -> dict:
     """Warm up at a tiny size, then measure one run's peak RSS growth; run in a fresh process."""
-    from . import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    from .optimize import stylize
+    from .optimize import stylize  # imports TensorFlow quietly
 
     stylize(content, styles, **{**settings, "size": WARM_UP_SIZE, "steps": 1})
     release_free_memory()

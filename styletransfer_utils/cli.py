@@ -119,10 +119,10 @@ def build_demo_parser() -> argparse.ArgumentParser:
 
 def picture_path(ref: str) -> Path:
     """A file path as given, or an example name's cached file (fetched on first use)."""
-    from .data import EXAMPLES, example_path
+    from .data import example_path, is_example
 
     path = Path(ref)
-    if not path.exists() and ref.lower().replace("-", "_") in EXAMPLES:
+    if not path.exists() and is_example(ref):
         return example_path(ref)
     if not path.exists() and not path.suffix and len(path.parts) == 1:  # looks like a name, not a file
         from .errors import ImageError
@@ -472,9 +472,9 @@ def _suggest_command(word: str) -> None:
     """A first argument that is neither a file nor an example but close to a command: say so."""
     import difflib
 
-    from .data import EXAMPLES
+    from .data import is_example
 
-    if word.lower().replace("-", "_") in EXAMPLES or Path(word).suffix:
+    if is_example(word) or Path(word).suffix:
         return
     close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
     if close:

@@ -65,11 +65,19 @@ def cached_example_path(name: str) -> Path:
     return keras_home() / "datasets" / _example(name).filename
 
 
+def _key(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def is_example(name: str) -> bool:
+    """True when ``name`` names an example picture (case and dashes do not matter)."""
+    return _key(name) in EXAMPLES
+
+
 def _example(name: str) -> Example:
-    key = name.lower().replace("-", "_")
-    if key not in EXAMPLES:
+    if not is_example(name):
         raise ImageError(f"unknown example picture {name!r}", f"use one of: {', '.join(EXAMPLES)}")
-    return EXAMPLES[key]
+    return EXAMPLES[_key(name)]
 
 
 def example_path(name: str, *, download: bool = True) -> Path:

@@ -99,6 +99,14 @@ def cached_extractor(layers: tuple, pooling: str, precision: str) -> FeatureExtr
     return FeatureExtractor(layers, pooling=pooling, precision=precision)
 
 
+def _settings_or_default(settings) -> Settings:
+    """``settings``, or the defaults for ``None``; anything else (a dict, say) is a one-line error."""
+    if settings is not None and not isinstance(settings, Settings):
+        raise SettingsError(f"settings is a {type(settings).__name__}",
+                            "pass a Settings, or the changes as keywords: stylize(c, [s], size=256)")
+    return settings or Settings()
+
+
 def one_or_many(styles) -> list:
     """Style pictures as a list: one picture (path, array, PIL image) becomes a list of one."""
     if styles is None:
@@ -124,10 +132,7 @@ class StyleTransfer:
     """
 
     def __init__(self, content, styles: Sequence = (), settings: Settings | None = None, *, extractor=None):
-        if settings is not None and not isinstance(settings, Settings):
-            raise SettingsError(f"settings is a {type(settings).__name__}",
-                                "pass a Settings, or the changes as keywords: stylize(c, [s], size=256)")
-        self.settings = (settings or Settings()).validated()
+        self.settings = _settings_or_default(settings).validated()
         s = self.settings
         self.content = resize_to_long_side(as_picture(content, s.size), s.size)
         if min(self.content.shape[:2]) < MIN_SHORT_SIDE:
@@ -354,10 +359,7 @@ def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: 
     ``content`` and ``styles`` are paths or RGB arrays; keyword ``changes`` override fields of
     ``settings`` (``stylize(c, [s], steps=100, style_weight=1e5)``).
     """
-    if settings is not None and not isinstance(settings, Settings):
-        raise SettingsError(f"settings is a {type(settings).__name__}",
-                            "pass a Settings, or the changes as keywords: stylize(c, [s], size=256)")
-    settings = (settings or Settings())
+    settings = _settings_or_default(settings)
     if changes:
         settings = settings.replace(**changes)
     if settings.save_every and not any(isinstance(c, SaveEvery) for c in callbacks):
