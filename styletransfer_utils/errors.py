@@ -24,3 +24,11 @@ class WeightsError(StyleTransferError):
 
 class SettingsError(StyleTransferError):
     """A setting with a value outside its allowed range (negative weights, unknown layers...)."""
+
+
+class ModelError(StyleTransferError):
+    """A transformation-network file that is missing, of the wrong kind, or unreadable."""
+
+
+class DataError(StyleTransferError):
+    """A training folder that is missing, empty, or holds no readable pictures."""

@@ -18,8 +18,8 @@ Layer names may be given the Keras way (``block4_conv2``) or the paper's way (``
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
+from .device import bf16_fast_on_cpu, gpu_compute_capability, resolve_precision  # noqa: F401 (re-exported)
 from .errors import SettingsError
 
 #: (block, number of convolutions, filters) for VGG19.
@@ -69,49 +69,6 @@ def layer_channels(name: str) -> int:
 def layer_depth(name: str) -> int:
     """Position of a layer in VGG19 (0 for ``block1_conv1``)."""
     return LAYER_NAMES.index(resolve_layer_name(name))
-
-
-# ---------------------------------------------------------------------------------------------
-# Precision
-
-
-@lru_cache(maxsize=1)
-def bf16_fast_on_cpu() -> bool:
-    """True when the CPU has AMX or AVX-512 bf16 instructions (bf16 matmuls run natively)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return bool(re.search(r"\b(amx_bf16|avx512_bf16)\b", flags))
-
-
-def gpu_compute_capability() -> tuple[int, int] | None:
-    """The first GPU's compute capability, or ``None`` when there is no GPU."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return None
-    details = tf.config.experimental.get_device_details(gpus[0])
-    return details.get("compute_capability", (0, 0))
-
-
-def resolve_precision(precision: str = "auto") -> str:
-    """Turn ``"auto"`` into a concrete Keras dtype policy name for this machine.
-
-    ``auto`` picks ``mixed_bfloat16`` on GPUs with bf16 tensor cores (compute capability 8.0+)
-    and on CPUs with AMX/AVX-512 bf16, ``mixed_float16`` on older tensor-core GPUs (7.x), and
-    ``float32`` elsewhere.
-    """
-    if precision != "auto":
-        return precision
-    cc = gpu_compute_capability()
-    if cc is not None:
-        if cc >= (8, 0):
-            return "mixed_bfloat16"
-        return "mixed_float16" if cc >= (7, 0) else "float32"
-    return "mixed_bfloat16" if bf16_fast_on_cpu() else "float32"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,10 +146,16 @@ class FeatureExtractor:
         self.model.trainable = False
 
     def __call__(self, x) -> dict:
-        import tensorflow as tf
+        return self.select(self.model(x, training=False))
 
-        out = self.model(x, training=False)
-        return {name: tf.cast(out[name], tf.float32) for name in self.layers}
+    def select(self, outputs: dict) -> dict:
+        """The requested layers of the network's outputs, as float32 (``keras.ops``, any backend).
+
+        ``bench/jax_gpu.py`` calls the model statelessly under ``jax.jit`` and passes its outputs here.
+        """
+        from keras import ops
+
+        return {name: ops.cast(outputs[name], "float32") for name in self.layers}
 
     def __repr__(self) -> str:
         return f"FeatureExtractor(layers={list(self.layers)}, pooling={self.pooling!r}, precision={self.precision!r})"

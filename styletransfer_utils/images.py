@@ -19,17 +19,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError
+from .errors import ImageError, SettingsError
 from .files import atomic_path
+from .limits import MIN_PICTURE_SIDE
 
 #: ImageNet channel means in BGR order, as used by the original Caffe VGG models.
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
 #: Refuse pictures with more pixels than this before decoding them (decompression bombs).
 MAX_PIXELS = 100_000_000
-
-#: Smallest side we accept: VGG19 halves a picture five times.
-MIN_SIDE = 32
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
                 ".tiff": "TIFF", ".webp": "WEBP"}
@@ -42,8 +40,6 @@ def check_picture_array(image) -> np.ndarray:
     greyscale or RGBA arrays, empty or non-finite arrays, and values in 0-1 (which would
     otherwise give a black picture without a word).
     """
-    from .errors import SettingsError
-
     if isinstance(image, (list, tuple)) and image and not np.isscalar(image[0]) and np.ndim(image[0]) != 2:
         raise SettingsError(f"got {len(image)} pictures where one is expected", "pass one picture, not a list")
     try:
@@ -66,7 +62,28 @@ def check_picture_array(image) -> np.ndarray:
     return np.clip(arr, 0.0, 255.0) if low < 0 or high > 255 else arr
 
 
-def load_image(path, max_size: int | None = None, *, min_side: int = MIN_SIDE) -> np.ndarray:
+def as_picture(image, max_size: int | None = None) -> np.ndarray:
+    """A path or an array -> RGB float32 array (long side capped at ``max_size`` for paths).
+
+    The one door through which the public entry points (``stylize``, ``Trainer``, the widgets)
+    take a picture: files are read by :func:`load_image`, arrays checked by
+    :func:`check_picture_array`.
+    """
+    if isinstance(image, (str, Path)):
+        return load_image(image, max_size)
+    return check_picture_array(image)
+
+
+def one_or_many(pictures) -> list:
+    """Pictures as a list: one picture (path, array, PIL image) becomes a list of one."""
+    if pictures is None:
+        raise SettingsError("styles is None", "pass a style picture, or a list of them")
+    if isinstance(pictures, (str, Path, np.ndarray)) or hasattr(pictures, "getpixel"):  # PIL images have getpixel
+        return [pictures]
+    return list(pictures)
+
+
+def load_image(path, max_size: int | None = None, *, min_side: int = MIN_PICTURE_SIDE) -> np.ndarray:
     """Read a picture file as a float32 RGB array in ``[0, 255]`` of shape ``(H, W, 3)``.
 
     Handles JPEG/PNG/BMP/TIFF/WebP; greyscale, palette, RGBA (composited on white), 16-bit and
@@ -170,20 +187,20 @@ def preprocess(image):
     """RGB picture in ``[0, 255]`` -> VGG19 input: BGR, ImageNet mean subtracted, batch axis.
 
     Identical to ``keras.applications.vgg19.preprocess_input`` ("caffe" mode). Accepts a NumPy
-    array or a tensor of shape ``(H, W, 3)`` or ``(N, H, W, 3)`` and returns the same kind;
-    it is differentiable when given a tensor.
+    array or a tensor (any Keras backend) of shape ``(H, W, 3)`` or ``(N, H, W, 3)`` and returns
+    the same kind; it is differentiable when given a tensor.
     """
     if isinstance(image, np.ndarray):
         x = image.astype(np.float32)
         if x.ndim == 3:
             x = x[None]
         return x[..., ::-1] - IMAGENET_MEAN_BGR
-    import tensorflow as tf
+    from keras import ops
 
-    x = tf.cast(image, tf.float32)
-    if x.shape.rank == 3:
+    x = ops.cast(image, "float32")
+    if len(x.shape) == 3:
         x = x[None]
-    return tf.reverse(x, axis=[-1]) - IMAGENET_MEAN_BGR
+    return ops.flip(x, axis=-1) - IMAGENET_MEAN_BGR
 
 
 def deprocess(x, *, clip: bool = True) -> np.ndarray:
@@ -242,8 +259,6 @@ def save_image(path, image: np.ndarray) -> Path:
     if image.ndim == 2:  # greyscale
         image = np.repeat(image[..., None], 3, axis=-1)
     if image.ndim != 3 or image.shape[-1] != 3 or image.size == 0:
-        from .errors import SettingsError
-
         raise SettingsError(f"cannot save an array of shape {image.shape} as a picture",
                             "pass one (H, W, 3) RGB array (or (H, W) greyscale)")
     arr = image if image.dtype == np.uint8 else to_uint8(image)

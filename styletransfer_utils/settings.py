@@ -1,7 +1,9 @@
-"""The one settings object that describes a Gatys run.
+"""The settings objects: :class:`Settings` for a Gatys run, :class:`TrainSettings` for training.
 
-The command-line flags, the notebooks and the sliders all fill this same dataclass, with the
-same names: ``--style-weight`` is ``Settings.style_weight`` is the "style weight" slider.
+The command-line flags, the notebooks and the sliders all fill these same dataclasses, with the
+same names: ``--style-weight`` is ``Settings.style_weight`` is the "style weight" slider. Each
+field carries its help text, from which the command line is generated, so a new setting is one
+edit here. Nothing in this module imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -9,9 +11,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import SettingsError
+from .limits import MAX_SIZE, MIN_SIZE
+
+#: Johnson et al.'s layers (VGG-16's relu2_2 and relu1_2, relu2_2, relu3_3, relu4_3, taken from
+#: VGG19 by name): content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
+JOHNSON_CONTENT_LAYERS = ("block2_conv2",)
+JOHNSON_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 
 #: Layers used by Gatys et al. (2016): conv4_2 for content, conv1_1..conv5_1 for style.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -28,8 +36,15 @@ PRECISIONS = ("auto", "mixed_bfloat16", "mixed_float16", "float32")
 POOLINGS = ("max", "avg")
 INITS = ("content", "noise")
 
-MIN_SIZE = 32  # VGG19 halves the picture five times; below this the deepest maps vanish
-MAX_SIZE = 4096
+
+
+def _option(default, help: str, **more):
+    """A settings field: its default and its help text (the command line's ``--help`` reads it).
+
+    ``more`` may say how the command line parses it: ``csv=str`` or ``csv=float`` for a
+    comma-separated tuple, ``metavar`` for its placeholder.
+    """
+    return field(default=default, metadata={"help": help, **more})
 
 
 @dataclass
@@ -39,26 +54,34 @@ class Settings:
     Weights multiply the loss terms defined in :mod:`styletransfer_utils.losses`; with the
     default normalisations they work across image sizes. ``steps`` counts loss evaluations
     (one forward and backward pass of VGG19) for both optimisers, so runs are comparable.
+    Each field is one option of the ``styletransfer`` command (``style_weight`` is
+    ``--style-weight``) and one slider of the notebooks.
     """
 
-    size: int = 512
-    steps: int = 120
-    optimizer: str = "lbfgs"
-    learning_rate: float = 8.0
-    content_weight: float = 1.0
-    style_weight: float = 5e-4
-    tv_weight: float = 1e-3
-    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
-    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
-    style_layer_weights: tuple[float, ...] | None = None
-    init: str = "content"
-    style_blend_weights: tuple[float, ...] | None = None
-    style_scale: float = 1.0
-    pooling: str = "max"
-    precision: str = "auto"
-    jit_compile: bool = False
-    seed: int | None = None
-    save_every: int = 0  # the command line's --save-every; in Python, pass a SaveEvery callback
+    size: int = _option(512, "long side of the output in pixels")
+    steps: int = _option(120, "loss evaluations (forward+backward passes of VGG19)")
+    optimizer: str = _option("lbfgs", "lbfgs (the paper's) or adam")
+    learning_rate: float = _option(8.0, "Adam's step size in pixel units")
+    content_weight: float = _option(1.0, "weight of the content loss")
+    style_weight: float = _option(5e-4, "weight of the style loss")
+    tv_weight: float = _option(1e-3, "weight of the total-variation (smoothness) loss")
+    content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
+                                              "e.g. conv4_2", csv=str, metavar="LAYERS")
+    style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style, e.g. "
+                                            "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1", csv=str, metavar="LAYERS")
+    style_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style layer "
+                                                            "(default: equal)", csv=float, metavar="W1,W2,...")
+    init: str = _option("content", "starting picture: content, noise, or a picture file")
+    style_blend_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style picture "
+                                                            "(default: equal)", csv=float, metavar="W1,W2,...")
+    style_scale: float = _option(1.0, "style picture size relative to the output's long side")
+    pooling: str = _option("max", "max or avg (average pooling, which the paper recommends)")
+    precision: str = _option("auto", "auto (bf16 where the hardware is fast at it), mixed_bfloat16, mixed_float16 "
+                             "or float32")
+    jit_compile: bool = _option(False, "compile the step with XLA")
+    seed: int | None = _option(None, "random seed for repeatable noise initialisation", type=int)
+    # the command line's --save-every; in Python, pass a SaveEvery callback
+    save_every: int = _option(0, "also save the picture every N steps next to the output (0: never)")
 
     def replace(self, **changes) -> "Settings":
         """A copy with some fields changed (and validated)."""
@@ -124,6 +147,88 @@ class Settings:
         return [w / total for w in raw]
 
 
+@dataclass
+class TrainSettings:
+    """Everything that decides the result of training one transformation network.
+
+    The CLI flags of ``styletransfer train`` are these fields (``--batch-size`` is
+    ``batch_size``). Loss terms and their normalisations are those of :mod:`.losses`; the
+    style loss is averaged over the batch and its layers (equal weights).
+    """
+
+    steps: int = _option(40_000, "optimisation steps (batches)")
+    batch_size: int = _option(4, "photos per step")
+    crop_size: int = _option(256, "side of the random crops")
+    style_size: int = _option(512, "long side of the style picture")
+    learning_rate: float = _option(1e-3, "Adam's step size")
+    content_weight: float = _option(1.0, "weight of the content loss")
+    # the shipped networks' weight, chosen by eye on their three styles
+    style_weight: float = _option(2e-4, "weight of the style loss")
+    tv_weight: float = _option(1.0, "weight of the total-variation loss")
+    content_layers: tuple[str, ...] = _option(JOHNSON_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
+                                              csv=str, metavar="LAYERS")
+    style_layers: tuple[str, ...] = _option(JOHNSON_STYLE_LAYERS, "comma-separated VGG19 layers for style",
+                                            csv=str, metavar="LAYERS")
+    half_width: bool = _option(False, "half the channels: about 2.5x faster to run")
+    precision: str = _option("auto", "VGG19's precision: auto, mixed_bfloat16, mixed_float16 or float32")
+    transformer_precision: str = _option("same", "the network's precision: same (as --precision) or one of those")
+    pooling: str = _option("max", "VGG19 pooling: max or avg")
+    checkpoint_every: int = _option(500, "save a checkpoint every N steps (0: only at the end)")
+    preview_every: int = _option(500, "stylise the preview picture every N steps, next to the model (0: never)")
+    seed: int | None = _option(None, "random seed for initialisation and crops", type=int, none="random")
+
+    def replace(self, **changes) -> "TrainSettings":
+        """A copy with some fields changed (and validated)."""
+        return replace_fields(self, changes)
+
+    def validated(self) -> "TrainSettings":
+        """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
+        _int_in_range("steps", self.steps, 1, 10_000_000)
+        _int_in_range("batch_size", self.batch_size, 1, 256)
+        _int_in_range("crop_size", self.crop_size, 32, 2048)
+        _int_in_range("style_size", self.style_size, 32, 4096)
+        _positive("learning_rate", self.learning_rate)
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            _non_negative(name, getattr(self, name))
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise SettingsError("content and style weights are both zero", "make at least one of them positive")
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
+        _choice("pooling", self.pooling, POOLINGS)
+        _int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
+        _int_in_range("preview_every", self.preview_every, 0, 10_000_000)
+        if not isinstance(self.half_width, bool):
+            raise SettingsError(f"half_width is {self.half_width!r}", "use True or False")
+        if self.seed is not None:
+            _int_in_range("seed", self.seed, 0, 2**31 - 1)
+        self.content_layers, self.style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
+        return self
+
+    def vgg_precision(self) -> str:
+        from .device import resolve_precision
+
+        return resolve_precision(self.precision)
+
+    def net_precision(self) -> str:
+        from .device import resolve_precision
+
+        return self.vgg_precision() if self.transformer_precision == "same" else resolve_precision(self.transformer_precision)
+
+
+def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings:
+    """Gatys settings that optimise exactly the objective a network was trained with.
+
+    Same content/style/TV weights, layers and pooling; the picture starts from the content photo
+    and the style picture is resized to the output's long side, as in training (``style_size``
+    512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``).
+    """
+    t = (settings or TrainSettings()).validated()
+    base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
+                content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
+                precision=t.precision, init="content")
+    return Settings(**{**base, **changes}).validated()
+
+
 def resolve_loss_layers(settings, examples=("conv4_2", "conv1_1")) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Check and resolve ``settings.content_layers``/``style_layers`` to Keras layer names.
 
@@ -185,4 +290,5 @@ def _positive(name: str, value) -> None:
         raise SettingsError(f"{name} is {value!r}", "use a finite number > 0")
 
 
-__all__ = ["Settings", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS"]
+__all__ = ["Settings", "TrainSettings", "gatys_settings", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS",
+           "JOHNSON_CONTENT_LAYERS", "JOHNSON_STYLE_LAYERS"]

@@ -54,7 +54,7 @@ class FeatureMapBrowser(widgets.VBox):
     def __init__(self, picture: np.ndarray, layers, *, extractor=None, display_size: int = 256):
         from .features import FeatureExtractor
         from .images import preprocess
-        from .optimize import as_picture
+        from .images import as_picture
         from .visualize import paper_name
 
         self.picture = as_picture(picture, 1024)  # a path or an RGB array, checked
@@ -134,7 +134,7 @@ class StyleTransferSliders(widgets.VBox):
                  preview_steps: int = 10, live: bool = True, max_size: int = 1024, max_steps: int = 1000):
         base = (settings or Settings()).validated()
         self.base = base
-        from .optimize import one_or_many
+        from .images import one_or_many
 
         self.content, self.styles = content, one_or_many(styles)
         self.preview_size, self.preview_steps = preview_size, preview_steps

@@ -1,0 +1,99 @@
+"""What this machine is: its CPU, its GPU, and the precision that is fast on it.
+
+Lesson: ``notebooks/04_optimization_and_acceleration.ipynb`` (mixed precision, GPUs).
+
+Nothing here imports TensorFlow at module level: :func:`import_tensorflow_quietly` is how the
+rest of the package and the notebooks import it without its C++ start-up lines.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 muted (the command line and the notebooks do).
+
+    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are printed before its log level is
+    read, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; Python errors still surface as exceptions.
+    Does nothing when TensorFlow is already imported, the log level asks for those lines (< 2),
+    or Keras runs on another backend (JAX on a GPU machine without TensorFlow).
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") < "2":
+        return
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            sys.stderr.flush()
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def processor_name() -> str:
+    """The CPU's model name where the system says it (Linux), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def bf16_fast_on_cpu() -> bool:
+    """True when the CPU has AMX or AVX-512 bf16 instructions (bf16 matmuls run natively)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(amx_bf16|avx512_bf16)\b", flags))
+
+
+def gpu_available() -> bool:
+    """True when TensorFlow sees at least one GPU."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """The first GPU's compute capability, or ``None`` when there is no GPU."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return details.get("compute_capability", (0, 0))
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """Turn ``"auto"`` into a concrete Keras dtype policy name for this machine.
+
+    ``auto`` picks ``mixed_bfloat16`` on GPUs with bf16 tensor cores (compute capability 8.0+)
+    and on CPUs with AMX/AVX-512 bf16, ``mixed_float16`` on older tensor-core GPUs (7.x), and
+    ``float32`` elsewhere.
+    """
+    if precision != "auto":
+        return precision
+    cc = gpu_compute_capability()
+    if cc is not None:
+        if cc >= (8, 0):
+            return "mixed_bfloat16"
+        return "mixed_float16" if cc >= (7, 0) else "float32"
+    return "mixed_bfloat16" if bf16_fast_on_cpu() else "float32"
