@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
-from styletransfer_utils.cli import resolve_picture  # noqa: E402
+from styletransfer_utils.data import resolve_picture  # noqa: E402
 from styletransfer_utils.images import load_image, resize_to_long_side  # noqa: E402
 from feedforward import held_out_photos  # noqa: E402  (bench/feedforward.py, beside this file)
 

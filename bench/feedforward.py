@@ -46,8 +46,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
-from styletransfer_utils.benchmarking import median_ms, network_ms, processor_name  # noqa: E402
-from styletransfer_utils.features import resolve_precision  # noqa: E402
+from styletransfer_utils.benchmarking import median_ms, network_ms  # noqa: E402
+from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
 from styletransfer_utils.images import load_image, resize_to_long_side, save_image  # noqa: E402
 from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
 
@@ -133,7 +133,7 @@ def fitted_to(model, photo: np.ndarray, style: np.ndarray, settings, steps: int,
 
 
 def style_picture(ref: str) -> np.ndarray:
-    from styletransfer_utils.cli import resolve_picture
+    from styletransfer_utils.data import resolve_picture
 
     return resolve_picture(ref)
 

@@ -33,10 +33,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import Settings  # noqa: E402
-from styletransfer_utils.benchmarking import processor_name  # noqa: E402
-from styletransfer_utils.features import resolve_precision  # noqa: E402
+from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
 from styletransfer_utils.images import preprocess, save_image, deprocess  # noqa: E402
-from styletransfer_utils.losses import content_loss, layer_style_loss, total_variation_loss  # noqa: E402
 from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,9 +51,10 @@ def find_picture(name: str) -> Path:
 
 
 class Baseline:
-    """A plain float32 implementation of the same loss, as the TensorFlow tutorial builds it.
+    """A plain float32 run of the same objective, as the TensorFlow tutorial builds it.
 
-    ``keras.applications.VGG19`` with a multi-output model on the loss layers, float32, Adam.
+    ``keras.applications.VGG19`` with a multi-output model on the loss layers, float32, Adam;
+    the loss is the package's ``Objective`` (the same terms, other network plumbing).
     """
 
     def __init__(self, transfer: StyleTransfer):
@@ -67,8 +66,6 @@ class Baseline:
         names = list(dict.fromkeys(s.content_layers + s.style_layers))
         self.model = keras.Model(vgg.input, {n: vgg.get_layer(n).output for n in names})
         self.transfer = transfer
-        self.weights = (s.content_weight, s.style_weight, s.tv_weight)
-        self.layer_weights = s.layer_weights()
         self.var = tf.Variable(transfer.initial_input("content"))
         self.opt = keras.optimizers.Adam(learning_rate=5.0, beta_1=0.99, epsilon=1e-1)
         self.low = -np.array([103.939, 116.779, 123.68], np.float32)
@@ -76,11 +73,8 @@ class Baseline:
         self.loss = tf.function(self._loss)
 
     def _loss(self, x):
-        feats = self.model(x)
         t = self.transfer
-        c = sum(content_loss(feats[n], t.content_targets[n]) for n in t.content_targets) / len(t.content_targets)
-        st = sum(w * layer_style_loss(feats[n], t.style_targets[n]) for n, w in self.layer_weights.items())
-        return self.weights[0] * c + self.weights[1] * st + self.weights[2] * total_variation_loss(x)
+        return t.objective.terms(self.model(x), t.content_targets, t.style_targets, x)["total"]
 
     def _step(self):
         with tf.GradientTape() as tape:

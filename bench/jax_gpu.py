@@ -5,8 +5,8 @@ models, so they also run on Keras' JAX backend. This script uses that to measure
 machine that has JAX but no TensorFlow:
 
 1. training: Johnson et al.'s networks trained with the package's training objective
-   (``feedforward.Trainer.losses``, re-stated below in ``keras.ops``) for a fixed time per style,
-   from the same initial weights as ``styletransfer train --seed 0``;
+   (``objective.Objective.batch_terms``, the keras.ops code ``Trainer.losses`` runs) for a fixed
+   time per style, from the same initial weights as ``styletransfer train --seed 0``;
 2. inference: milliseconds per picture of a shipped network at 256/512/1024 px;
 3. Gatys: milliseconds per loss-and-gradient evaluation of the package's default objective.
 
@@ -27,9 +27,10 @@ files that the package loads on TensorFlow; judge them with ``bench/feedforward.
 phases, loss history, time, machine, and the commands above); ``--onto FOLDER`` goes on from the
 records of the networks the first run's ``--init`` came from. The bundle holds copies of the
 shared photos (scaled): keep it out of the repository and delete it after use. How the shipped
-networks were trained: ``styletransfer_utils/models/README.md``. The keras.ops objective is
-tested against ``Trainer.losses`` on TensorFlow (``tests/test_feedforward.py``); the data differ
-only in that crops are drawn at random with replacement rather than in shuffled passes.
+networks were trained: ``styletransfer_utils/models/README.md``. The objective is the package's
+own; the JAX glue around it is tested against ``Trainer.losses`` on TensorFlow
+(``tests/test_bench.py``). The data differ only in that crops are drawn at random with
+replacement rather than in shuffled passes.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
-from styletransfer_utils.features import layer_depth  # noqa: E402  (no TensorFlow needed)
-from styletransfer_utils.images import IMAGENET_MEAN_BGR  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,12 +62,11 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
 
     from styletransfer_utils import feedforward as ff
     from styletransfer_utils import import_tensorflow_quietly
-    from styletransfer_utils.cli import resolve_picture
+    from styletransfer_utils.data import resolve_picture
     from styletransfer_utils.errors import ImageError
     from styletransfer_utils.features import FeatureExtractor, build_vgg19
-    from styletransfer_utils.images import load_image, preprocess, resize_to_long_side
-    from styletransfer_utils.losses import gram_matrix
-    from styletransfer_utils.optimize import as_picture
+    from styletransfer_utils.images import as_picture, load_image, preprocess, resize_to_long_side
+    from styletransfer_utils.objective import Objective
     from styletransfer_utils.settings import Settings
 
     import_tensorflow_quietly()
@@ -83,8 +81,8 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
         crop = s.crop_size
         style = resize_to_long_side(as_picture(resolve_picture(record["style"]), max(s.style_size, 2048)), s.style_size)
         feats = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(preprocess(style))
-        for layer in s.style_layers:
-            grams[f"{name}/{layer}"] = np.asarray(gram_matrix(feats[layer]))[0]
+        for layer, gram in Objective.from_settings(s).style_targets(feats).items():
+            grams[f"{name}/{layer}"] = np.asarray(gram)[0]
         meta["styles"][name] = {"style": record["style"], "settings": ff.settings_dict(s)}
     np.savez_compressed(bundle / "grams.npz", **grams)
     for i, path in enumerate(ff.find_pictures(data)):  # as PictureFolder.load + random_crop scale them
@@ -254,48 +252,38 @@ def crops(photos, size: int, batch: int, seed: int, stop: threading.Event, depth
     return q
 
 
-def vgg(up_to: str, weights: dict, dtype: str):
-    from styletransfer_utils.features import build_vgg19
+def vgg(layers, weights: dict, dtype: str):
+    """The package's feature extractor for ``layers``, with the bundle's VGG19 weights."""
+    from styletransfer_utils.features import FeatureExtractor
 
-    model = build_vgg19(up_to, pooling="max", dtype=dtype, weights=None)
-    for layer in model.layers:
+    extractor = FeatureExtractor(layers, pooling="max", precision=dtype, weights=None)
+    for layer in extractor.model.layers:
         if layer.weights:
             layer.set_weights([weights[f"{layer.name}/kernel"].astype(np.float32),
                                weights[f"{layer.name}/bias"].astype(np.float32)])
-    return model
+    return extractor
 
 
-def gram(features):
-    """``losses.gram_matrix`` in keras.ops: ``(B, H, W, N)`` -> ``(B, N, N)``, divided by ``H * W``."""
-    from keras import ops
+def stateless_features(extractor, vgg_vars):
+    """``x -> {layer: float32 features}`` through a stateless call of the extractor's network,
+    as ``jax.jit`` needs (the weights are passed in, not read from Keras variables)."""
+    trainable, non_trainable = vgg_vars
 
-    return ops.einsum("bhwi,bhwj->bij", features, features) / float(features.shape[1] * features.shape[2])
+    def features_of(x):
+        outputs, _ = extractor.model.stateless_call(trainable, non_trainable, x, training=False)
+        return extractor.select(outputs)
+
+    return features_of
 
 
-def make_losses(net, extractor, content_layers, style_layers):
-    """``feedforward.Trainer.losses`` in keras.ops: [total, content, style, tv] for one batch."""
-    from keras import ops
+def make_losses(net, extractor, objective):
+    """``feedforward.Trainer.losses`` for a stateless network and extractor: the package's
+    ``Objective.batch_terms`` on one batch -> (total, [total, content, style, tv])."""
 
-    def terms(net_vars, vgg_vars, batch, grams, weights):
-        (nt, nn), (vt, vn) = net_vars, vgg_vars
-        generated, _ = net.stateless_call(nt, nn, batch, training=True)
-        generated = ops.cast(generated, "float32")
-        b = batch.shape[0]
-        x = ops.concatenate([generated, batch], axis=0)[..., ::-1] - IMAGENET_MEAN_BGR
-        feats, _ = extractor.stateless_call(vt, vn, x, training=False)
-        feats = {k: ops.cast(v, "float32") for k, v in feats.items()}
-        c = 0.0
-        for name in content_layers:
-            c += ops.mean(ops.square(feats[name][:b] - ops.stop_gradient(feats[name][b:]))) / len(content_layers)
-        st = 0.0
-        for name, target in zip(style_layers, grams):
-            n = feats[name].shape[-1]
-            st += ops.sum(ops.square(gram(feats[name][:b]) - target)) / (4.0 * n * n) / b
-        st = st / len(style_layers)
-        tv = (ops.mean(ops.square(generated[:, 1:] - generated[:, :-1]))
-              + ops.mean(ops.square(generated[:, :, 1:] - generated[:, :, :-1])))
-        total = weights[0] * c + weights[1] * st + weights[2] * tv
-        return total, ops.stack([total, c, st, tv])
+    def terms(net_vars, vgg_vars, batch, grams):
+        generated, _ = net.stateless_call(*net_vars, batch, training=True)
+        values = objective.batch_terms(stateless_features(extractor, vgg_vars), generated, batch, grams)
+        return values["total"], objective.stack(values)
 
     return terms
 
@@ -305,6 +293,7 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     import keras
 
     from styletransfer_utils import feedforward as ff
+    from styletransfer_utils.objective import Objective
 
     s = ff.record_settings(meta["styles"][name])
     if learning_rate:
@@ -315,19 +304,18 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     if init is not None:  # go on from a trained network (a fresh optimiser)
         net.set_weights(ff.load_model(init / f"{name}.keras").get_weights())
         log(f"  {name}: starting from {init / f'{name}.keras'}")
-    deepest = max(s.content_layers + s.style_layers, key=layer_depth)
-    extractor = vgg(deepest, vgg_weights, policy)
+    objective = Objective.from_settings(s)
+    extractor = vgg(objective.layers, vgg_weights, policy)
     optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
     optimizer.build(net.trainable_variables)
-    terms = make_losses(net, extractor, s.content_layers, s.style_layers)
-    grams = [jax.numpy.asarray(grams_npz[f"{name}/{layer}"])[None] for layer in s.style_layers]
-    weights = jax.numpy.asarray([s.content_weight, s.style_weight, s.tv_weight], "float32")
-    vgg_vars = ([v.value for v in extractor.trainable_variables], [v.value for v in extractor.non_trainable_variables])
+    terms = make_losses(net, extractor, objective)
+    grams = {layer: jax.numpy.asarray(grams_npz[f"{name}/{layer}"])[None] for layer in objective.style_layers}
+    vgg_vars = ([v.value for v in extractor.model.trainable_variables], [v.value for v in extractor.model.non_trainable_variables])
 
     @jax.jit
     def step(nt, nn, opt_vars, batch):
         batch = batch.astype("float32")
-        grad_fn = jax.value_and_grad(lambda t: terms((t, nn), vgg_vars, batch, grams, weights), has_aux=True)
+        grad_fn = jax.value_and_grad(lambda t: terms((t, nn), vgg_vars, batch, grams), has_aux=True)
         (_, values), grads = grad_fn(nt)
         nt, opt_vars = optimizer.stateless_apply(opt_vars, grads, nt)
         return nt, opt_vars, values
@@ -423,33 +411,27 @@ def gatys_eval_table(meta, vgg_weights, sizes, log) -> dict:
     """Milliseconds per evaluation of the default Gatys objective and its gradient (image input)."""
     import jax
     import jax.numpy as jnp
-    from keras import ops
 
-    g = meta["gatys"]
+    from styletransfer_utils.objective import Objective
+    from styletransfer_utils.settings import Settings
+
+    objective = Objective.from_settings(Settings(**meta["gatys"]).validated())
     rows = {}
     for policy in ("float32", "mixed_bfloat16"):
-        extractor = vgg(max(g["content_layers"] + g["style_layers"], key=layer_depth), vgg_weights, policy)
-        vt = [v.value for v in extractor.trainable_variables]
-        vn = [v.value for v in extractor.non_trainable_variables]
+        extractor = vgg(objective.layers, vgg_weights, policy)
+        features_of = stateless_features(extractor, ([v.value for v in extractor.model.trainable_variables],
+                                                     [v.value for v in extractor.model.non_trainable_variables]))
 
-        def objective(x, targets):
-            feats, _ = extractor.stateless_call(vt, vn, x[None], training=False)
-            feats = {k: ops.cast(v, "float32") for k, v in feats.items()}
-            c = sum(ops.mean(ops.square(feats[n] - targets[n])) for n in g["content_layers"])
-            st = 0.0
-            for n in g["style_layers"]:
-                f = feats[n]
-                st += ops.sum(ops.square(gram(f) - targets[n + "/gram"])) / (4.0 * f.shape[-1] ** 2) / len(g["style_layers"])
-            tv = ops.mean(ops.square(x[1:] - x[:-1])) + ops.mean(ops.square(x[:, 1:] - x[:, :-1]))
-            return g["content_weight"] * c + g["style_weight"] * st + g["tv_weight"] * tv
+        def total(x, content_targets, style_targets):
+            return objective.terms(features_of(x[None]), content_targets, style_targets, x[None])["total"]
 
-        fn = jax.jit(jax.value_and_grad(objective))
+        fn = jax.jit(jax.value_and_grad(total))
         for n in sizes:
             x = jnp.asarray(np.random.default_rng(n).normal(0, 50, (n, n, 3)).astype(np.float32))
-            feats, _ = extractor.stateless_call(vt, vn, x[None], training=False)  # the targets' shapes
-            targets = {name: jnp.zeros(feats[name].shape) for name in g["content_layers"]}
-            targets.update({f"{name}/gram": jnp.zeros((1,) + feats[name].shape[-1:] * 2) for name in g["style_layers"]})
-            ms = timed(fn, x, targets)
+            feats = features_of(x[None])  # the targets' shapes
+            content_targets = {name: jnp.zeros(feats[name].shape) for name in objective.content_layers}
+            style_targets = {name: jnp.zeros((1,) + feats[name].shape[-1:] * 2) for name in objective.style_layers}
+            ms = timed(fn, x, content_targets, style_targets)
             rows[f"{policy}|{n}"] = round(ms, 2)
             log(f"  Gatys evaluation {policy:16} {n:5d}x{n}: {ms:8.2f} ms  (x200 = {ms * 200 / 1000:.2f} s)")
     return rows

@@ -1,27 +1,34 @@
-"""The loss functions of Gatys et al. (2016), as pure TensorFlow functions.
+"""The loss functions of Gatys et al. (2016), written in ``keras.ops``.
 
 Lesson: ``notebooks/03_content_and_style_losses.ipynb``.
 
 Notation (the paper's): a layer with ``N`` feature maps of ``M = H * W`` positions each gives
 a matrix ``F`` of shape ``(M, N)`` for the generated picture and ``P`` for the content picture.
-All functions take float32 tensors of shape ``(1, H, W, N)`` (or ``(B, H, W, N)`` where noted)
-and return float32 scalars.
+All functions take float32 tensors of shape ``(B, H, W, N)`` (a batch of ``B`` pictures; Gatys'
+method has ``B = 1``) and return float32 scalars. Being ``keras.ops``, they run on any Keras 3
+backend: TensorFlow here, JAX on a GPU machine without TensorFlow.
 
 Normalisations are chosen so the default weights work at every image size:
 
 * content loss is the *mean* squared difference, ``1/(M N) * sum (F - P)^2``;
 * the Gram matrix is divided by ``M``: ``G = F^T F / M``, so it does not grow with the picture;
 * the style loss per layer is ``1/(4 N^2) * sum (G - A)^2``, which equals the paper's
-  ``E_l = 1/(4 N^2 M^2) * sum (F^T F - S^T S)^2`` exactly;
+  ``E_l = 1/(4 N^2 M^2) * sum (F^T F - S^T S)^2`` exactly (averaged over a batch);
 * total variation is the mean squared difference of neighbouring pixels.
+
+:mod:`.objective` combines these into the whole objective, for Gatys and for training alike.
 """
 
 from __future__ import annotations
 
-from . import import_tensorflow_quietly
+from .device import import_tensorflow_quietly
 
-import_tensorflow_quietly()  # its C++ start-up lines would reach the terminal
-import tensorflow as tf  # noqa: E402
+import_tensorflow_quietly()  # Keras imports TensorFlow, whose C++ start-up lines would reach the terminal
+from keras import ops  # noqa: E402
+
+
+def _f32(x):
+    return ops.cast(ops.convert_to_tensor(x), "float32")
 
 
 def content_loss(features, target):
@@ -30,9 +37,7 @@ def content_loss(features, target):
     The paper uses ``1/2 * sum (F - P)^2``; ours is that divided by ``M N / 2``, which keeps the
     value (and so the content weight) independent of the picture's size.
     """
-    features = tf.convert_to_tensor(features, tf.float32)
-    target = tf.convert_to_tensor(target, tf.float32)
-    return tf.reduce_mean(tf.square(features - target))
+    return ops.mean(ops.square(_f32(features) - _f32(target)))
 
 
 def gram_matrix(features, *, normalize: bool = True):
@@ -41,22 +46,24 @@ def gram_matrix(features, *, normalize: bool = True):
     ``features`` has shape ``(B, H, W, N)``; the result has shape ``(B, N, N)``. With
     ``normalize`` (the default) it is divided by the number of positions ``M = H * W``.
     """
-    features = tf.convert_to_tensor(features, tf.float32)
-    gram = tf.einsum("bhwi,bhwj->bij", features, features)
+    features = _f32(features)
+    gram = ops.einsum("bhwi,bhwj->bij", features, features)
     if normalize:
-        shape = tf.shape(features)
-        gram = gram / tf.cast(shape[1] * shape[2], tf.float32)
+        shape = ops.shape(features)
+        gram = gram / ops.cast(shape[1] * shape[2], "float32")
     return gram
 
 
 def layer_style_loss(features, target_gram):
     """Style loss of one layer: ``1/(4 N^2) * sum (G - A)^2`` with ``G = gram_matrix(features)``.
 
-    ``target_gram`` is the (normalised) Gram matrix of the style picture at that layer.
+    ``target_gram`` is the (normalised) Gram matrix of the style picture at that layer, of shape
+    ``(1, N, N)`` or ``(N, N)``; for a batch the loss is the mean over its pictures.
     """
     gram = gram_matrix(features)
-    channels = tf.cast(tf.shape(gram)[-1], tf.float32)
-    return tf.reduce_sum(tf.square(gram - tf.convert_to_tensor(target_gram, tf.float32))) / (4.0 * channels**2)
+    shape = ops.shape(gram)
+    channels, batch = ops.cast(shape[-1], "float32"), ops.cast(shape[0], "float32")
+    return ops.sum(ops.square(gram - _f32(target_gram))) / (4.0 * channels**2) / batch
 
 
 def style_loss(features: dict, target_grams: dict, layer_weights: dict):
@@ -65,10 +72,10 @@ def style_loss(features: dict, target_grams: dict, layer_weights: dict):
     ``features`` and ``target_grams`` map layer names to tensors; ``layer_weights`` maps the
     style layers to their weights ``w_l`` (only those layers are used).
     """
-    total = tf.constant(0.0, tf.float32)
+    total = 0.0
     for name, weight in layer_weights.items():
-        total += weight * layer_style_loss(features[name], target_grams[name])
-    return total
+        total = total + weight * layer_style_loss(features[name], target_grams[name])
+    return ops.convert_to_tensor(total, "float32")
 
 
 def total_variation_loss(image):
@@ -76,7 +83,7 @@ def total_variation_loss(image):
 
     ``image`` has shape ``(B, H, W, C)``. Penalising it smooths high-frequency noise.
     """
-    image = tf.convert_to_tensor(image, tf.float32)
-    down = tf.reduce_mean(tf.square(image[:, 1:, :, :] - image[:, :-1, :, :]))
-    across = tf.reduce_mean(tf.square(image[:, :, 1:, :] - image[:, :, :-1, :]))
+    image = _f32(image)
+    down = ops.mean(ops.square(image[:, 1:, :, :] - image[:, :-1, :, :]))
+    across = ops.mean(ops.square(image[:, :, 1:, :] - image[:, :, :-1, :]))
     return down + across

@@ -21,20 +21,19 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import import_tensorflow_quietly
+from .device import import_tensorflow_quietly, resolve_precision
 
 import_tensorflow_quietly()  # its C++ start-up lines would reach the terminal
 import tensorflow as tf  # noqa: E402
 
-from .errors import SettingsError
-from .features import FeatureExtractor, resolve_precision
-from .images import (IMAGENET_MEAN_BGR, check_picture_array, deprocess, load_image, preprocess, resize,
-                     resize_to_long_side, save_image)
-from .losses import content_loss, gram_matrix, layer_style_loss, total_variation_loss
-from .settings import Settings
-
-# VGG19 halves the picture four times before block5: a shorter side leaves no pixel there.
-MIN_SHORT_SIDE = 16
+from .errors import SettingsError  # noqa: E402
+from .features import FeatureExtractor  # noqa: E402
+from .images import (IMAGENET_MEAN_BGR, as_picture, deprocess, load_image, one_or_many,  # noqa: E402,F401
+                     preprocess, resize, resize_to_long_side, save_image)
+from .limits import MAX_STYLE_DECODE, MIN_VGG_SHORT_SIDE  # noqa: E402
+from .objective import (FLOAT16_LOSS_SCALE, FLOAT16_MIN_SCALE, FLOAT16_SCALE_STEP, LOSS_TERMS,  # noqa: E402
+                        Objective)
+from .settings import Settings  # noqa: E402
 
 
 class _NoRetracingNotes(logging.Filter):
@@ -47,15 +46,6 @@ class _NoRetracingNotes(logging.Filter):
 
 
 tf.get_logger().addFilter(_NoRetracingNotes())
-
-LOSS_TERMS = ("total", "content", "style", "tv")
-# mixed_float16 only: the loss is scaled by this before the backward pass. Style losses are large
-# (1e7 at the defaults), so the float16 gradients risk overflow, not underflow: a larger scale
-# (1024) made them infinite. An evaluation whose gradient overflows anyway is repeated with the
-# scale 1024 times smaller, which then stays for the rest of the run.
-FLOAT16_LOSS_SCALE = 1.0
-FLOAT16_SCALE_STEP = 1024.0
-FLOAT16_MIN_SCALE = 2.0**-40
 
 
 @dataclass
@@ -107,22 +97,6 @@ def _settings_or_default(settings) -> Settings:
     return settings or Settings()
 
 
-def one_or_many(styles) -> list:
-    """Style pictures as a list: one picture (path, array, PIL image) becomes a list of one."""
-    if styles is None:
-        raise SettingsError("styles is None", "pass a style picture, or a list of them")
-    if isinstance(styles, (str, Path, np.ndarray)) or hasattr(styles, "getpixel"):  # PIL images have getpixel
-        return [styles]
-    return list(styles)
-
-
-def as_picture(image, max_size: int | None = None) -> np.ndarray:
-    """A path or an array -> RGB float32 array (long side capped at ``max_size`` for paths)."""
-    if isinstance(image, (str, Path)):
-        return load_image(image, max_size)
-    return check_picture_array(image)
-
-
 class StyleTransfer:
     """Everything fixed during one Gatys run, ready to optimise.
 
@@ -135,21 +109,21 @@ class StyleTransfer:
         self.settings = _settings_or_default(settings).validated()
         s = self.settings
         self.content = resize_to_long_side(as_picture(content, s.size), s.size)
-        if min(self.content.shape[:2]) < MIN_SHORT_SIDE:
+        if min(self.content.shape[:2]) < MIN_VGG_SHORT_SIDE:
             h, w = self.content.shape[:2]
             raise SettingsError(f"the content picture is {w}x{h} pixels at size {s.size}: VGG19 needs a short side of "
-                                f"at least {MIN_SHORT_SIDE}", "use a larger size, or crop the picture less wide")
-        self.styles = [as_picture(p, max(s.size, 2048)) for p in one_or_many(styles)]
+                                f"at least {MIN_VGG_SHORT_SIDE}", "use a larger size, or crop the picture less wide")
+        self.styles = [as_picture(p, max(s.size, MAX_STYLE_DECODE)) for p in one_or_many(styles)]
         if s.style_weight > 0 and not self.styles:
             raise SettingsError("no style picture given", "pass at least one style picture, or set style_weight to 0")
         self.blend = s.blend_weights(len(self.styles)) if self.styles else []
         self.precision = resolve_precision(s.precision)
-        self.content_layers = s.content_layers if s.content_weight > 0 else ()
-        self.layer_weights = s.layer_weights() if s.style_weight > 0 else {}
-        layers = tuple(dict.fromkeys(self.content_layers + tuple(self.layer_weights)))
-        if not layers:
+        self.objective = Objective.from_settings(s)
+        self.content_layers = self.objective.content_layers
+        self.layer_weights = self.objective.style_layer_weights
+        if not self.objective.layers:
             raise SettingsError("content and style weights are both zero", "make at least one of them positive")
-        self.extractor = extractor or cached_extractor(layers, s.pooling, self.precision)
+        self.extractor = extractor or cached_extractor(self.objective.layers, s.pooling, self.precision)
         self.x_content = preprocess(self.content)
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
@@ -165,40 +139,28 @@ class StyleTransfer:
     def _blended_grams(self) -> dict:
         grams = {}
         for weight, style in zip(self.blend, self.styles):
-            x = preprocess(resize_to_long_side(style, self.style_size()))
-            feats = self.extractor(x)
-            for name in self.layer_weights:
-                g = weight * gram_matrix(feats[name])
-                grams[name] = grams[name] + g if name in grams else g
+            feats = self.extractor(preprocess(resize_to_long_side(style, self.style_size())))
+            for name, gram in self.objective.style_targets(feats, weight).items():
+                grams[name] = grams[name] + gram if name in grams else gram
         return grams
 
     # -- the compiled objective ------------------------------------------------------------
 
     def _compile(self):
-        s = self.settings
-        weights = (float(s.content_weight), float(s.style_weight), float(s.tv_weight))
-        content_targets, style_targets, layer_weights = self.content_targets, self.style_targets, self.layer_weights
-        extractor = self.extractor
+        objective, extractor = self.objective, self.extractor
+        content_targets, style_targets = self.content_targets, self.style_targets
 
         def value_and_grad(x, scale):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                feats = extractor(x)
-                c = tf.constant(0.0)
-                for name in content_targets:
-                    c += content_loss(feats[name], content_targets[name]) / len(content_targets)
-                st = tf.constant(0.0)
-                for name, w in layer_weights.items():
-                    st += w * layer_style_loss(feats[name], style_targets[name])
-                tv = total_variation_loss(x)
-                total = weights[0] * c + weights[1] * st + weights[2] * tv
-                scaled = total * scale
+                terms = objective.terms(extractor(x), content_targets, style_targets, x)
+                scaled = terms["total"] * scale
             grad = tape.gradient(scaled, x) / scale
-            return tf.stack([total, c, st, tv]), grad
+            return objective.stack(terms), grad
 
         # Traced for the one picture shape of this run: static shapes let the graph optimiser
         # pick the convolution layouts up front (measurably faster than a [1, None, None, 3] trace).
-        return tf.function(value_and_grad, jit_compile=s.jit_compile, autograph=False)
+        return tf.function(value_and_grad, jit_compile=self.settings.jit_compile, autograph=False)
 
     def value_and_grad(self, x):
         """Loss terms ``[total, content, style, tv]`` and d(total)/dx for a VGG19 input ``x``."""

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from styletransfer_utils import feedforward as ff
-from styletransfer_utils.cli import main, resolve_picture
+from styletransfer_utils.cli import main
+from styletransfer_utils.data import resolve_picture
 from styletransfer_utils.data import shipped_content
 from styletransfer_utils.images import resize, resize_to_long_side
 

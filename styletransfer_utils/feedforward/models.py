@@ -1,0 +1,178 @@
+"""Model files and inference: save and load networks, the shipped ones by name, stylise.
+
+``.keras`` files hold architecture and weights, ``.weights.h5`` files weights only; the shipped
+networks live in ``styletransfer_utils/models/`` as ``NAME.keras`` with a training record
+``NAME.json`` beside each (:mod:`.records`). :func:`objective` scores any result on a network's
+training objective, for comparisons with Gatys' method or other packages.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..device import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+import tensorflow as tf  # noqa: E402
+
+from ..errors import ImageError, ModelError, SettingsError  # noqa: E402
+from ..files import atomic_path  # noqa: E402
+from ..images import as_picture, check_picture_array, load_image, preprocess  # noqa: E402
+from ..limits import MIN_NETWORK_SIDE  # noqa: E402
+from ..objective import LOSS_TERMS  # noqa: E402
+from ..settings import PRECISIONS, TrainSettings, _choice, gatys_settings  # noqa: E402
+from .network import build_transformer, keras, with_precision  # noqa: E402
+
+MODEL_SUFFIXES = (".keras", ".weights.h5")
+
+#: Shipped models live here as NAME.keras or NAME.weights.h5.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def model_kind(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in MODEL_SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    raise ModelError(f"cannot tell the kind of model file {path}", "end the name with .keras or .weights.h5")
+
+
+def check_model_path(path) -> Path:
+    """Fail early, with a fix, if a model cannot be written to ``path``."""
+    path = Path(path)
+    model_kind(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ModelError(f"output folder {parent} does not exist", "create it or choose another model path")
+    if path.is_dir():
+        raise ModelError(f"model path {path} is a folder", "give a file name such as my_style.keras")
+    if not os.access(parent, os.W_OK):
+        raise ModelError(f"cannot write to {parent} (permission denied)", "choose a folder you can write to")
+    return path
+
+
+def save_model(model, path) -> Path:
+    """Save to ``.keras`` (architecture + weights) or ``.weights.h5`` (weights only), atomically."""
+    if not hasattr(model, "save_weights"):
+        raise ModelError(f"cannot save a {type(model).__name__} as a model", "pass the Keras model, e.g. trainer.model")
+    path = check_model_path(path)
+    kind = model_kind(path)
+    try:
+        with atomic_path(path) as tmp:
+            if kind == ".keras":
+                model.save(tmp)
+            else:
+                model.save_weights(tmp)
+    except OSError as exc:
+        raise ModelError(f"cannot write {path} ({exc.strerror or exc})", "choose another model path") from None
+    return path
+
+
+def load_model_file(path, *, precision: str = "float32"):
+    """Load a transformation network from a ``.keras`` or ``.weights.h5`` file."""
+    _choice("precision", precision, PRECISIONS)  # the caller's error, not the file's
+    path = Path(path).expanduser()
+    kind = model_kind(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file", "check the path, or train a model with 'styletransfer train'")
+    try:
+        if kind == ".keras":
+            model = keras.models.load_model(path, compile=False)
+            if model.name not in ("transformer", "transformer_half"):
+                raise ModelError(f"{path} is a Keras model but not a style transformer", "give a model made by 'styletransfer train'")
+            return with_precision(model, precision)
+        # weights only: the width is read from the file by trying both variants
+        for half in (False, True):
+            model = build_transformer(half_width=half, precision=precision)
+            try:
+                with warnings.catch_warnings():  # Keras notes that weightless layers (padding, crop) have no group
+                    warnings.filterwarnings("ignore", message="Skipping nested container")
+                    model.load_weights(path)
+                return model
+            except (ValueError, KeyError):
+                continue
+        raise ModelError(f"{path} does not hold transformer weights", "give a model made by 'styletransfer train'")
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py/zip/Keras raise many kinds
+        raise ModelError(f"{path} is not a readable model ({type(exc).__name__})",
+                         "re-save it, or give a .keras/.weights.h5 file made by 'styletransfer train'") from None
+
+
+def shipped_models() -> dict[str, Path]:
+    """Models shipped with the package: name -> file (``styletransfer_utils/models/NAME.keras``)."""
+    found = {}
+    if MODELS_DIR.is_dir():
+        for p in sorted(MODELS_DIR.iterdir()):
+            for suffix in MODEL_SUFFIXES:
+                if p.name.lower().endswith(suffix) and p.is_file():
+                    found.setdefault(p.name[: -len(suffix)], p)
+    return found
+
+
+def load_model(name_or_path, *, precision: str = "float32"):
+    """A transformation network from a file path, or a shipped model by name (``"starry_night"``)."""
+    ref = str(name_or_path)
+    path = Path(ref)
+    if path.exists() or any(ref.lower().endswith(s) for s in MODEL_SUFFIXES) or os.sep in ref:
+        return load_model_file(path, precision=precision)
+    shipped = shipped_models()
+    key = ref.lower().replace("-", "_")
+    if key not in shipped:
+        names = ", ".join(shipped) if shipped else "none are shipped yet"
+        raise ModelError(f"no model file or shipped model named {ref!r}",
+                         f"give a .keras or .weights.h5 file, or a shipped name ({names})")
+    return load_model_file(shipped[key], precision=precision)
+
+
+def _compiled(model):
+    """A ``tf.function`` of the model that retraces only when the rank or dtype changes."""
+    fn = getattr(model, "_styletransfer_fast_fn", None)
+    if fn is None:
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        object.__setattr__(model, "_styletransfer_fast_fn", fn)
+    return fn
+
+
+def stylize_fast(model, picture, *, max_size: int | None = None) -> np.ndarray:
+    """Stylise one picture (path or RGB float array in [0, 255]) with one pass of the network.
+
+    ``model`` is a Keras model, a path or a shipped model's name. Returns an RGB float32 array
+    in ``[0, 255]`` of the picture's size (a path's long side is capped at ``max_size``).
+    """
+    if not hasattr(model, "predict"):
+        model = load_model(model)
+    if isinstance(picture, (str, Path)):
+        picture = load_image(picture, max_size)
+    arr = check_picture_array(picture)
+    if min(arr.shape[:2]) < MIN_NETWORK_SIDE:
+        raise ImageError(f"picture is only {arr.shape[1]}x{arr.shape[0]} pixels",
+                         f"use a picture at least {MIN_NETWORK_SIDE} pixels on each side")
+    out = _compiled(model)(tf.convert_to_tensor(arr[None]))
+    if tuple(out.shape[1:]) != arr.shape:
+        raise ModelError(f"the model turns a {arr.shape} picture into {tuple(out.shape[1:])}, so it is no style "
+                         "network", "load a model made by 'styletransfer train' or a shipped one")
+    return np.clip(np.asarray(out[0], dtype=np.float32), 0.0, 255.0)
+
+
+def objective(picture, content, style, settings: TrainSettings | None = None) -> dict:
+    """The training objective's terms for one result, in float32: ``{total, content, style, tv}``.
+
+    ``picture`` is a stylised version of ``content`` (both RGB arrays of one size, or paths);
+    the style picture is resized to ``picture``'s long side, as :func:`gatys_settings` does. Use
+    it to compare a network's output with a Gatys result or another package's on equal terms.
+    """
+    from ..optimize import StyleTransfer
+
+    picture, content = as_picture(picture), as_picture(content)
+    if picture.shape != content.shape:
+        raise SettingsError(f"result {picture.shape} and content {content.shape} differ in size",
+                            "resize the result to the content picture first")
+    size = max(content.shape[:2])
+    transfer = StyleTransfer(content, [style], gatys_settings(settings, size=size, precision="float32"))
+    terms, _ = transfer.value_and_grad(preprocess(picture))
+    return dict(zip(LOSS_TERMS, map(float, np.asarray(terms))))

@@ -1,0 +1,135 @@
+"""Johnson et al.'s transformation network, layer by layer.
+
+Paper: J. Johnson, A. Alahi, L. Fei-Fei, *Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution* (ECCV 2016), with the two changes every later implementation adopted:
+instance normalisation instead of batch normalisation (Ulyanov et al., 2016) and
+nearest-neighbour upsampling followed by a convolution instead of transposed convolutions
+(Odena et al., 2016, "Deconvolution and checkerboard artifacts")::
+
+    RGB [0, 255] -> reflect-pad to a multiple of 4
+    c9s1-32   9x9 conv, stride 1, instance norm, ReLU
+    d64, d128 3x3 convs, stride 2, instance norm, ReLU
+    R128 x 5  residual blocks: (3x3 conv, IN, ReLU, 3x3 conv, IN) + identity
+    u64, u32  nearest-neighbour x2, 3x3 conv, instance norm, ReLU
+    c9s1-3    9x9 conv, then 127.5 * (tanh + 1)  -> RGB [0, 255], cropped back to the input size
+
+Every convolution pads by reflection, so borders show no dark frame. ``half_width=True`` halves
+every layer's channels (16/32/64), about 4x fewer operations, as in the paper's fast variants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..device import resolve_precision
+from ..errors import SettingsError
+from ..limits import MIN_NETWORK_SIDE
+from ..settings import PRECISIONS
+from .layers import (MULTIPLE, CropLike, InstanceNormalization, ReflectionPadding2D, ReflectPadToMultiple,  # noqa: F401
+                     TanhToPixels, keras)
+
+#: Channels of the three resolutions (full width, as in the paper).
+FULL_WIDTH = (32, 64, 128)
+HALF_WIDTH = (16, 32, 64)
+RESIDUAL_BLOCKS = 5
+
+
+def build_transformer(*, half_width: bool = False, precision: str = "float32", seed: int | None = None):
+    """The transformation network as a Keras model: ``(B, H, W, 3)`` RGB in [0, 255] -> same.
+
+    ``precision`` is a Keras dtype policy (``"auto"`` is resolved for this machine); under a
+    mixed policy the convolutions run in bf16/fp16 while instance-norm statistics, the output
+    convolution and the output stay float32. Any height and width of at least 8 pixels work.
+    """
+    if not isinstance(half_width, bool):
+        raise SettingsError(f"half_width is {half_width!r}", "use True or False")
+    policy = resolve_precision(precision)
+    if policy not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        raise SettingsError(f"precision is {precision!r}", f"use one of: {', '.join(PRECISIONS)}")
+    c1, c2, c3 = HALF_WIDTH if half_width else FULL_WIDTH
+    init = lambda i: keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)  # noqa: E731
+    counter = iter(range(1000))
+
+    def conv(x, filters, size, stride=1, name=None, dtype=policy, bias=False):
+        x = ReflectionPadding2D(size // 2, dtype=dtype, name=f"{name}_pad")(x)
+        return keras.layers.Conv2D(filters, size, strides=stride, padding="valid", use_bias=bias, dtype=dtype,
+                                   kernel_initializer=init(next(counter)), name=name)(x)
+
+    def norm(x, name, relu=True):
+        x = InstanceNormalization(dtype="float32", name=f"{name}_in")(x)
+        return keras.layers.Activation("relu", dtype=policy, name=f"{name}_relu")(x) if relu else x
+
+    inputs = keras.Input(shape=(None, None, 3), name="rgb")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, dtype="float32", name="to_unit")(inputs)
+    x = ReflectPadToMultiple(MULTIPLE, dtype="float32", name="pad_to_multiple")(x)
+    x = norm(conv(x, c1, 9, name="c9s1"), "c9s1")
+    x = norm(conv(x, c2, 3, 2, name="down1"), "down1")
+    x = norm(conv(x, c3, 3, 2, name="down2"), "down2")
+    for i in range(1, RESIDUAL_BLOCKS + 1):
+        y = norm(conv(x, c3, 3, name=f"res{i}a"), f"res{i}a")
+        y = norm(conv(y, c3, 3, name=f"res{i}b"), f"res{i}b", relu=False)
+        x = keras.layers.Add(dtype="float32", name=f"res{i}_add")([x, y])
+    for i, filters in ((1, c2), (2, c1)):
+        x = keras.layers.UpSampling2D(2, interpolation="nearest", dtype=policy, name=f"up{i}_resize")(x)
+        x = norm(conv(x, filters, 3, name=f"up{i}"), f"up{i}")
+    x = conv(x, 3, 9, name="out", dtype="float32", bias=True)
+    x = TanhToPixels(dtype="float32", name="to_pixels")(x)
+    outputs = CropLike(dtype="float32", name="crop")([x, inputs])
+    name = "transformer_half" if half_width else "transformer"
+    return keras.Model(inputs, outputs, name=name)
+
+
+def is_half_width(model) -> bool:
+    """True when ``model`` is the half-width variant (its first convolution has 16 filters)."""
+    return model.get_layer("c9s1").filters == HALF_WIDTH[0]
+
+
+def model_precision(model) -> str:
+    return model.get_layer("c9s1").dtype_policy.name
+
+
+def with_precision(model, precision: str):
+    """The same network (same weights) under another precision; ``model`` itself if it matches."""
+    policy = resolve_precision(precision)
+    if policy == model_precision(model):
+        return model
+    twin = build_transformer(half_width=is_half_width(model), precision=policy)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:
+    """The network layer by layer for one picture size: name, kind, output shape, parameters.
+
+    Padding, cropping and activation layers are folded into the rows of the layers they serve,
+    so the table reads like the paper's (c9s1-32, d64, d128, R128 x 5, u64, u32, c9s1-3).
+    """
+    if min(height, width) < MIN_NETWORK_SIDE:
+        raise SettingsError(f"a {width}x{height} picture is too small for the table",
+                            f"use at least {MIN_NETWORK_SIDE} pixels on each side")
+    shown = [layer for layer in model.layers
+             if isinstance(layer, (keras.layers.Conv2D, keras.layers.UpSampling2D, keras.layers.Add))
+             or type(layer).__name__ in ("ReflectPadToMultiple", "InstanceNormalization", "TanhToPixels", "CropLike")]
+    probe = keras.Model(model.inputs, [layer.output for layer in shown])
+    outputs = probe([np.zeros((1, height, width, 3), np.float32)], training=False)
+    rows = []
+    for layer, out in zip(shown, outputs):
+        kind = type(layer).__name__
+        if isinstance(layer, keras.layers.Conv2D):
+            k, st = layer.kernel_size[0], layer.strides[0]
+            kind = f"conv {k}x{k}" + (f", stride {st}" if st > 1 else "") + ", reflection padding"
+        elif isinstance(layer, keras.layers.UpSampling2D):
+            kind = "nearest-neighbour upsampling x2"
+        elif isinstance(layer, keras.layers.Add):
+            kind = "residual sum"
+        elif kind == "InstanceNormalization":
+            kind = "instance norm" + (" + ReLU" if f"{layer.name[:-3]}_relu" in {m.name for m in model.layers} else "")
+        elif kind == "TanhToPixels":
+            kind = "127.5 (tanh + 1): pixels in [0, 255]"
+        elif kind == "ReflectPadToMultiple":
+            kind = f"reflection-pad the sides to multiples of {layer.multiple}"
+        elif kind == "CropLike":
+            kind = "crop back to the input size"
+        rows.append({"layer": layer.name, "kind": kind, "output": "x".join(map(str, out.shape[1:])),
+                     "parameters": int(sum(np.prod(w.shape) for w in layer.weights))})
+    return rows

@@ -1,0 +1,112 @@
+"""Training records: how a network was made, written next to it as ``NAME.json``.
+
+A record holds the command, settings, data, steps, time, machine and final losses; it makes a
+model reproducible, lets ``train`` add up the time of resumed sessions, and tells the benchmarks
+which objective a shipped network was trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..device import processor_name
+from ..files import atomic_path
+from ..objective import LOSS_TERMS
+from ..settings import TrainSettings
+from .models import model_kind, shipped_models
+
+
+def flag_value(value) -> str:
+    """A setting's value as a command line writes it: ``a,b`` for lists, ``None`` as ``none``."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def settings_dict(settings) -> dict:
+    """A settings dataclass as a JSON-ready dict (tuples become lists), as training records store it."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
+
+
+def model_base(output) -> Path:
+    """``my_style.keras`` or ``my_style.weights.h5`` -> ``my_style`` (same folder)."""
+    output = Path(output)
+    return output.with_name(output.name[: -len(model_kind(output))])
+
+
+def record_path(output) -> Path:
+    """Where the training record of a model goes: ``my_style.keras`` -> ``my_style.json``."""
+    return model_base(output).with_name(model_base(output).name + ".json")
+
+
+def preview_pattern(output) -> str:
+    """File names of the previews of a model: ``my_style_preview_step000500.png``, ..."""
+    base = model_base(output)
+    return str(base.with_name(base.name + "_preview_step{step:06d}.png"))
+
+
+def read_record(output) -> dict | None:
+    """The training record next to a model file (or of a shipped model's name), or ``None``."""
+    ref = Path(output)
+    if not ref.exists() and str(output).lower().replace("-", "_") in shipped_models():
+        ref = shipped_models()[str(output).lower().replace("-", "_")]
+    path = record_path(ref)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def record_settings(record: dict) -> TrainSettings:
+    """The :class:`TrainSettings` a training record was made with."""
+    fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    return TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
+                            for k, v in record["settings"].items() if k in fields}).validated()
+
+
+def write_record(output, result, settings: TrainSettings, *, style: str, data, pictures: int,
+                 command: str | None = None) -> Path:
+    """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
+
+    The record makes a model reproducible: ``styletransfer train`` writes it, the shipped models
+    carry theirs, and the benchmarks read the loss settings from it. When a run resumes, the time
+    of the earlier sessions (from the previous record) is added to ``total_seconds``.
+    """
+    import keras
+    import tensorflow as tf
+
+    path = record_path(output)
+    previous = read_record(output) or {}
+    earlier = previous.get("total_seconds", 0.0) if previous.get("steps", 0) == result.start_step > 0 else 0.0
+    tail = result.history[-50:]
+    final = ({k: float(np.mean([h[k] for h in tail])) for k in LOSS_TERMS} if tail
+             else previous.get("final_losses_mean_of_last_50_steps", {}))
+    record = {
+        "model": Path(output).name,
+        "style": str(style),
+        "data": str(data),
+        "pictures": pictures,
+        "skipped": len(result.skipped),
+        "steps": result.steps,
+        "images_seen": result.steps * settings.batch_size,
+        "seconds_this_session": round(result.seconds, 1),
+        "total_seconds": round(earlier + result.seconds, 1),
+        "images_per_second": round(result.images_per_second, 2),
+        "final_losses_mean_of_last_50_steps": final,
+        "settings": settings_dict(settings),
+        "command": command,
+        "machine": {"processor": processor_name(), "cpus": os.cpu_count(),
+                    "gpu": [d.name for d in tf.config.list_physical_devices("GPU")]},
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=1) + "\n")
+    return path

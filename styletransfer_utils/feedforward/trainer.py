@@ -1,0 +1,311 @@
+"""Training a transformation network: Johnson et al.'s loop, with checkpoints and resume.
+
+Random crops of photos (the content) go through the network; its outputs are scored by
+:meth:`.objective.Objective.batch_terms` (content at relu2_2, style at relu1_2, relu2_2, relu3_3,
+relu4_3 by default, total variation) against a fixed style picture whose Gram matrices are
+computed once, and Adam updates the network. VGG19 runs in mixed precision; so does the
+network, except its instance-norm statistics and output layer, which stay float32. Checkpoints
+(model, optimiser, step) let an interrupted run resume where it stopped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..device import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from ..data import shipped_content  # noqa: E402
+from ..errors import DataError, ModelError, SettingsError, StyleTransferError  # noqa: E402
+from ..features import FeatureExtractor  # noqa: E402
+from ..images import as_picture, preprocess, resize_to_long_side, save_image  # noqa: E402
+from ..limits import MAX_STYLE_DECODE, MIN_NETWORK_SIDE  # noqa: E402
+from ..objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
+from ..settings import TrainSettings, _int_in_range  # noqa: E402
+from .models import check_model_path, save_model, stylize_fast  # noqa: E402
+from .network import build_transformer  # noqa: E402
+from .photos import PictureFolder  # noqa: E402
+from .records import flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
+
+
+@dataclass
+class TrainProgress:
+    """What a callback sees after every training step."""
+
+    step: int
+    steps: int
+    losses: dict
+    elapsed: float
+    images_per_second: float
+    skipped: int
+
+
+@dataclass
+class TrainResult:
+    model: object
+    steps: int
+    start_step: int
+    losses: dict
+    history: list
+    seconds: float
+    interrupted: bool
+    skipped: dict
+    output: Path | None = None
+    checkpoint_dir: Path | None = None
+    previews: list = field(default_factory=list)
+    batch_size: int = 1
+
+    @property
+    def images_per_second(self) -> float:
+        done = self.steps - self.start_step
+        return done * self.batch_size / self.seconds if self.seconds > 0 else 0.0
+
+
+
+
+def default_checkpoint_dir(output) -> Path:
+    """``my_style.keras`` -> ``my_style.keras.checkpoints/`` next to it."""
+    output = Path(output)
+    return output.with_name(output.name + ".checkpoints")
+
+
+class Trainer:
+    """Everything fixed while training one network: data, VGG19, style targets, model, optimiser.
+
+    ``Trainer(style, folder, settings).run(steps)`` trains; with ``checkpoint_dir`` it restores
+    the last checkpoint first (same model width required) and saves one every
+    ``settings.checkpoint_every`` steps and on Ctrl-C.
+    """
+
+    def __init__(self, style, folder, settings: TrainSettings | None = None, *, checkpoint_dir=None,
+                 extractor=None, preview=None):
+        if settings is not None and not isinstance(settings, TrainSettings):
+            raise SettingsError(f"settings is a {type(settings).__name__}", "pass a feedforward.TrainSettings")
+        self.settings = s = (settings or TrainSettings()).validated()
+        if s.seed is not None:
+            keras.utils.set_random_seed(s.seed)
+        self.data = PictureFolder(folder, s.crop_size, s.batch_size, seed=s.seed)
+        self.style = resize_to_long_side(as_picture(style, max(s.style_size, MAX_STYLE_DECODE)), s.style_size)
+        self.objective = Objective.from_settings(s)
+        self.content_layers, self.style_layers = self.objective.content_layers, self.objective.style_layers
+        self.extractor = extractor or FeatureExtractor(self.objective.layers, pooling=s.pooling,
+                                                       precision=s.vgg_precision())
+        feats = self.extractor(preprocess(self.style))
+        self.style_grams = {n: tf.constant(g) for n, g in self.objective.style_targets(feats).items()}  # once
+        self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
+        adam = self.optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
+        if any(p.endswith("_float16") for p in (s.net_precision(), s.vgg_precision())):
+            self.optimizer = keras.optimizers.LossScaleOptimizer(adam, initial_scale=FLOAT16_LOSS_SCALE)
+        self.optimizer.build(self.model.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # Adam's state only (a float16 run's loss scale adapts again in a few steps), so that a run can
+        # resume under another precision, e.g. "auto" on another machine
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=adam, step=self.step)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.manager = None
+        self.restored_from = None
+        if self.checkpoint_dir is not None:
+            self._open_checkpoints()
+        self.preview = None if preview is None else as_picture(preview, 512)
+        self._train_step = tf.function(self._step, jit_compile=False, reduce_retracing=True)
+        self._iterator = None
+        _OPEN_TRAINERS.add(self)
+
+    def close(self) -> None:
+        """Stop the data pipeline (the next batch starts a new one, where this one stopped).
+
+        A ``tf.data`` pipeline that runs Python code (the pictures are read with PIL) can hang
+        the interpreter's exit while it is still filling its buffers, so this is also called for
+        every trainer left open when the program ends.
+        """
+        self._iterator = None
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def _open_checkpoints(self) -> None:
+        d = self.checkpoint_dir
+        meta_path = d / "settings.json"
+        meta = {"half_width": self.settings.half_width, "settings": settings_dict(self.settings),
+                "style_sha256": hashlib.sha256(np.ascontiguousarray(self.style, np.float32).tobytes()).hexdigest()}
+        if meta_path.is_file():
+            try:
+                old = json.loads(meta_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"{meta_path} cannot be read ({exc})",
+                                 f"delete {d} to start afresh, or give another --checkpoint-dir") from None
+            self._check_resumable(old, meta)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps(meta, indent=1))
+        except OSError as exc:
+            raise ModelError(f"cannot write checkpoints to {d} ({exc.strerror or exc})",
+                             "give a writable folder with --checkpoint-dir") from None
+        try:
+            self.manager = tf.train.CheckpointManager(self.checkpoint, str(d), max_to_keep=2)
+            if self.manager.latest_checkpoint:
+                self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+                self.restored_from = self.manager.latest_checkpoint
+        except (tf.errors.OpError, ValueError, AssertionError) as exc:
+            first = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
+            raise ModelError(f"the checkpoint in {d} cannot be read ({first})",
+                             f"delete {d} to start afresh, or give another --checkpoint-dir") from None
+
+    def _check_resumable(self, old: dict, new: dict) -> None:
+        """Refuse to resume checkpoints made with other data or another objective."""
+        d = self.checkpoint_dir
+        if old.get("half_width") != new["half_width"]:
+            raise SettingsError(
+                f"the checkpoints in {d} are of a {'half' if old.get('half_width') else 'full'}-width network",
+                f"use the same --half-width setting, or delete {d} to start afresh")
+        before = old.get("settings", {})
+        changed = [f"--{name.replace('_', '-')} {flag_value(before[name])} (now {flag_value(value)})"
+                   for name, value in new["settings"].items()
+                   if name not in CHANGEABLE_ON_RESUME and name in before and before[name] != value]
+        if old.get("style_sha256", new["style_sha256"]) != new["style_sha256"]:
+            changed.insert(0, "another style picture (or --style-size)")
+        if changed:
+            raise SettingsError(f"the checkpoints in {d} were made with " + ", ".join(changed),
+                                f"resume with the same settings, or delete {d} (or give another --checkpoint-dir) "
+                                "to start afresh")
+
+    def save_checkpoint(self) -> str | None:
+        if self.manager is None:
+            return None
+        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    # -- the loss --------------------------------------------------------------------------
+
+    def losses(self, content_batch, training: bool = False):
+        """Loss terms ``[total, content, style, tv]`` (float32) for a batch of RGB crops."""
+        generated = self.model(content_batch, training=training)
+        return Objective.stack(self.objective.batch_terms(self.extractor, generated, content_batch, self.style_grams))
+
+    def _step(self, content_batch):
+        with tf.GradientTape() as tape:
+            terms = self.losses(content_batch, training=True)
+            scaled = self.optimizer.scale_loss(terms[0])  # unchanged unless float16
+        grads = tape.gradient(scaled, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))  # float16: unscaled there
+        self.step.assign_add(1)
+        return terms
+
+    def next_batch(self):
+        if self._iterator is None:
+            # a resumed run goes on where the interrupted one stopped, not from the first pictures
+            self._iterator = iter(self.data.dataset(start=int(self.step.numpy()) * self.settings.batch_size))
+        try:
+            return next(self._iterator)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
+            failure = exc.message.splitlines()[0]
+        self.close()  # outside the except block, so no traceback keeps the failed pipeline alive
+        if len(self.data.skipped) >= len(self.data.paths):
+            raise DataError(f"none of the {len(self.data.paths)} pictures in {self.data.folder} can be read",
+                            "give a folder of readable JPEG or PNG photos")
+        raise StyleTransferError(f"the training data pipeline failed ({failure})",
+                                 "check the pictures in the training folder")
+
+    def train_step(self, batch=None) -> dict:
+        """One optimisation step on ``batch`` (the next batch of the folder by default): a
+        ``(B, H, W, 3)`` array of RGB crops in [0, 255], or one ``(H, W, 3)`` crop."""
+        if batch is not None:
+            batch = np.asarray(batch)
+            batch = batch[None] if batch.ndim == 3 else batch
+            if batch.ndim != 4 or batch.shape[-1] != 3 or min(batch.shape[1:3]) < MIN_NETWORK_SIDE:
+                raise SettingsError(f"a training batch of shape {batch.shape}",
+                                    f"pass (B, H, W, 3) RGB crops of at least {MIN_NETWORK_SIDE} pixels, in [0, 255]")
+            batch = tf.constant(batch, tf.float32)
+        terms = self._train_step(self.next_batch() if batch is None else batch)
+        return dict(zip(LOSS_TERMS, map(float, terms.numpy())))
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, steps: int | None = None, *, callbacks: Sequence[Callable[[TrainProgress], None]] = (),
+            preview_pattern: str | None = None) -> TrainResult:
+        """Train until the step counter reaches ``steps`` (``settings.steps`` by default).
+
+        Ctrl-C (KeyboardInterrupt) stops after saving a checkpoint; the result says so.
+        """
+        s = self.settings
+        target = s.steps if steps is None else steps
+        _int_in_range("steps", target, 0, 10_000_000)
+        start_step = int(self.step.numpy())
+        history, losses, interrupted, previews = [], {}, False, []
+        start = time.perf_counter()
+        try:
+            while int(self.step.numpy()) < target:
+                losses = self.train_step()
+                step = int(self.step.numpy())
+                elapsed = time.perf_counter() - start
+                if not np.isfinite(losses["total"]):
+                    raise StyleTransferError(f"the loss became {losses['total']} at step {step}",
+                                             "lower --learning-rate or the loss weights, or use --precision float32")
+                history.append({"step": step, "seconds": elapsed, **losses})
+                if s.checkpoint_every and step % s.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if preview_pattern and s.preview_every and step % s.preview_every == 0:
+                    previews.append(self.save_preview(preview_pattern.format(step=step)))
+                rate = (step - start_step) * s.batch_size / elapsed if elapsed > 0 else 0.0
+                progress = TrainProgress(step, target, losses, elapsed, rate, len(self.data.skipped))
+                for callback in callbacks:
+                    callback(progress)
+        except KeyboardInterrupt:
+            interrupted = True
+        if self.manager is not None and int(self.step.numpy()) > start_step:
+            latest = self.manager.latest_checkpoint
+            if not latest or not latest.endswith(f"-{int(self.step.numpy())}"):
+                self.save_checkpoint()
+        result = TrainResult(self.model, int(self.step.numpy()), start_step, losses, history,
+                             time.perf_counter() - start, interrupted, dict(self.data.skipped),
+                             checkpoint_dir=self.checkpoint_dir, previews=previews, batch_size=s.batch_size)
+        return result
+
+    def preview_picture(self) -> np.ndarray:
+        if self.preview is None:
+            self.preview = resize_to_long_side(shipped_content("chelsea"), 256)
+        return self.preview
+
+    def save_preview(self, path) -> Path:
+        return save_image(path, stylize_fast(self.model, self.preview_picture()))
+
+
+# Settings a resumed run may change; any other change needs a fresh run (see Trainer._check_resumable).
+CHANGEABLE_ON_RESUME = ("steps", "checkpoint_every", "preview_every", "precision", "transformer_precision")
+
+_OPEN_TRAINERS: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_trainers() -> None:
+    for trainer in list(_OPEN_TRAINERS):
+        trainer.close()
+
+
+def train(style, folder, output, settings: TrainSettings | None = None, *, checkpoint_dir=None, preview=None,
+          callbacks=(), previews: bool = True) -> TrainResult:
+    """Train a transformation network for ``style`` on the pictures in ``folder``; save it to ``output``.
+
+    Checkpoints go to ``checkpoint_dir`` (default ``OUTPUT.checkpoints/``); running the same call
+    again resumes from the last one. Previews (the preview picture stylised) are written next to
+    the output every ``settings.preview_every`` steps. Ctrl-C saves a checkpoint and the model.
+    """
+    output = check_model_path(output)
+    settings = (settings or TrainSettings()).validated()
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(output)
+    trainer = Trainer(style, folder, settings, checkpoint_dir=checkpoint_dir, preview=preview)
+    result = trainer.run(callbacks=callbacks, preview_pattern=preview_pattern(output) if previews else None)
+    result.output = save_model(trainer.model, output)
+    write_record(output, result, settings, style=str(style) if isinstance(style, (str, Path)) else "an array",
+                 data=folder, pictures=len(trainer.data.paths))
+    return result

@@ -1,0 +1,123 @@
+"""The style-transfer objective, once: features, targets and weights -> the loss terms.
+
+Lessons: ``notebooks/04_optimization_and_acceleration.ipynb`` (Gatys) and
+``notebooks/06_feed_forward_networks.ipynb`` (Johnson et al.).
+
+Both methods minimise the same sum::
+
+    total = content_weight * mean_l content_loss(F_l, P_l)
+          + style_weight   * sum_l w_l * layer_style_loss(F_l, A_l)
+          + tv_weight      * total_variation_loss(picture)
+
+Gatys et al. minimise it over the pixels of one picture (:mod:`.optimize`); Johnson et al. over
+the weights of a network, on batches of photos (:mod:`.feedforward.trainer`), with the content
+targets taken from the same forward pass. :class:`Objective` holds the weights and layers;
+:meth:`Objective.terms` is written in ``keras.ops``, so the same code runs inside a
+``tf.function`` here and under ``jax.jit`` on a GPU machine without TensorFlow
+(``bench/jax_gpu.py``). The per-layer style terms are returned too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .losses import content_loss, gram_matrix, layer_style_loss, total_variation_loss
+
+#: The terms every optimiser reports, in this order (``Objective.stack``).
+LOSS_TERMS = ("total", "content", "style", "tv")
+
+#: mixed_float16 only: the starting loss scale. The losses are large (1e5-1e7 at the defaults),
+#: so float16 gradients overflow rather than underflow: a scale above 1 makes them infinite.
+#: Gatys' optimiser divides the scale by ``FLOAT16_SCALE_STEP`` whenever a gradient overflows
+#: (down to ``FLOAT16_MIN_SCALE``); training uses Keras' dynamic loss scaling from this start.
+FLOAT16_LOSS_SCALE = 1.0
+FLOAT16_SCALE_STEP = 1024.0
+FLOAT16_MIN_SCALE = 2.0**-40
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The weights and layers of the objective; :meth:`terms` evaluates it.
+
+    ``content_layers`` are averaged; ``style_layer_weights`` maps each style layer to its weight
+    ``w_l`` (they sum to one in both methods). A term whose weight is zero has no layers.
+    """
+
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    content_layers: tuple[str, ...] = ()
+    style_layer_weights: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings) -> "Objective":
+        """The objective of a :class:`~.settings.Settings` (style layers weighted as it says) or a
+        :class:`~.settings.TrainSettings` (style layers weighted equally)."""
+        if hasattr(settings, "layer_weights"):
+            layer_weights = settings.layer_weights()
+        else:
+            layer_weights = {name: 1.0 / len(settings.style_layers) for name in settings.style_layers}
+        return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
+                   tuple(settings.content_layers) if settings.content_weight > 0 else (),
+                   layer_weights if settings.style_weight > 0 else {})
+
+    @property
+    def style_layers(self) -> tuple[str, ...]:
+        return tuple(self.style_layer_weights)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Every VGG19 layer the objective reads, content layers first."""
+        return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+    def style_targets(self, features: dict, weight: float = 1.0) -> dict:
+        """``{layer: weight * G}``: the Gram matrices of a style picture's features (blends add them)."""
+        return {name: weight * gram_matrix(features[name]) for name in self.style_layers}
+
+    def terms(self, features: dict, content_targets: dict, style_targets: dict, picture) -> dict:
+        """The loss terms of one evaluation, as float32 scalars.
+
+        ``features`` are the generated picture's (or batch's) VGG19 features, ``content_targets``
+        those of the content (same shape), ``style_targets`` the style Gram matrices, and
+        ``picture`` the tensor the TV term smooths. Returns ``{"total", "content", "style",
+        "tv"}`` and ``"style_layers"``: each style layer's unweighted loss.
+        """
+        content = 0.0
+        for name in self.content_layers:
+            content = content + content_loss(features[name], content_targets[name]) / len(self.content_layers)
+        per_layer = {name: layer_style_loss(features[name], style_targets[name]) for name in self.style_layers}
+        style = 0.0
+        for name, weight in self.style_layer_weights.items():
+            style = style + weight * per_layer[name]
+        tv = total_variation_loss(picture)
+        total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        return {"total": total, "content": content, "style": style, "tv": tv, "style_layers": per_layer}
+
+    def batch_terms(self, features_of, generated, photos, style_targets) -> dict:
+        """The terms for a batch of network outputs, as Johnson et al. train: :meth:`terms` with
+        the content targets taken from the photos in the same VGG19 pass (without gradient).
+
+        ``features_of`` maps a VGG19 input batch to ``{layer: features}`` (a
+        :class:`~.features.FeatureExtractor`, or a stateless call of one under JAX);
+        ``generated`` and ``photos`` are RGB batches in ``[0, 255]``.
+        """
+        from keras import ops
+
+        from .images import preprocess
+
+        generated = ops.cast(generated, "float32")
+        batch = ops.shape(photos)[0]
+        feats = features_of(preprocess(ops.concatenate([generated, ops.cast(photos, "float32")], axis=0)))
+        mine = {name: feats[name][:batch] for name in self.layers}
+        targets = {name: ops.stop_gradient(feats[name][batch:]) for name in self.content_layers}
+        return self.terms(mine, targets, style_targets, generated)
+
+    @staticmethod
+    def stack(terms: dict):
+        """``[total, content, style, tv]`` as one float32 vector (what the optimisers report)."""
+        from keras import ops
+
+        return ops.stack([ops.cast(ops.convert_to_tensor(terms[k]), "float32") for k in LOSS_TERMS])
+
+
+__all__ = ["Objective", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]
