@@ -7,10 +7,14 @@
     styletransfer fast MODEL INPUT [INPUT ...] -o OUT
 
 CONTENT and STYLE are picture files or names from the example catalogue (``tubingen``,
-``starry_night``, ...). Every option maps one to one onto a field of
-:class:`styletransfer_utils.settings.Settings` (``--style-weight`` is ``style_weight``).
+``starry_night``, ...). The options are generated from the settings dataclasses of
+:mod:`styletransfer_utils.settings`, one per field (``--style-weight`` is ``style_weight``),
+with the help text each field carries: a new setting is one edit there.
 Bad input ends with exit status 2 and a one-line message naming the problem and the fix;
 Ctrl-C stops the run and saves the best picture so far (exit status 130).
+
+``--help``, ``examples`` and bad options answer without importing TensorFlow: each command
+imports it (quietly) only once its arguments have been checked.
 """
 
 from __future__ import annotations
@@ -22,33 +26,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import import_tensorflow_quietly
+from .data import is_example, picture_path, resolve_picture  # noqa: F401 - cli.picture_path/resolve_picture: old names
+from .device import import_tensorflow_quietly
 from .errors import StyleTransferError
-from .settings import INITS, Settings
+from .settings import INITS, PRECISIONS, Settings, TrainSettings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-HELP = {
-    "size": "long side of the output in pixels",
-    "steps": "loss evaluations (forward+backward passes of VGG19)",
-    "optimizer": "lbfgs (the paper's) or adam",
-    "learning_rate": "Adam's step size in pixel units",
-    "content_weight": "weight of the content loss",
-    "style_weight": "weight of the style loss",
-    "tv_weight": "weight of the total-variation (smoothness) loss",
-    "content_layers": "comma-separated VGG19 layers for content, e.g. conv4_2",
-    "style_layers": "comma-separated VGG19 layers for style, e.g. conv1_1,conv2_1,conv3_1,conv4_1,conv5_1",
-    "style_layer_weights": "comma-separated weights, one per style layer (default: equal)",
-    "init": "starting picture: content, noise, or a picture file",
-    "style_blend_weights": "comma-separated weights, one per style picture (default: equal)",
-    "style_scale": "style picture size relative to the output's long side",
-    "pooling": "max or avg (average pooling, which the paper recommends)",
-    "precision": "auto (bf16 where the hardware is fast at it), mixed_bfloat16, mixed_float16 or float32",
-    "jit_compile": "compile the step with XLA",
-    "seed": "random seed for repeatable noise initialisation",
-    "save_every": "also save the picture every N steps next to the output (0: never)",
-}
 
 
 def _csv(kind):
@@ -61,29 +45,44 @@ def _csv(kind):
     return parse
 
 
-def _add_settings_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    """One option per Settings field, with the same name (dashes for underscores)."""
-    for f in dataclasses.fields(Settings):
+def add_settings_options(parser: argparse.ArgumentParser, settings_class) -> None:
+    """One option per field of ``settings_class`` (``style_weight`` -> ``--style-weight``).
+
+    Each field's ``metadata`` says everything: ``help`` (its text), ``csv`` (``str`` or
+    ``float``: a comma-separated tuple), ``metavar``, ``type`` (for a field whose default is
+    None) and ``none`` (how help shows a None default). Booleans become ``--x/--no-x``.
+    """
+    for f in dataclasses.fields(settings_class):
+        meta = f.metadata
+        if "help" not in meta:
+            raise TypeError(f"{settings_class.__name__}.{f.name} has no help text in its field metadata")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
-        help_text = HELP[f.name]
-        if f.name in ("content_layers", "style_layers"):
-            parser.add_argument(flag, type=_csv(str), default=default, metavar="LAYERS",
-                                help=f"{help_text} (default: {','.join(default)})")
-        elif f.name in ("style_layer_weights", "style_blend_weights"):
-            parser.add_argument(flag, type=_csv(float), default=default, metavar="W1,W2,...", help=help_text)
+        kwargs = dict(dest=f.name, default=default, metavar=meta.get("metavar"))
+        if default is None:
+            shown = meta.get("none")
+        elif isinstance(default, tuple):
+            shown = ",".join(map(str, default))
         elif isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
-        elif f.name == "seed":
-            parser.add_argument(flag, type=int, default=default, help=help_text)
+            shown = flag if default else "--no-" + flag[2:]
         else:
-            parser.add_argument(flag, type=type(default), default=default,
-                                help=f"{help_text} (default: {default})")
+            shown = default
+        if isinstance(default, bool):
+            kwargs.update(action=argparse.BooleanOptionalAction)
+            del kwargs["metavar"]
+        elif "csv" in meta:
+            kwargs.update(type=_csv(meta["csv"]))
+        elif meta.get("type", type(default)) is type(None):
+            raise TypeError(f"{settings_class.__name__}.{f.name} defaults to None: give its type (or csv) in metadata")
+        else:
+            kwargs.update(type=meta.get("type", type(default)))
+        text = meta["help"] if shown is None else f"{meta['help']} (default: {shown})"
+        parser.add_argument(flag, help=text.replace("%", "%%"), **kwargs)
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)}
-    return Settings(**values).validated()
+def settings_from_args(args: argparse.Namespace, settings_class=Settings):
+    """The validated ``settings_class`` the parsed options describe."""
+    return settings_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_class)}).validated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("styles", nargs="+", metavar="style", help="style picture(s): files or example names")
     parser.add_argument("-o", "--output", required=True, help="output picture (.png, .jpg, ...)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_settings_options(parser, Settings())
+    add_settings_options(parser, Settings)
     return parser
 
 
@@ -113,46 +112,63 @@ def build_demo_parser() -> argparse.ArgumentParser:
                                  "with a generated style) and write the result.")
     parser.add_argument("-o", "--output", default="styletransfer_demo.png", help="output picture")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_settings_options(parser, Settings())
+    add_settings_options(parser, Settings)
     return parser
 
 
-def picture_path(ref: str) -> Path:
-    """A file path as given, or an example name's cached file (fetched on first use)."""
-    from .data import example_path, is_example
-
-    path = Path(ref)
-    if not path.exists() and is_example(ref):
-        return example_path(ref)
-    if not path.exists() and not path.suffix and len(path.parts) == 1:  # looks like a name, not a file
-        from .errors import ImageError
-
-        raise ImageError(f"{ref}: no such file or example picture",
-                         "check the spelling, or run 'styletransfer examples' for the example names")
-    return path
+def build_train_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="styletransfer train", description="Train Johnson et al.'s feed-forward network for one "
+                     "style on a folder of photos. Run the same command again to resume an interrupted run.")
+    parser.add_argument("style", help="style picture: a file or an example name")
+    parser.add_argument("--data", required=True, help="folder of training photos (JPEG/PNG, searched recursively)")
+    parser.add_argument("-o", "--output", required=True, help="model file to write (.keras or .weights.h5)")
+    parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: MODEL.checkpoints next to the model)")
+    parser.add_argument("--preview", help="picture to stylise for previews (default: a shipped photo)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_settings_options(parser, TrainSettings)
+    return parser
 
 
-def resolve_picture(ref: str):
-    """A file path, or an example name from the catalogue, as an RGB array."""
-    from .images import load_image
+def build_fast_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="styletransfer fast", description="Stylise pictures with a trained feed-forward network.")
+    parser.add_argument("model", help="model file (.keras or .weights.h5) or a shipped model's name")
+    parser.add_argument("inputs", nargs="+", metavar="input", help="picture files or folders")
+    parser.add_argument("-o", "--output", required=True, help="output picture (one input) or folder (several)")
+    parser.add_argument("--size", type=int, default=None, help="cap the long side of each picture (default: keep)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto: bf16 where the hardware is fast at it")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    return parser
 
-    return load_image(picture_path(ref))
+
+def load_pictures(refs) -> list:
+    """Picture files or example names as RGB arrays, in order.
+
+    An example is fetched through Keras, which imports TensorFlow: it is then imported quietly first.
+    """
+    if any(is_example(str(ref)) and not Path(ref).expanduser().exists() for ref in refs):
+        import_tensorflow_quietly()
+    return [resolve_picture(ref) for ref in refs]
 
 
 class ProgressBar:
-    """Callback drawing a tqdm bar with the step, loss terms and time left."""
+    """The progress callback of every command: a tqdm bar with the step, the loss terms and the
+    time left; for training (a progress with ``images_per_second``) also the speed and the
+    unreadable photos skipped so far. ``initial``: the step a resumed run starts from."""
 
-    def __init__(self, steps: int, enabled: bool = True):
+    def __init__(self, steps: int, enabled: bool = True, initial: int = 0):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=steps, unit="step", disable=not enabled, dynamic_ncols=True, file=sys.stderr)
+        self.bar = tqdm(total=steps, initial=initial, unit="step", disable=not enabled, dynamic_ncols=True,
+                        file=sys.stderr)
 
     def __call__(self, progress) -> None:
         losses = progress.losses
-        self.bar.set_postfix_str(
-            f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} tv={losses['tv']:.3g}",
-            refresh=False,
-        )
+        text = (f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} "
+                f"tv={losses['tv']:.3g}")
+        if hasattr(progress, "images_per_second"):
+            text += f" {progress.images_per_second:.1f} img/s skipped={progress.skipped}"
+        self.bar.set_postfix_str(text, refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
@@ -161,9 +177,11 @@ class ProgressBar:
 
 def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) -> int:
     from .images import check_writable, save_image
-    from .optimize import SaveEvery, StyleTransfer
 
     out = check_writable(output)
+    import_tensorflow_quietly()
+    from .optimize import SaveEvery, StyleTransfer
+
     transfer = StyleTransfer(content, styles, settings)
     bar = ProgressBar(settings.steps, enabled=not quiet)
     callbacks = [bar]
@@ -194,6 +212,7 @@ def demo_inputs():
     from .errors import ImageError
     from .images import load_image
 
+    import_tensorflow_quietly()  # fetching an example goes through Keras
     try:
         return load_image(example_path("tubingen")), [load_image(example_path("starry_night"))], "Tübingen x The Starry Night"
     except ImageError:
@@ -202,7 +221,7 @@ def demo_inputs():
 
 def cmd_demo(argv) -> int:
     args = build_demo_parser().parse_args(argv)
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, Settings)
     content, styles, title = demo_inputs()
     if not args.quiet:
         print(f"demo: {title} at {settings.size} px, {settings.steps} steps", file=sys.stderr)
@@ -223,12 +242,11 @@ def cmd_examples(argv) -> int:
 
 def cmd_transfer(argv) -> int:
     args = build_parser().parse_args(argv)
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, Settings)
     from .images import check_writable
 
     check_writable(args.output)
-    content = resolve_picture(args.content)
-    styles = [resolve_picture(s) for s in args.styles]
+    content, *styles = load_pictures([args.content, *args.styles])
     if settings.init not in INITS and not Path(settings.init).is_file():
         from .errors import SettingsError
 
@@ -239,55 +257,17 @@ def cmd_transfer(argv) -> int:
 
 # -- Johnson et al.'s feed-forward network: train one per style, then stylise in one pass -----
 
-TRAIN_HELP = {
-    "steps": "optimisation steps (batches)", "batch_size": "photos per step", "crop_size": "side of the random crops",
-    "style_size": "long side of the style picture", "learning_rate": "Adam's step size",
-    "content_weight": "weight of the content loss", "style_weight": "weight of the style loss",
-    "tv_weight": "weight of the total-variation loss", "content_layers": "comma-separated VGG19 layers for content",
-    "style_layers": "comma-separated VGG19 layers for style", "half_width": "half the channels: about 2.5x faster to run",
-    "precision": "VGG19's precision: auto, mixed_bfloat16, mixed_float16 or float32",
-    "transformer_precision": "the network's precision: same (as --precision) or one of those",
-    "pooling": "VGG19 pooling: max or avg", "checkpoint_every": "save a checkpoint every N steps (0: only at the end)",
-    "preview_every": "stylise the preview picture every N steps, next to the model (0: never)",
-    "seed": "random seed for initialisation and crops",
-}
-
-
-def build_train_parser() -> argparse.ArgumentParser:
-    from .feedforward import TrainSettings
-
-    parser = _Parser(prog="styletransfer train", description="Train Johnson et al.'s feed-forward network for one "
-                     "style on a folder of photos. Run the same command again to resume an interrupted run.")
-    parser.add_argument("style", help="style picture: a file or an example name")
-    parser.add_argument("--data", required=True, help="folder of training photos (JPEG/PNG, searched recursively)")
-    parser.add_argument("-o", "--output", required=True, help="model file to write (.keras or .weights.h5)")
-    parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: MODEL.checkpoints next to the model)")
-    parser.add_argument("--preview", help="picture to stylise for previews (default: a shipped photo)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    defaults = TrainSettings()
-    for f in dataclasses.fields(TrainSettings):
-        flag, default, text = "--" + f.name.replace("_", "-"), getattr(defaults, f.name), TRAIN_HELP[f.name]
-        if f.name.endswith("_layers"):
-            parser.add_argument(flag, type=_csv(str), default=default, metavar="LAYERS", help=f"{text} ({','.join(default)})")
-        elif isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
-        else:
-            parser.add_argument(flag, type=int if f.name == "seed" else type(default), default=default,
-                                help=f"{text} (default: {'random' if default is None else default})")
-    return parser
-
-
 def cmd_train(argv) -> int:
-    from .feedforward import Trainer, TrainSettings, check_model_path, default_checkpoint_dir
-
     args = build_train_parser().parse_args(argv)
-    settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)}).validated()
+    settings = settings_from_args(args, TrainSettings)
+    import_tensorflow_quietly()
+    from .feedforward import Trainer, check_model_path, default_checkpoint_dir
+
     output = check_model_path(args.output)
-    style = resolve_picture(args.style)
-    preview = resolve_picture(args.preview) if args.preview else None
+    style, *preview = load_pictures([args.style, *([args.preview] if args.preview else [])])
     ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else default_checkpoint_dir(output)
     new_folder = not ckpt.exists()
-    trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview)
+    trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview[0] if preview else None)
     try:
         return _train(trainer, args, argv, settings, output, ckpt)
     except BaseException:
@@ -299,8 +279,6 @@ def cmd_train(argv) -> int:
 
 
 def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
-    from tqdm.auto import tqdm
-
     from .feedforward import preview_pattern, save_model, write_record
 
     start = int(trainer.step.numpy())
@@ -309,15 +287,9 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
     if start >= settings.steps:
         print(f"the checkpoint is at step {start}, --steps is {settings.steps}: nothing to train; "
               f"writing the model as it is (raise --steps to train on)", file=sys.stderr)
-    bar = tqdm(total=settings.steps, initial=start, unit="step", disable=args.quiet, dynamic_ncols=True, file=sys.stderr)
-
-    def show(p):
-        bar.set_postfix_str(f"loss={p.losses['total']:.4g} content={p.losses['content']:.3g} style={p.losses['style']:.3g}"
-                            f" tv={p.losses['tv']:.3g} {p.images_per_second:.1f} img/s skipped={p.skipped}", refresh=False)
-        bar.update(1)
-
+    bar = ProgressBar(settings.steps, enabled=not args.quiet, initial=start)
     try:
-        result = trainer.run(callbacks=[show], preview_pattern=preview_pattern(output))
+        result = trainer.run(callbacks=[bar], preview_pattern=preview_pattern(output))
     finally:
         bar.close()
     save_model(trainer.model, output)
@@ -338,27 +310,22 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
 
 def cmd_fast(argv) -> int:
     from .errors import ImageError
-    from .feedforward import MIN_SIDE, load_model, stylize_fast
+    from .limits import MIN_NETWORK_SIDE
+
+    args = build_fast_parser().parse_args(argv)
+    if args.size is not None and args.size < MIN_NETWORK_SIDE:
+        raise ImageError(f"--size {args.size} is too small", f"use at least {MIN_NETWORK_SIDE} pixels, or leave it out")
+    import_tensorflow_quietly()
+    from .feedforward import load_model, stylize_fast
     from .images import load_image, save_image
 
-    parser = _Parser(prog="styletransfer fast", description="Stylise pictures with a trained feed-forward network.")
-    parser.add_argument("model", help="model file (.keras or .weights.h5) or a shipped model's name")
-    parser.add_argument("inputs", nargs="+", metavar="input", help="picture files or folders")
-    parser.add_argument("-o", "--output", required=True, help="output picture (one input) or folder (several)")
-    parser.add_argument("--size", type=int, default=None, help="cap the long side of each picture (default: keep)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "mixed_bfloat16", "mixed_float16", "float32"),
-                        help="auto: bf16 where the hardware is fast at it")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    args = parser.parse_args(argv)
-    if args.size is not None and args.size < MIN_SIDE:
-        raise ImageError(f"--size {args.size} is too small", f"use at least {MIN_SIDE} pixels, or leave it out")
     jobs = _fast_jobs(args.inputs, args.output)
 
     def load(ref):
-        picture = load_image(ref, args.size, min_side=MIN_SIDE)
-        if min(picture.shape[:2]) < MIN_SIDE:  # a wide picture scaled down by --size
+        picture = load_image(ref, args.size, min_side=MIN_NETWORK_SIDE)
+        if min(picture.shape[:2]) < MIN_NETWORK_SIDE:  # a wide picture scaled down by --size
             raise ImageError(f"{ref} is only {picture.shape[1]}x{picture.shape[0]} pixels at --size {args.size}",
-                             f"use a larger --size (the short side needs at least {MIN_SIDE} pixels)")
+                             f"use a larger --size (the short side needs at least {MIN_NETWORK_SIDE} pixels)")
         return picture
 
     for ref, _, named in jobs:
@@ -458,7 +425,6 @@ def _interrupt_on_sigterm() -> None:
 def _as_options(exc: StyleTransferError) -> str:
     """The message, with a leading setting's name written as its option (``size is 0`` -> ``--size is 0``)."""
     from .errors import SettingsError
-    from .feedforward import TrainSettings
 
     text = str(exc)
     name = text.split(" ", 1)[0]
@@ -471,8 +437,6 @@ def _as_options(exc: StyleTransferError) -> str:
 def _suggest_command(word: str) -> None:
     """A first argument that is neither a file nor an example but close to a command: say so."""
     import difflib
-
-    from .data import is_example
 
     if is_example(word) or Path(word).suffix:
         return
@@ -488,8 +452,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # a content picture may be called "train"; a folder of that name is no picture, so no clash
     command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).is_file() else None
-    try:
-        import_tensorflow_quietly()  # the package has set TF_CPP_MIN_LOG_LEVEL unless the user did
+    try:  # each command imports TensorFlow (quietly) once its arguments are checked: Ctrl-C then is 130 too
         if command is None and argv and not Path(argv[0]).exists():
             _suggest_command(argv[0])
         return command(argv[1:]) if command else cmd_transfer(argv)
