@@ -49,6 +49,10 @@ class Objective:
     content_layers: tuple[str, ...] = ()
     style_layer_weights: dict = field(default_factory=dict)
 
+    def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
+        object.__setattr__(self, "content_layers", tuple(self.content_layers))
+        object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
+
     @classmethod
     def from_settings(cls, settings) -> "Objective":
         """The objective of a :class:`~.settings.Settings` (style layers weighted as it says) or a

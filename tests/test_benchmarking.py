@@ -35,9 +35,39 @@ def test_the_kernel_peak_mark_resets_and_sees_a_large_allocation():
     assert benchmarking.peak_rss_bytes() - before > 32 * 2**20
 
 
-def test_peak_memory_on_cpu_returns_the_value():
-    value, peak, what = benchmarking.peak_memory(lambda: np.ones(2**20).sum(), device="CPU")
-    assert value == 2**20 and peak >= 0 and "CPU" in what
+MB = 2**20
+
+
+def _hold_and_free(megabytes: int):
+    """Allocate and touch ``megabytes`` MB, keep it a moment (for the sampler), free it."""
+    block = np.ones(megabytes * MB // 8)  # np.ones writes every page: all of it is resident
+    total = block.sum()
+    time.sleep(0.2)
+    del block
+    return total
+
+
+def test_peak_memory_on_cpu_measures_an_allocation_freed_before_the_end():
+    value, peak, what = benchmarking.peak_memory(lambda: _hold_and_free(200), device="CPU")
+    assert value == 200 * MB // 8 and "CPU" in what
+    # the block is gone when the call returns: only the sampling thread can have seen it
+    assert 150 * MB <= peak < 400 * MB, peak / MB
+
+
+def test_peak_memory_on_cpu_reads_little_without_an_allocation():
+    value, peak, what = benchmarking.peak_memory(lambda: sum(range(1000)), device="CPU")
+    assert value == 499500 and "CPU" in what
+    assert peak < 32 * MB, peak / MB
+
+
+def test_peak_rss_measures_from_the_value_on_entry():
+    held = np.ones(100 * MB // 8)  # resident before the probe starts: not counted
+    with benchmarking.PeakRSS() as probe:
+        more = np.ones(100 * MB // 8)
+        time.sleep(0.05)
+    assert probe.start >= 100 * MB  # RSS on entry includes what was held already
+    assert 75 * MB <= probe.extra < 200 * MB, probe.extra / MB
+    del held, more
 
 
 @pytest.mark.weights
@@ -55,16 +85,64 @@ def test_time_variants_and_memory_by_size(vgg_weights, content_picture, style_pi
     assert in_process[0]["pixels"] == memory[0]["pixels"] and "fresh" not in in_process[0]["measured"]
 
 
-def test_johnson_vs_gatys_table(vgg_weights, style_picture):
+def test_johnson_vs_gatys_on_real_runs(vgg_weights, style_picture):
     from styletransfer_utils import feedforward as ff
-    from styletransfer_utils.benchmarking import johnson_vs_gatys
+    from styletransfer_utils.settings import TrainSettings
 
-    settings = ff.TrainSettings(content_layers=("relu1_2",), style_layers=("relu1_2",), precision="float32")
+    settings = TrainSettings(content_layers=("relu1_2",), style_layers=("relu1_2",), precision="float32")
     model = ff.build_transformer(half_width=True, seed=0)
-    rows = johnson_vs_gatys(model, style_picture, sizes=(32, 48), gatys_steps=200, timed_steps=2, repeat=1,
-                            settings=settings)
+    rows = benchmarking.johnson_vs_gatys(model, style_picture, sizes=(32, 48), gatys_steps=200, timed_steps=2,
+                                         repeat=1, settings=settings)
     assert [r.size for r in rows] == [32, 48]
-    for r in rows:
-        assert r.network_ms > 0 and r.gatys_s_per_step > 0 and r.gatys_steps == 200
-        assert r.gatys_s == pytest.approx(200 * r.gatys_s_per_step)
-        assert r.speedup == pytest.approx(r.gatys_s / (r.network_ms / 1000))
+    for r in rows:  # measured, not made up: positive, finite, and no longer than a test can run
+        assert 0 < r.network_ms < 60_000 and 0 < r.gatys_s_per_step < 60 and r.gatys_steps == 200
+        assert np.isfinite([r.gatys_s, r.speedup]).all() and r.gatys_s > 0 and r.speedup > 0
+
+
+class _FakeResult:
+    def __init__(self, history):
+        self.history = history
+
+
+def test_johnson_vs_gatys_arithmetic_against_known_timings(monkeypatch, style_picture):
+    """With the network timed at 2 + size/16 ms and Gatys' steps at size/128 s after a 3 s first step
+    (tracing), the table's figures are known numbers, and scale with ``gatys_steps``."""
+    from styletransfer_utils import optimize
+    from styletransfer_utils.settings import TrainSettings
+
+    model = object()
+    network_calls, gatys_calls = [], []
+
+    def fake_network_ms(net, height, width=None, *, repeat=5):
+        network_calls.append((net, height, width, repeat))
+        return 2 + height / 16
+
+    def fake_stylize(content, styles, settings=None, **changes):
+        gatys_calls.append((content.shape, styles, settings))
+        step = settings.size / 128  # seconds per step after the first
+        return _FakeResult([{"step": k, "seconds": 3.0 + (k - 1) * step} for k in range(1, settings.steps + 1)])
+
+    monkeypatch.setattr(benchmarking, "network_ms", fake_network_ms)
+    monkeypatch.setattr(optimize, "stylize", fake_stylize)
+    settings = TrainSettings(content_layers=("relu1_2",), style_layers=("relu1_2", "relu2_1"), style_weight=1e-2)
+
+    rows = benchmarking.johnson_vs_gatys(model, style_picture, sizes=(32, 64), gatys_steps=200, timed_steps=4,
+                                         repeat=3, settings=settings)
+    # 32 px: 4 ms a pass; 0.25 s a step, 50 s for 200 steps, 50 / 0.004 = 12,500 times the network's time
+    # 64 px: 6 ms a pass; 0.5 s a step, 100 s for 200 steps, 100 / 0.006 = 16,667
+    assert [(r.size, r.network_ms, r.gatys_s_per_step, r.gatys_steps, r.gatys_s, r.speedup) for r in rows] == [
+        pytest.approx((32, 4.0, 0.25, 200, 50.0, 12_500.0)), pytest.approx((64, 6.0, 0.5, 200, 100.0, 100 / 0.006))]
+    # every network pass is timed on the model at the size asked for, as often as asked
+    assert network_calls == [(model, 32, None, 3), (model, 64, None, 3)]
+    # Gatys runs timed_steps + 1 steps on a square picture, on the network's objective, at each size
+    assert [(shape, s.size, s.steps) for shape, _, s in gatys_calls] == [((32, 32, 3), 32, 5), ((64, 64, 3), 64, 5)]
+    trained = settings.validated()  # layer names resolved to Keras' (relu1_2 -> block1_conv2)
+    for _, styles, s in gatys_calls:
+        assert len(styles) == 1 and styles[0] is style_picture
+        assert (s.content_layers, s.style_layers, s.style_weight, s.init) == (
+            trained.content_layers, trained.style_layers, 1e-2, "content")
+
+    # four times the steps: four times Gatys' time and the speed-up; the per-step figures do not change
+    longer = benchmarking.johnson_vs_gatys(model, style_picture, sizes=(32,), gatys_steps=800, timed_steps=2,
+                                           repeat=1, settings=settings)
+    assert (longer[0].gatys_s_per_step, longer[0].gatys_s, longer[0].speedup) == pytest.approx((0.25, 200.0, 50_000.0))

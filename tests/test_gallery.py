@@ -15,9 +15,30 @@ def test_render_gallery_tiny(vgg_weights, tmp_path):
     assert lines and lines[0].startswith("coffee: 64x")
 
 
-def test_main_rejects_unknown_photos():
-    with pytest.raises(SystemExit):
-        gallery.main(["--only", "tubingen"])
+def test_main_rejects_unknown_photos(capsys, monkeypatch):
+    from styletransfer_utils.data import SHIPPED_CONTENT
+
+    rendered = []
+
+    def fake(kind):
+        return lambda out, **kw: rendered.append((kind, kw["contents"])) or []
+
+    monkeypatch.setattr(gallery, "render_gallery", fake("gatys"))
+    monkeypatch.setattr(gallery, "render_fast_gallery", fake("fast"))
+    with pytest.raises(SystemExit) as caught:
+        gallery.main(["--only", "coffee", "tubingen"])
+    assert caught.value.code == 2  # argparse's usage error, before anything is rendered
+    assert rendered == []
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err
+    assert err.startswith("usage: python -m styletransfer_utils.gallery")
+    assert "--only" in err and "invalid choice: 'tubingen'" in err
+    choices = err[err.index("choose from"):]
+    assert all(name in choices for name in SHIPPED_CONTENT), err
+    # without the unknown photo the same call goes on to render the known one
+    assert gallery.main(["--only", "coffee"]) == 0
+    assert rendered == [("gatys", ("coffee",)), ("fast", ("coffee",))]
 
 
 def test_committed_gallery_is_small_and_credited():
@@ -37,7 +58,8 @@ def test_render_fast_gallery_uses_every_shipped_network(tmp_path, monkeypatch):
     models = tmp_path / "models"
     models.mkdir()
     ff.save_model(ff.build_transformer(half_width=True, seed=0), models / "toy.weights.h5")
-    monkeypatch.setattr(ff, "MODELS_DIR", models)
+    # shipped_models reads the constant of the module that defines it, not the package's re-export
+    monkeypatch.setattr("styletransfer_utils.feedforward.models.MODELS_DIR", models)
     lines = []
     written = gallery.render_fast_gallery(tmp_path / "out", size=48, contents=("coffee", "rocket"), log=lines.append)
     assert [p.name for p in written] == ["coffee_toy.png", "rocket_toy.png"]

@@ -16,7 +16,12 @@ One concept per module:
 The training objective is :class:`styletransfer_utils.objective.Objective`, the same one
 Gatys' method minimises; the settings are :class:`styletransfer_utils.settings.TrainSettings`.
 Everything public is importable from here (``from styletransfer_utils import feedforward as ff``).
+Only the trainer needs TensorFlow (``tf.data``, ``tf.function``, checkpoints): its names load on
+first use, so the network, its layers and model files also work on Keras' JAX backend on a
+machine without TensorFlow (``bench/jax_gpu.py``).
 """
+
+import importlib
 
 from ..errors import DataError, ModelError
 from ..limits import MIN_NETWORK_SIDE
@@ -30,7 +35,15 @@ from .network import (FULL_WIDTH, HALF_WIDTH, RESIDUAL_BLOCKS, build_transformer
 from .photos import PICTURE_EXTENSIONS, PictureFolder, find_pictures, random_crop, scale_for_crops
 from .records import (model_base, preview_pattern, read_record, record_path, record_settings, settings_dict,
                       write_record)
-from .trainer import CHANGEABLE_ON_RESUME, TrainProgress, TrainResult, Trainer, default_checkpoint_dir, train
+
+_TRAINER_NAMES = ("CHANGEABLE_ON_RESUME", "TrainProgress", "TrainResult", "Trainer", "default_checkpoint_dir", "train")
+
+
+def __getattr__(name):  # PEP 562: the trainer (TensorFlow) is imported when first asked for
+    if name in _TRAINER_NAMES:
+        return getattr(importlib.import_module(".trainer", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The network's smallest side (kept under its old name).
 MIN_SIDE = MIN_NETWORK_SIDE

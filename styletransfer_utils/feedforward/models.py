@@ -14,11 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..device import import_tensorflow_quietly
-
-import_tensorflow_quietly()
-import tensorflow as tf  # noqa: E402
-
 from ..errors import ImageError, ModelError, SettingsError  # noqa: E402
 from ..files import atomic_path  # noqa: E402
 from ..images import as_picture, check_picture_array, load_image, preprocess  # noqa: E402
@@ -131,6 +126,8 @@ def load_model(name_or_path, *, precision: str = "float32"):
 
 def _compiled(model):
     """A ``tf.function`` of the model that retraces only when the rank or dtype changes."""
+    import tensorflow as tf
+
     fn = getattr(model, "_styletransfer_fast_fn", None)
     if fn is None:
         fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
@@ -152,6 +149,8 @@ def stylize_fast(model, picture, *, max_size: int | None = None) -> np.ndarray:
     if min(arr.shape[:2]) < MIN_NETWORK_SIDE:
         raise ImageError(f"picture is only {arr.shape[1]}x{arr.shape[0]} pixels",
                          f"use a picture at least {MIN_NETWORK_SIDE} pixels on each side")
+    import tensorflow as tf
+
     out = _compiled(model)(tf.convert_to_tensor(arr[None]))
     if tuple(out.shape[1:]) != arr.shape:
         raise ModelError(f"the model turns a {arr.shape} picture into {tuple(out.shape[1:])}, so it is no style "

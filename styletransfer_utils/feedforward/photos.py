@@ -13,12 +13,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ..device import import_tensorflow_quietly
 from ..errors import DataError, ImageError
 from ..images import load_image
-
-import_tensorflow_quietly()
-import tensorflow as tf  # noqa: E402
 
 #: Training pictures: files with these extensions (any case), found recursively.
 PICTURE_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -106,6 +102,8 @@ class PictureFolder:
         (``del it``) before the program ends, or the interpreter's exit can hang while the
         pipeline is still filling its buffers (:class:`Trainer` does this for its own).
         """
+        import tensorflow as tf
+
         size = self.crop_size
         empty = np.zeros((size, size, 3), np.uint8)
 
@@ -137,4 +135,6 @@ def _readable(crop, ok):
 
 
 def _as_float(crop, ok):
+    import tensorflow as tf
+
     return tf.cast(crop, tf.float32)

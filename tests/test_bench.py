@@ -1,0 +1,160 @@
+"""The scripts in bench/: loaded as modules and run on tiny inputs, without a GPU.
+
+bench/jax_gpu.py imports no JAX until its 'run' needs it, so its 'prepare' side, its error
+messages and its 'record' command are tested here on TensorFlow.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from styletransfer_utils import feedforward as ff
+
+# as in tests/test_feedforward.py: 32 px crops, batch 2, VGG19 only up to relu2_2, float32
+TINY = dict(batch_size=2, crop_size=32, style_size=48, content_layers=("relu1_2",),
+            style_layers=("relu1_2", "relu2_1"), precision="float32", checkpoint_every=0, preview_every=0,
+            half_width=True, learning_rate=3e-3, seed=3)
+
+
+def _picture(h, w, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(7 * x + seed), np.cos(5 * y - seed), np.sin(4 * (x + y))], -1)
+    return np.clip(127.5 + 100 * base + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """A folder of synthetic photos: JPEG and PNG, one greyscale, one in a subfolder."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(_picture(40 + 3 * i, 50, i)).save(folder / f"p{i}.jpg")
+    Image.fromarray(_picture(48, 48, 7)).convert("L").save(folder / "grey.png")
+    Image.fromarray(_picture(60, 44, 8)).save(folder / "sub" / "deep.PNG")
+    (folder / "notes.txt").write_text("not a picture and not a picture name")
+    return folder
+
+
+@pytest.fixture
+def style_file(tmp_path):
+    rng = np.random.default_rng(2)
+    stripes = (np.indices((48, 48)).sum(0) // 4 % 2)[..., None] * np.array([200.0, 40.0, 90.0])
+    path = tmp_path / "style.png"
+    Image.fromarray(np.clip(stripes + rng.normal(30, 20, (48, 48, 3)), 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def half_net():
+    return ff.build_transformer(half_width=True, seed=0)
+
+
+# -- bench/jax_gpu.py -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def jax_gpu():
+    """bench/jax_gpu.py as a module (it imports no JAX until its 'run' needs it)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "jax_gpu.py"
+    spec = importlib.util.spec_from_file_location("jax_gpu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gpu_scripts_stateless_step_matches_the_trainer(jax_gpu, photos, style_file, vgg_weights):
+    """bench/jax_gpu.py trains on Keras' JAX backend by calling the network and VGG19
+    statelessly around the package's Objective; on this (TensorFlow) backend that glue must give
+    the trainer's four terms for the same batch (tests/test_objective.py runs it on JAX)."""
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **{**TINY, "style_weight": 1e-2}))
+    trainer.run()  # trained a step: not the initial weights
+    batch = trainer.next_batch()
+    terms = jax_gpu.make_losses(trainer.model, trainer.extractor, trainer.objective)
+    variables = lambda m: ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables])  # noqa: E731
+    total, got = terms(variables(trainer.model), variables(trainer.extractor.model), batch, trainer.style_grams)
+    expected = np.asarray(trainer.losses(batch))
+    assert expected[1] > 0 and expected[2] > 0 and expected[3] > 0
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5)
+    assert float(total) == pytest.approx(expected[0], rel=1e-5)
+
+
+def test_the_gpu_script_fails_with_one_line(jax_gpu, tmp_path, monkeypatch):
+    from styletransfer_utils.errors import ImageError
+
+    def unreachable_style(*args):
+        raise ImageError("cannot fetch example 'shipwreck'; connect to the internet once")
+
+    monkeypatch.setattr(jax_gpu, "prepare", unreachable_style)
+    monkeypatch.setattr("sys.argv", ["jax_gpu.py", "prepare", str(tmp_path / "bundle")])
+    with pytest.raises(SystemExit, match=r"^error: cannot fetch example 'shipwreck'; connect") as caught:
+        jax_gpu.main()
+    assert "\n" not in str(caught.value)
+    monkeypatch.setattr("sys.argv", ["jax_gpu.py", "run", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match=r"^error: no bundle in .*nothing: make one with"):
+        jax_gpu.main()
+
+
+def _gpu_run(folder, steps, batch, seconds, learning_rate, args, net=None, old=False):
+    """A results.json as bench/jax_gpu.py run writes it (``old``: as runs wrote it before 'record')."""
+    folder.mkdir(parents=True)
+    losses = {"total": 2.0, "content": 1.0, "style": 4e3, "tv": 0.2}
+    run = {"style": "shipwreck", "init": args.get("init"), "steps": steps, "batch_size": batch,
+           "images_seen": steps * batch, "seconds": seconds, "compile_seconds": 5.0,
+           "images_per_second": steps * batch / seconds, "final_losses_mean_of_last_500_steps": losses,
+           "settings": {**ff.settings_dict(ff.TrainSettings(half_width=True, seed=0, learning_rate=learning_rate)),
+                        "steps": steps, "batch_size": batch, "precision": "mixed_bfloat16"},
+           "history": [{"step": s, "seconds": s * seconds / steps, **losses} for s in range(100, steps + 1, 100)]}
+    results = {"machine": {"devices": ["cuda:0"], "cpus": 16, "gpu": ["NVIDIA H200"]},
+               "versions": {"python": "3.12.3", "jax": "0.11.2", "keras": "3.15.1", "backend": "jax"},
+               "date": "2026-11-26", "data": "../shared/datasets/imagenet-samples", "pictures": 1000,
+               "skipped": 0, "args": args, "train": {"shipwreck": run}}
+    if old:
+        del results["data"], results["pictures"], results["skipped"], results["args"], run["style"]
+        results["machine"].pop("gpu")
+    (folder / "results.json").write_text(json.dumps(results))
+    if net is not None:
+        ff.save_model(net, folder / "shipwreck.keras")
+    return folder
+
+
+def test_the_gpu_script_records_its_runs(jax_gpu, tmp_path, half_net):
+    """'record' turns the runs that trained a network into its NAME.json, as styletransfer train
+    writes one: phases, history counted on across runs, and the commands that repeat them."""
+    args = {"train_seconds": 110.0, "batch_size": 8, "init": None, "learning_rate": None}
+    first = _gpu_run(tmp_path / "a", 300, 8, 110.0, 1e-3, args)
+    second = _gpu_run(tmp_path / "b", 200, 16, 45.0, 1e-4, {**args, "train_seconds": 45.0, "batch_size": 16,
+                                                             "init": str(first), "learning_rate": 1e-4}, half_net)
+    jax_gpu.record([first, second], tmp_path / "models", None, [])
+    record = json.loads((tmp_path / "models" / "shipwreck.json").read_text())
+    assert record["command"] == (
+        "python bench/jax_gpu.py prepare BUNDLE && KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT "
+        "--styles shipwreck --batch-size 8 --train-seconds 110 --no-tables && KERAS_BACKEND=jax python "
+        "bench/jax_gpu.py run BUNDLE --out OUT2 --styles shipwreck --batch-size 16 --init OUT --learning-rate 1e-4 "
+        "--train-seconds 45 --no-tables")
+    assert (record["steps"], record["images_seen"], record["total_seconds"]) == (500, 300 * 8 + 200 * 16, 155.0)
+    assert [h["step"] for h in record["history"]] == [100, 200, 300, 400, 500]
+    assert record["history"][3]["seconds"] == pytest.approx(110 + 22.5)
+    assert [(p["learning_rate"], p["batch_size"]) for p in record["phases"]] == [(1e-3, 8), (1e-4, 16)]
+    assert record["machine"]["processor"] == "NVIDIA H200 GPU (Keras on JAX)" and record["style"] == "shipwreck"
+    settings = ff.record_settings(record)
+    assert (settings.steps, settings.learning_rate, settings.batch_size) == (500, 1e-3, 16)
+    assert ff.is_half_width(ff.load_model(tmp_path / "models" / "shipwreck.keras"))
+
+    # a later run (an older script's results.json) goes on from that record
+    third = _gpu_run(tmp_path / "c", 100, 16, 20.0, 1e-3, {}, half_net, old=True)
+    with pytest.raises(SystemExit, match="do not say style, data, pictures, machine.*--onto"):
+        jax_gpu.record([third], tmp_path / "nowhere", None, [])
+    jax_gpu.record([third], tmp_path / "more", tmp_path / "models", [])
+    more = json.loads((tmp_path / "more" / "shipwreck.json").read_text())
+    assert more["command"] == record["command"] + (
+        " && KERAS_BACKEND=jax python bench/jax_gpu.py run BUNDLE --out OUT3 --styles shipwreck --batch-size 16 "
+        "--init OUT2 --learning-rate 1e-3 --train-seconds 20 --no-tables")
+    assert (more["steps"], more["total_seconds"], len(more["phases"])) == (600, 175.0, 3)
+    assert more["history"][-1]["step"] == 600 and more["machine"] == record["machine"]
+    assert more["data"] == record["data"] and more["phases"][2]["init"] == "phase 2's network, a fresh Adam"
