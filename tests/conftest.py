@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
+from helpers import synthetic_photo
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -46,3 +49,31 @@ def style_picture():
     stripes = (np.indices((64, 64)).sum(0) // 4 % 2)[..., None] * np.array([200.0, 40.0, 90.0])
     return np.clip(stripes + rng.normal(30, 20, (64, 64, 3)), 0, 255).astype(np.float32)
 
+
+@pytest.fixture
+def photos(tmp_path):
+    """A folder of synthetic photos: JPEG and PNG, one greyscale, one in a subfolder."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(synthetic_photo(40 + 3 * i, 50, i)).save(folder / f"p{i}.jpg")
+    Image.fromarray(synthetic_photo(48, 48, 7)).convert("L").save(folder / "grey.png")
+    Image.fromarray(synthetic_photo(60, 44, 8)).save(folder / "sub" / "deep.PNG")
+    (folder / "notes.txt").write_text("not a picture and not a picture name")
+    return folder
+
+
+@pytest.fixture
+def style_file(tmp_path):
+    rng = np.random.default_rng(2)
+    stripes = (np.indices((48, 48)).sum(0) // 4 % 2)[..., None] * np.array([200.0, 40.0, 90.0])
+    path = tmp_path / "style.png"
+    Image.fromarray(np.clip(stripes + rng.normal(30, 20, (48, 48, 3)), 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def half_net():
+    from styletransfer_utils.feedforward import build_transformer
+
+    return build_transformer(half_width=True, seed=0)

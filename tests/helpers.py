@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: files that are not usable pictures."""
+"""Helpers shared by the tests: files that are not usable pictures, synthetic photos, tiny settings."""
 
 import io
 import struct
@@ -59,3 +59,18 @@ def assert_one_line_error(capsys, argv, *words, prefix=r"styletransfer: error: "
     for w in words:
         assert w in err, err
     return err
+
+
+#: Training settings for tests: 32 px crops, batch 2, VGG19 only up to relu2_2 (fast), float32
+#: (deterministic)
+TINY = dict(batch_size=2, crop_size=32, style_size=48, content_layers=("relu1_2",),
+            style_layers=("relu1_2", "relu2_1"), precision="float32", checkpoint_every=0, preview_every=0,
+            half_width=True, learning_rate=3e-3, seed=3)
+
+
+def synthetic_photo(h, w, seed):
+    """A smooth, photo-like uint8 picture with a little noise (a stand-in for a real photo)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(7 * x + seed), np.cos(5 * y - seed), np.sin(4 * (x + y))], -1)
+    return np.clip(127.5 + 100 * base + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)

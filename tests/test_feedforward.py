@@ -8,15 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import assert_one_line_error, make_bad_picture
+from helpers import TINY, assert_one_line_error, make_bad_picture, synthetic_photo as _picture
 from styletransfer_utils import feedforward as ff
 from styletransfer_utils.cli import main
 from styletransfer_utils.errors import SettingsError, StyleTransferError
 
-# tiny: 32 px crops, batch 2, VGG19 only up to relu2_2 (fast), float32 (deterministic)
-TINY = dict(batch_size=2, crop_size=32, style_size=48, content_layers=("relu1_2",),
-            style_layers=("relu1_2", "relu2_1"), precision="float32", checkpoint_every=0, preview_every=0,
-            half_width=True, learning_rate=3e-3, seed=3)
 TINY_CLI = ["--batch-size", "2", "--crop-size", "32", "--style-size", "48", "--content-layers", "relu1_2",
             "--style-layers", "relu1_2,relu2_1", "--precision", "float32", "--half-width", "--preview-every", "0"]
 
@@ -24,40 +20,6 @@ TINY_CLI = ["--batch-size", "2", "--crop-size", "32", "--style-size", "48", "--c
 # errors come from "styletransfer: error:" or, for usage errors, "styletransfer fast: error:"
 def _bad(capsys, argv, *words):
     return assert_one_line_error(capsys, argv, *words, prefix=r"styletransfer( (train|fast))?: error: ")
-
-
-def _picture(h, w, seed):
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w] / max(h, w)
-    base = np.stack([np.sin(7 * x + seed), np.cos(5 * y - seed), np.sin(4 * (x + y))], -1)
-    return np.clip(127.5 + 100 * base + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def photos(tmp_path):
-    """A folder of synthetic photos: JPEG and PNG, one greyscale, one in a subfolder."""
-    folder = tmp_path / "photos"
-    (folder / "sub").mkdir(parents=True)
-    for i in range(4):
-        Image.fromarray(_picture(40 + 3 * i, 50, i)).save(folder / f"p{i}.jpg")
-    Image.fromarray(_picture(48, 48, 7)).convert("L").save(folder / "grey.png")
-    Image.fromarray(_picture(60, 44, 8)).save(folder / "sub" / "deep.PNG")
-    (folder / "notes.txt").write_text("not a picture and not a picture name")
-    return folder
-
-
-@pytest.fixture
-def style_file(tmp_path):
-    rng = np.random.default_rng(2)
-    stripes = (np.indices((48, 48)).sum(0) // 4 % 2)[..., None] * np.array([200.0, 40.0, 90.0])
-    path = tmp_path / "style.png"
-    Image.fromarray(np.clip(stripes + rng.normal(30, 20, (48, 48, 3)), 0, 255).astype(np.uint8)).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def half_net():
-    return ff.build_transformer(half_width=True, seed=0)
 
 
 # -- the network ------------------------------------------------------------------------------
