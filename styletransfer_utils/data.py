@@ -85,6 +85,9 @@ def example_path(name: str, *, download: bool = True) -> Path:
 
     Raises :class:`ImageError` when it is not cached and cannot be downloaded.
     """
+    from .device import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # Keras imports TensorFlow, whose C++ start-up lines would reach the terminal
     import keras
 
     ex = _example(name)

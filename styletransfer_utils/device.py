@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 muted (the command line and the notebooks do).
+    """Import TensorFlow (and Keras) with file descriptor 2 muted (the command line and notebooks do).
 
     TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are printed before its log level is
     read, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; Python errors still surface as exceptions.
@@ -37,6 +37,7 @@ def import_tensorflow_quietly() -> None:
             sys.stderr.flush()
             os.dup2(devnull.fileno(), 2)
             import tensorflow  # noqa: F401
+            import keras  # noqa: F401  (it imports JAX too where installed, whose start-up lines are alike)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -66,6 +67,7 @@ def bf16_fast_on_cpu() -> bool:
 
 def gpu_available() -> bool:
     """True when TensorFlow sees at least one GPU."""
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
@@ -73,6 +75,7 @@ def gpu_available() -> bool:
 
 def gpu_compute_capability() -> tuple[int, int] | None:
     """The first GPU's compute capability, or ``None`` when there is no GPU."""
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")

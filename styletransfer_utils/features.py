@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .device import bf16_fast_on_cpu, gpu_compute_capability, resolve_precision  # noqa: F401 (re-exported)
+from .device import bf16_fast_on_cpu, gpu_compute_capability, import_tensorflow_quietly, resolve_precision  # noqa: F401
 from .errors import SettingsError
 
 #: (block, number of convolutions, filters) for VGG19.
@@ -83,6 +83,7 @@ def build_vgg19(up_to: str = "block5_pool", *, pooling: str = "max", dtype: str 
     every layer built. ``weights`` is ``"imagenet"`` (found via :mod:`.weights`), a path to an
     ``.h5`` file in Keras' layout, or ``None`` for random initialisation.
     """
+    import_tensorflow_quietly()
     import keras
 
     if pooling not in ("max", "avg"):

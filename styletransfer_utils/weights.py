@@ -62,6 +62,9 @@ def _from_cache(md5: str) -> Path | None:
 
 
 def _from_keras_download(md5: str) -> Path | None:
+    from .device import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # Keras imports TensorFlow, whose C++ start-up lines would reach the terminal
     import keras
 
     try:
