@@ -26,6 +26,7 @@ from multiprocessing import get_context
 from typing import Callable
 
 from .device import gpu_available, processor_name  # noqa: F401 (processor_name: re-exported for bench/)
+from .settings import Settings
 
 
 def seconds_per_step(history: list[dict], skip: int = 1) -> float:
@@ -70,6 +71,7 @@ def time_variants(content, styles, variants: dict | None = None, *, steps: int =
 
     variants = SPEED_VARIANTS if variants is None else variants
     settings = {"optimizer": "adam", **settings, "steps": steps}
+    settings.setdefault("sizes", (settings.get("size", Settings().size),))  # one size: every step costs the same
     rows: list[Timing] = []
     for label, changes in variants.items():
         result = stylize(content, styles, **{**settings, **changes})
@@ -132,7 +134,7 @@ def johnson_vs_gatys(model, style, sizes=(256, 512, 1024), *, gatys_steps: int =
     for size in sizes:
         picture = np.random.default_rng(size).uniform(0, 255, (size, size, 3)).astype(np.float32)
         ms = network_ms(model, size, repeat=repeat)
-        result = stylize(picture, [style], gatys_settings(settings, size=size, steps=timed_steps + 1))
+        result = stylize(picture, [style], gatys_settings(settings, size=size, sizes=(size,), steps=timed_steps + 1))
         per_step = seconds_per_step(result.history)
         total = per_step * gatys_steps
         rows.append(SpeedRow(size, ms, per_step, gatys_steps, total, total / (ms / 1000)))
@@ -246,9 +248,9 @@ def _one_size_in_this_process(content, styles, size: int, steps: int, settings: 
     """Warm up at a tiny size, then measure one run's peak RSS growth; run in a fresh process."""
     from .optimize import stylize  # imports TensorFlow quietly
 
-    stylize(content, styles, **{**settings, "size": WARM_UP_SIZE, "steps": 1})
+    stylize(content, styles, **{**settings, "size": WARM_UP_SIZE, "sizes": (WARM_UP_SIZE,), "steps": 1})
     release_free_memory()
-    measured = {**settings, "size": size, "steps": steps}
+    measured = {**settings, "size": size, "sizes": (size,), "steps": steps}
     if reset_peak_rss():
         start = current_rss_bytes()
         result = stylize(content, styles, **measured)
@@ -284,7 +286,8 @@ def memory_by_size(content, styles, sizes, *, steps: int = 3, fresh_process: boo
         else:
             from .optimize import stylize
 
-            result, peak, what = peak_memory(lambda s=size: stylize(content, styles, **{**settings, "size": s, "steps": steps}))
+            result, peak, what = peak_memory(lambda s=size: stylize(content, styles, **{**settings, "size": s, "sizes": (s,),
+                                                                                        "steps": steps}))
             shape, history, seconds = result.image.shape[:2], result.history, result.seconds
         rows.append({"size": size, "pixels": shape[0] * shape[1], "MB": peak / 2**20,
                      "s/step": seconds_per_step(history) if steps > 1 else seconds,

@@ -166,6 +166,8 @@ class ProgressBar:
         losses = progress.losses
         text = (f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} "
                 f"tv={losses['tv']:.3g}")
+        if getattr(progress, "size", None):
+            text = f"{progress.size}px " + text
         if hasattr(progress, "images_per_second"):
             text += f" {progress.images_per_second:.1f} img/s skipped={progress.skipped}"
         self.bar.set_postfix_str(text, refresh=False)
@@ -180,10 +182,10 @@ def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) 
 
     out = check_writable(output)
     import_tensorflow_quietly()
-    from .optimize import SaveEvery, StyleTransfer
+    from .optimize import CoarseToFine, SaveEvery
 
-    transfer = StyleTransfer(content, styles, settings)
-    bar = ProgressBar(settings.steps, enabled=not quiet)
+    transfer = CoarseToFine(content, styles, settings)
+    bar = ProgressBar(sum(steps for _, steps in transfer.schedule), enabled=not quiet)
     callbacks = [bar]
     if settings.save_every:
         callbacks.append(SaveEvery(settings.save_every, str(out.with_name(out.stem + "_step{step:05d}" + out.suffix))))

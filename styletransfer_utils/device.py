@@ -100,3 +100,23 @@ def resolve_precision(precision: str = "auto") -> str:
             return "mixed_bfloat16"
         return "mixed_float16" if cc >= (7, 0) else "float32"
     return "mixed_bfloat16" if bf16_fast_on_cpu() else "float32"
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process may still take: the smaller of the system's available memory
+    (``MemAvailable``) and what the cgroup limit leaves, or ``None`` where neither is known."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if limit != "max":
+            found.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None

@@ -48,10 +48,33 @@ class Objective:
     tv_weight: float
     content_layers: tuple[str, ...] = ()
     style_layer_weights: dict = field(default_factory=dict)
+    content_scales: dict | None = None  #: a factor per content layer (see :meth:`relative`); None: all 1
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
         object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
+
+    def relative(self, content_targets: dict, style_targets: dict) -> "Objective":
+        """The same objective with every layer's error divided by the size of its target.
+
+        Each style layer's term becomes ``||G - A||^2 / ||A||^2`` (the squared relative Gram
+        error) and each content layer's ``mean (F - P)^2 / mean P^2``. The absolute Gram error of
+        the paper is dominated by conv1_1, whose Gram matrices are the largest, so a picture can
+        fit the fine texture and colours and hardly the large structures of deeper layers; the
+        relative one weighs every layer alike. The weights then no longer depend on the pictures.
+        """
+        import numpy as np
+
+        def mean_square(x) -> float:
+            return float(np.mean(np.square(np.asarray(x, np.float64))))
+
+        scales = {name: 1.0 / max(mean_square(content_targets[name]), 1e-30) for name in self.content_layers}
+        weights = {}
+        for name, weight in self.style_layer_weights.items():
+            target = np.asarray(style_targets[name], np.float64)
+            channels = target.shape[-1]  # layer_style_loss divides by 4 N^2: undo it, divide by ||A||^2
+            weights[name] = weight * 4.0 * channels**2 / max(float(np.sum(target**2)) / target.shape[0], 1e-30)
+        return Objective(self.content_weight, self.style_weight, self.tv_weight, self.content_layers, weights, scales)
 
     @classmethod
     def from_settings(cls, settings) -> "Objective":
@@ -88,7 +111,10 @@ class Objective:
         """
         content = 0.0
         for name in self.content_layers:
-            content = content + content_loss(features[name], content_targets[name]) / len(self.content_layers)
+            term = content_loss(features[name], content_targets[name])
+            if self.content_scales is not None:
+                term = term * self.content_scales[name]
+            content = content + term / len(self.content_layers)
         per_layer = {name: layer_style_loss(features[name], style_targets[name]) for name in self.style_layers}
         style = 0.0
         for name, weight in self.style_layer_weights.items():

@@ -7,7 +7,8 @@ extractor, the content features, the blended style Gram matrices and a compiled
 value-and-gradient function); :meth:`StyleTransfer.run` optimises with L-BFGS-B (the paper's
 choice; pixels are kept inside their valid range by bounds) or Adam. A run stops after
 ``settings.steps`` loss evaluations, or early on Ctrl-C, and always returns the best picture
-seen so far. :func:`stylize` does both steps in one call.
+seen so far. :class:`CoarseToFine` runs it over a schedule of sizes, each starting from the
+previous result upsampled; :func:`stylize`, the command line and the sliders use it.
 """
 
 from __future__ import annotations
@@ -57,10 +58,19 @@ class Progress:
     losses: dict
     elapsed: float
     _x: np.ndarray = field(repr=False)
+    size: int | None = None  #: the long side being optimised (coarse-to-fine runs climb through several)
+    final_shape: tuple | None = None  #: the output's (height, width)
 
     def image(self) -> np.ndarray:
-        """The current picture as an RGB float array in ``[0, 255]``."""
+        """The current picture as an RGB float array in ``[0, 255]``, at the current size."""
         return deprocess(self._x)
+
+    def final_image(self) -> np.ndarray:
+        """The current picture resized to the output's shape (what Ctrl-C would save)."""
+        picture = self.image()
+        if self.final_shape is None or picture.shape[:2] == tuple(self.final_shape):
+            return picture
+        return resize(picture, self.final_shape)
 
 
 @dataclass
@@ -75,6 +85,7 @@ class Result:
     interrupted: bool
     settings: Settings
     diverged: bool = False  # the loss became NaN/inf: stopped early, best picture kept
+    sizes: list = field(default_factory=list)  #: [(long side, evaluations run), ...] of a coarse-to-fine run
 
     def save(self, path) -> Path:
         return save_image(path, self.image)
@@ -128,6 +139,8 @@ class StyleTransfer:
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
         self.style_targets = self._blended_grams()
+        if s.relative_losses:
+            self.objective = self.objective.relative(self.content_targets, self.style_targets)
         self.loss_scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0
         self._value_and_grad = self._compile()
 
@@ -190,13 +203,13 @@ class StyleTransfer:
 
     # -- optimisation ----------------------------------------------------------------------
 
-    def run(self, callbacks: Sequence[Callback] = (), *, init=None) -> Result:
+    def run(self, callbacks: Sequence[Callback] = (), *, init=None, _numbering=None) -> Result:
         """Optimise for ``settings.steps`` loss evaluations; Ctrl-C stops early, keeping the best."""
         s = self.settings
         if s.seed is not None:
             tf.random.set_seed(s.seed)
         x0 = self.initial_input(init)
-        state = _RunState(x0, s.steps, list(callbacks))
+        state = _RunState(x0, s.steps, list(callbacks), _numbering or _Numbering(0, s.steps, 0.0, None))
         try:
             if s.optimizer == "lbfgs":
                 self._run_lbfgs(state)
@@ -258,8 +271,19 @@ class _Diverged(Exception):
     """Raised when the loss becomes NaN or infinite; the best picture so far is kept."""
 
 
+@dataclass
+class _Numbering:
+    """How one size's evaluations count within a whole (coarse-to-fine) run."""
+
+    offset: int  #: evaluations done at the smaller sizes
+    total: int  #: evaluations of the whole run
+    seconds: float  #: time spent at the smaller sizes
+    final_shape: tuple | None
+
+
 class _RunState:
-    def __init__(self, x0: np.ndarray, steps: int, callbacks: list):
+    def __init__(self, x0: np.ndarray, steps: int, callbacks: list, numbering: _Numbering):
+        self.numbering = numbering
         self.best_x = np.array(x0, dtype=np.float32)
         self.best = None
         self.steps = steps
@@ -273,14 +297,16 @@ class _RunState:
     def record(self, x: np.ndarray, terms: np.ndarray) -> None:
         self.step += 1
         losses = dict(zip(LOSS_TERMS, map(float, terms)))
-        elapsed = time.perf_counter() - self.start
-        self.history.append({"step": self.step, "seconds": elapsed, **losses})
+        n = self.numbering
+        elapsed = n.seconds + time.perf_counter() - self.start
+        size = max(x.shape[-3:-1])
+        self.history.append({"step": n.offset + self.step, "seconds": elapsed, "size": size, **losses})
         if not np.isfinite(losses["total"]):
             raise _Diverged
         if self.best is None or losses["total"] < self.best["total"]:
             self.best = losses
             self.best_x = np.array(x, dtype=np.float32).reshape(self.best_x.shape)
-        progress = Progress(self.step, self.steps, losses, elapsed, x)
+        progress = Progress(n.offset + self.step, n.total, losses, elapsed, x, size, n.final_shape)
         for callback in self.callbacks:
             callback(progress)
 
@@ -291,6 +317,7 @@ class _RunState:
             history=self.history,
             steps=self.step,
             seconds=time.perf_counter() - self.start,
+            sizes=[(max(self.best_x.shape[-3:-1]), self.step)],
             interrupted=self.interrupted,
             settings=settings,
             diverged=self.diverged,
@@ -311,7 +338,83 @@ class SaveEvery:
     def __call__(self, progress: Progress) -> None:
         if self.n > 0 and progress.step % self.n == 0:
             name = self.pattern % progress.step if "%" in self.pattern else self.pattern.format(step=progress.step)
-            save_image(name, progress.image())
+            save_image(name, progress.final_image())
+
+
+#: Peak memory of a run is about ``MEMORY_BASE + MEMORY_PER_PIXEL * pixels`` at its largest size
+#: (TensorFlow and VGG19's weights; then the activations kept for the backward pass and L-BFGS'
+#: history). Fitted to the peaks that ``bench/quality.py --memory`` measured in float32 (2.29 GB at
+#: 512x384, 5.10 GB at 1024x768, see bench/RESULTS.md), with a few percent to spare; bf16 was not
+#: measured, so it is given float32's figure, which errs on the safe side.
+MEMORY_BASE = 1.5e9
+MEMORY_PER_PIXEL = {"float32": 5300.0, "mixed_bfloat16": 5300.0, "mixed_float16": 5300.0}
+
+
+def estimated_peak_bytes(height: int, width: int, precision: str) -> float:
+    """About how much memory a run needs at ``height`` x ``width`` (its largest size)."""
+    return MEMORY_BASE + MEMORY_PER_PIXEL.get(precision, MEMORY_PER_PIXEL["float32"]) * height * width
+
+
+def check_memory(shape, size: int, precision: str) -> None:
+    """A one-line error, naming the largest size that fits, when ``size`` would not fit in the
+    memory this machine has free: the run would otherwise end at the out-of-memory killer."""
+    from .device import available_memory_bytes
+
+    free = available_memory_bytes()
+    h, w = shape
+    aspect = min(h, w) / max(h, w)
+    need = estimated_peak_bytes(size * aspect, size, precision)
+    if free is None or need <= free:
+        return
+    per_pixel = MEMORY_PER_PIXEL.get(precision, MEMORY_PER_PIXEL["float32"])
+    largest = int(((free - MEMORY_BASE) / per_pixel / aspect) ** 0.5) if free > MEMORY_BASE else 0
+    raise SettingsError(f"size {size} needs about {need / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB are free",
+                        f"use --size {largest // 16 * 16} or less" if largest >= 64 else "close other programs first")
+
+
+class CoarseToFine:
+    """Gatys' algorithm over a schedule of sizes, smallest first (``settings.schedule()``).
+
+    Each size is a :class:`StyleTransfer` that starts from the previous size's best picture,
+    upsampled; the feature extractor is shared, and the pictures are read once. Most
+    evaluations fall at the small sizes, where they are cheap and where VGG19's receptive fields
+    cover more of the picture, so the painting's large structures form; the last sizes refine.
+    ``settings.sizes = (size,)`` is the plain, single-size algorithm. Ctrl-C returns the best
+    picture of the current size, upsampled to the requested one.
+    """
+
+    def __init__(self, content, styles: Sequence = (), settings: Settings | None = None):
+        self.settings = _settings_or_default(settings).validated()
+        s = self.settings
+        self.content = as_picture(content, max(s.size, MAX_STYLE_DECODE))
+        aspect = min(self.content.shape[:2]) / max(self.content.shape[:2])
+        schedule = s.schedule()  # a size at which a panorama's short side vanishes in VGG19 is skipped
+        self.schedule = [(size, n) for size, n in schedule[:-1] if size * aspect >= MIN_VGG_SHORT_SIDE] + schedule[-1:]
+        self.styles = [as_picture(p, max(s.size, MAX_STYLE_DECODE)) for p in one_or_many(styles)]
+        self.levels = [s.replace(size=size, steps=steps, sizes=None, size_steps=None) for size, steps in self.schedule]
+        check_memory(self.content.shape[:2], s.size, resolve_precision(s.precision))
+        # fail now, not after the small sizes: the largest size checks the pictures and settings
+        self.final = StyleTransfer(self.content, self.styles, self.levels[-1])
+        self.final_shape = self.final.content.shape[:2]
+
+    def run(self, callbacks: Sequence[Callback] = (), *, init=None) -> Result:
+        """Optimise size after size; the result is at the requested size whatever happens."""
+        total = sum(steps for _, steps in self.schedule)
+        history, sizes, start = [], [], time.perf_counter()
+        picture, result = init, None
+        for i, level in enumerate(self.levels):
+            transfer = self.final if i == len(self.levels) - 1 else StyleTransfer(self.content, self.styles, level,
+                                                                                     extractor=self.final.extractor)
+            numbering = _Numbering(len(history), total, time.perf_counter() - start, self.final_shape)
+            result = transfer.run(callbacks, init=picture, _numbering=numbering)
+            history += result.history
+            sizes += result.sizes
+            if result.interrupted or result.diverged:
+                break
+            picture = result.image  # the next size starts from it (StyleTransfer resizes it)
+        image = result.image if result.image.shape[:2] == tuple(self.final_shape) else resize(result.image, self.final_shape)
+        return Result(image, result.losses, history, len(history), time.perf_counter() - start, result.interrupted,
+                      self.settings, result.diverged, sizes)
 
 
 def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: Sequence[Callback] = (),
@@ -327,4 +430,4 @@ def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: 
     if settings.save_every and not any(isinstance(c, SaveEvery) for c in callbacks):
         raise SettingsError(f"save_every is {settings.save_every} but there is no file name to save to",
                             "pass callbacks=[SaveEvery(n, 'out/step_{step:04d}.png')] instead")
-    return StyleTransfer(content, styles, settings).run(callbacks, init=init)
+    return CoarseToFine(content, styles, settings).run(callbacks, init=init)

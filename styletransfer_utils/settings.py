@@ -59,12 +59,20 @@ class Settings:
     """
 
     size: int = _option(512, "long side of the output in pixels")
-    steps: int = _option(120, "loss evaluations (forward+backward passes of VGG19)")
+    steps: int = _option(160, "loss evaluations (forward+backward passes of VGG19), over all sizes")
+    sizes: tuple[int, ...] | None = _option(None, "long sides of the coarse-to-fine schedule, ending at --size "
+                                            "(default: from 128 px in steps of sqrt(2); --sizes 512 for one size)",
+                                            csv=int, metavar="S1,S2,...", none="128, 181, ... --size")
+    size_steps: tuple[int, ...] | None = _option(None, "evaluations at each size of the schedule (default: --steps "
+                                                 "split, most at the small sizes)", csv=int, metavar="N1,N2,...")
     optimizer: str = _option("lbfgs", "lbfgs (the paper's) or adam")
     learning_rate: float = _option(8.0, "Adam's step size in pixel units")
     content_weight: float = _option(1.0, "weight of the content loss")
-    style_weight: float = _option(5e-4, "weight of the style loss")
-    tv_weight: float = _option(1e-3, "weight of the total-variation (smoothness) loss")
+    style_weight: float = _option(15.0, "weight of the style loss")
+    tv_weight: float = _option(1e-5, "weight of the total-variation (smoothness) loss")
+    relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, so "
+                                    "every layer counts alike (the paper's absolute Gram error is dominated by "
+                                    "conv1_1)")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
                                               "e.g. conv4_2", csv=str, metavar="LAYERS")
     style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style, e.g. "
@@ -105,6 +113,10 @@ class Settings:
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**32 - 1)
         _int_in_range("save_every", self.save_every, 0, 1_000_000)
+        self.sizes, self.size_steps = _check_schedule(self)
+        for name in ("jit_compile", "relative_losses"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"{name} is {getattr(self, name)!r}", "use True or False")
         self.content_layers, self.style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         if self.style_layer_weights is not None:
             weights = _numbers("style_layer_weights", self.style_layer_weights, "one weight per style layer")
@@ -134,6 +146,18 @@ class Settings:
         raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
         total = sum(raw)
         return {name: w / total for name, w in zip(self.style_layers, raw)}
+
+    def schedule(self) -> list[tuple[int, int]]:
+        """``[(long side, evaluations), ...]``, smallest first: the coarse-to-fine schedule.
+
+        Each size starts from the previous result, upsampled. Without ``sizes`` the schedule
+        climbs from :data:`SCHEDULE_START` px in steps of ``sqrt(2)`` to ``size``; without
+        ``size_steps``, ``steps`` is split with most evaluations at the small sizes, where
+        they are cheap and where the large structures of the picture form.
+        """
+        sizes = self.sizes or size_schedule(self.size)
+        counts = self.size_steps or split_steps(self.steps, sizes)
+        return list(zip(sizes, counts))
 
     def blend_weights(self, n_styles: int) -> list[float]:
         """Weights for ``n_styles`` style images, normalised to sum to one (equal by default)."""
@@ -225,8 +249,65 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     t = (settings or TrainSettings()).validated()
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
-                precision=t.precision, init="content")
+                precision=t.precision, init="content", relative_losses=False)
     return Settings(**{**base, **changes}).validated()
+
+
+#: The smallest size of the default coarse-to-fine schedule, and the factor between sizes.
+SCHEDULE_START = 128
+SCHEDULE_FACTOR = 2**0.5
+#: Evaluations at a size weigh ``(final / size) ** SCHEDULE_SHARE`` in the default split.
+SCHEDULE_SHARE = 1.0
+
+
+def size_schedule(size: int, start: int = SCHEDULE_START, factor: float = SCHEDULE_FACTOR) -> tuple[int, ...]:
+    """``start, start * factor, ..., size`` (rounded): the sizes of a coarse-to-fine run.
+
+    A size at most ``start`` is a schedule of one; the last step up to ``size`` is never
+    smaller than a quarter of ``factor``, so no two sizes are nearly equal.
+    """
+    sizes, current = [], float(start)
+    while current * factor ** 0.25 < size:
+        sizes.append(round(current))
+        current *= factor
+    return tuple(sizes) + (size,)
+
+
+def split_steps(steps: int, sizes, share: float = SCHEDULE_SHARE) -> tuple[int, ...]:
+    """``steps`` evaluations split over ``sizes``: weight ``(final / size) ** share`` each,
+    at least one per size, summing to ``max(steps, len(sizes))``."""
+    weights = [(sizes[-1] / size) ** share for size in sizes]
+    steps = max(steps, len(sizes))
+    raw = [steps * w / sum(weights) for w in weights]
+    counts = [max(1, int(r)) for r in raw]
+    for i in range(steps - sum(counts)):  # what rounding down left goes to the smallest sizes (stays ordered)
+        counts[i] += 1
+    while sum(counts) > steps:  # the minimum of one per size overshot: take from the largest share
+        counts[counts.index(max(counts))] -= 1
+    return tuple(counts)
+
+
+def _check_schedule(settings) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    sizes, counts = settings.sizes, settings.size_steps
+    if sizes is not None:
+        sizes = tuple(_whole_numbers("sizes", sizes, "one long side per size"))
+        if not sizes:
+            raise SettingsError("sizes is empty", f"give sizes ending at size, e.g. 256,{settings.size}")
+        for n in sizes:
+            _int_in_range("sizes", n, MIN_SIZE, MAX_SIZE)
+        if list(sizes) != sorted(set(sizes)):
+            raise SettingsError(f"sizes {','.join(map(str, sizes))} do not grow", "list them smallest first, each once")
+        if sizes[-1] != settings.size:
+            raise SettingsError(f"sizes end at {sizes[-1]}, not at size {settings.size}",
+                                f"end the schedule at the output size, e.g. {','.join(map(str, sizes[:-1] + (settings.size,)))}")
+    if counts is not None:
+        counts = tuple(_whole_numbers("size_steps", counts, "one number of evaluations per size"))
+        expected = len(sizes or size_schedule(settings.size))
+        if len(counts) != expected:
+            raise SettingsError(f"{len(counts)} size steps for {expected} sizes", "give one number per size of the schedule")
+        for n in counts:
+            _int_in_range("size_steps", n, 1, 1_000_000)
+    return sizes, counts
 
 
 def resolve_loss_layers(settings, examples=("conv4_2", "conv1_1")) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -273,6 +354,16 @@ def _numbers(name: str, values, what: str) -> tuple[float, ...]:
         return tuple(float(w) for w in values)
     except (TypeError, ValueError):
         raise SettingsError(f"{name} is {values!r}", f"give a tuple of numbers, {what}") from None
+
+
+def _whole_numbers(name: str, values, what: str) -> tuple:
+    """A tuple of whole numbers, or a one-line error for a single number or a non-number."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise SettingsError(f"{name} is {values!r}", f"give a tuple of whole numbers, {what}")
+    values = tuple(values)
+    for v in values:
+        _int_in_range(name, v, 1, 10**9)
+    return values
 
 
 def _choice(name: str, value, choices) -> None:

@@ -162,8 +162,11 @@ class StyleTransferSliders(widgets.VBox):
         self.sliders = {
             "content_weight": widgets.FloatSlider(value=base.content_weight, min=0.0, max=max(5.0, base.content_weight),
                                                   step=0.1, description="content weight", continuous_update=False),
-            "style_weight": log_slider("style_weight", base.style_weight, -8, 0, "style weight"),
-            "tv_weight": log_slider("tv_weight", base.tv_weight, -6, -1, "TV weight"),
+            # relative losses are about 1, the paper's absolute ones about 1e5-1e10: other weights
+            "style_weight": log_slider("style_weight", base.style_weight, *((-2, 3) if base.relative_losses else (-8, 0)),
+                                       "style weight"),
+            "tv_weight": log_slider("tv_weight", base.tv_weight, *((-8, -2) if base.relative_losses else (-6, -1)),
+                                    "TV weight"),
             "style_layer_weights": [
                 widgets.FloatSlider(value=w, min=0.0, max=max(2.0, w), step=0.1, description=paper_name(n),
                                     continuous_update=False)

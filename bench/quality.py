@@ -1,0 +1,137 @@
+"""Quality benchmark: how close Gatys renders come to the paper's look, by the multi-scale measure.
+
+For Tübingen with each painting, at 512 px, it runs three recipes through the command line, each
+in a fresh process (wall time and peak memory are those of the whole command):
+
+* ``default``: the package's defaults (coarse-to-fine);
+* ``single``: the defaults before coarse-to-fine (one size, 120 evaluations from the content);
+* ``reference``: the reference Torch recipe run by our code: one size, from noise, 1,000 L-BFGS
+  evaluations, a style-heavy weight.
+
+and scores each with :mod:`styletransfer_utils.quality` (style and content scores, lower is
+better). The reference Torch implementation's own outputs score 0.260/1.00 (Starry Night),
+0.282/0.725 (Shipwreck) and 0.283/0.815 (The Scream). It writes a contact sheet of the renders to
+``bench/out/quality/`` for you to look at; the inputs and renders stay out of the repository.
+
+    python bench/quality.py                                   # the three recipes, three paintings
+    python bench/quality.py --paintings starry_night --recipes default,single
+    python bench/quality.py --recipe try="--style-weight 30 --init noise"   # a variant of your own
+    python bench/quality.py --memory 1024,2048      # the default at high resolution: time, peak memory
+
+``--memory`` is where ``optimize.MEMORY_BASE`` and ``MEMORY_PER_PIXEL`` (the estimate that refuses
+a size which cannot fit) come from: it prints the peak of each size beside that estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from gatys import find_picture, peak_rss_run  # noqa: E402  (bench/gatys.py: a CLI run in a fresh process)
+
+from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
+from styletransfer_utils.images import load_image, show_grid  # noqa: E402
+from styletransfer_utils.quality import score  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "quality"
+PAINTINGS = ("starry_night", "the_scream", "shipwreck")
+RECIPES = {
+    "default": [],
+    "single": ["--sizes", "512", "--steps", "120", "--init", "content", "--no-relative-losses",
+               "--style-weight", "5e-4", "--tv-weight", "1e-3"],
+    "reference": ["--sizes", "512", "--steps", "1000", "--init", "noise", "--seed", "0", "--no-relative-losses",
+                  "--style-weight", "1e-2", "--tv-weight", "1e-3"],
+}
+REFERENCE_TORCH = {"starry_night": (0.260, 1.00), "shipwreck": (0.282, 0.725), "the_scream": (0.283, 0.815)}
+
+
+def painting_file(name: str) -> Path:
+    for candidate in (f"{name}.jpg", f"{name.replace('_', '-')}.jpg", f"{name}.png"):
+        try:
+            return find_picture(candidate)
+        except Exception:  # noqa: BLE001 - try the next spelling
+            continue
+    raise SystemExit(f"error: no picture for painting {name!r} in ../shared/images or the Keras cache")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paintings", default=",".join(PAINTINGS))
+    parser.add_argument("--recipes", default=",".join(RECIPES), help="names among " + ", ".join(RECIPES) +
+                        " (reference: 1,000 evaluations at 512 px, about an hour per painting on a 2-core CPU)")
+    parser.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
+                        help="an extra recipe: command-line options of styletransfer")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--memory", help="comma-separated sizes: run the default at each (Tübingen x The Starry "
+                        "Night) for its wall time and peak memory, beside the estimate, instead of the comparison")
+    args = parser.parse_args()
+    if args.memory:
+        return high_resolution([int(n) for n in args.memory.split(",")], args.out)
+    recipes = {name: RECIPES[name] for name in args.recipes.split(",") if name}
+    for extra in args.recipe:
+        name, _, options = extra.partition("=")
+        recipes[name] = shlex.split(options)
+    args.out.mkdir(parents=True, exist_ok=True)
+    content = find_picture("tubingen.jpg")
+    print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision here: {resolve_precision('auto')}; "
+          f"size {args.size}")
+    print(f"{'painting':14} {'recipe':10} {'style':>7} {'content':>8} {'wall s':>7} {'peak GB':>8}")
+    rows, pictures, titles = [], [], []
+    for painting in args.paintings.split(","):
+        style = painting_file(painting)
+        for name, options in recipes.items():
+            out = args.out / f"tubingen_{painting}_{name}.png"
+            wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(args.size),
+                                           *options])
+            if rc != 0:
+                print(f"{painting:14} {name:10} failed (exit {rc})")
+                continue
+            s = score(out, content, style)
+            rows.append({"painting": painting, "recipe": name, "options": options, "style": s.style,
+                         "content": s.content, "wall_s": wall, "peak_gb": peak,
+                         "style_by_size": s.style_by_size, "style_by_layer": s.style_by_layer})
+            print(f"{painting:14} {name:10} {s.style:7.3f} {s.content:8.3f} {wall:7.1f} {peak:8.2f}", flush=True)
+            pictures.append(load_image(out))
+            titles.append(f"{painting} / {name}\nstyle {s.style:.3f} content {s.content:.3f}, {wall:.0f} s")
+        if painting in REFERENCE_TORCH:
+            print(f"{painting:14} {'torch ref':10} {REFERENCE_TORCH[painting][0]:7.3f} {REFERENCE_TORCH[painting][1]:8.3f}")
+    (args.out / f"results_{time.strftime('%Y%m%d_%H%M%S')}.json").write_text(json.dumps(rows, indent=1))
+    if pictures:
+        show_grid(pictures, titles, columns=len(recipes), size=4.5).savefig(args.out / "contact_sheet.png", dpi=80)
+        print(f"contact sheet: {args.out / 'contact_sheet.png'}")
+
+
+def high_resolution(sizes, out_dir: Path) -> None:
+    from styletransfer_utils.device import available_memory_bytes
+    from styletransfer_utils.images import resize_to_long_side
+    from styletransfer_utils.optimize import estimated_peak_bytes
+    from styletransfer_utils.settings import Settings
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    content, style = find_picture("tubingen.jpg"), find_picture("starry_night.jpg")
+    print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision here: {resolve_precision('auto')}; "
+          f"free memory {available_memory_bytes() / 2**30:.1f} GB")
+    print(f"{'size':>6} {'schedule (size x evaluations)':44} {'wall s':>7} {'peak GB':>8} {'estimate GB':>12} {'style':>6}")
+    picture = load_image(content)
+    for size in sizes:
+        out = out_dir / f"tubingen_starry_night_{size}.png"
+        wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(size)])
+        h, w = resize_to_long_side(picture, size).shape[:2]
+        estimate = estimated_peak_bytes(h, w, resolve_precision("auto")) / 2**30
+        plan = " ".join(f"{s}x{n}" for s, n in Settings(size=size).validated().schedule())
+        quality = f"{score(out, content, style).style:6.3f}" if rc == 0 else f"exit {rc}"
+        print(f"{size:6d} {plan:44} {wall:7.1f} {peak:8.2f} {estimate:12.2f} {quality}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
