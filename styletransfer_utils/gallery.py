@@ -26,7 +26,7 @@ from .settings import Settings
 THUMBNAIL = 192
 
 
-def render_gallery(out="Images", *, size: int = 320, steps: int = 80, contents=SHIPPED_CONTENT,
+def render_gallery(out="Images", *, size: int = 320, steps: int = 160, contents=SHIPPED_CONTENT,
                    log=print) -> list[Path]:
     """Stylise each shipped photo with the generated style; write inputs and results to ``out``.
 
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m styletransfer_utils.gallery", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="Images", help="folder to write to (Images)")
     parser.add_argument("--size", type=int, default=320, help="long side of the results in pixels (320)")
-    parser.add_argument("--steps", type=int, default=80, help="loss evaluations per picture (80)")
+    parser.add_argument("--steps", type=int, default=160, help="loss evaluations per picture (160)")
     parser.add_argument("--only", nargs="*", choices=SHIPPED_CONTENT, default=list(SHIPPED_CONTENT),
                         help="render only these photos")
     parser.add_argument("--fast-only", action="store_true", help="only the shipped feed-forward networks' renders")
