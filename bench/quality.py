@@ -127,7 +127,7 @@ def high_resolution(sizes, out_dir: Path) -> None:
         out = out_dir / f"tubingen_starry_night_{size}.png"
         wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(size)])
         h, w = resize_to_long_side(picture, size).shape[:2]
-        estimate = estimated_peak_bytes(h, w, resolve_precision("auto")) / 2**30
+        estimate = estimated_peak_bytes(h, w) / 2**30
         plan = " ".join(f"{s}x{n}" for s, n in Settings(size=size).validated().schedule())
         quality = f"{score(out, content, style).style:6.3f}" if rc == 0 else f"exit {rc}"
         print(f"{size:6d} {plan:44} {wall:7.1f} {peak:8.2f} {estimate:12.2f} {quality}", flush=True)

@@ -141,16 +141,6 @@ def build_fast_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_pictures(refs) -> list:
-    """Picture files or example names as RGB arrays, in order.
-
-    An example is fetched through Keras, which imports TensorFlow: it is then imported quietly first.
-    """
-    if any(is_example(str(ref)) and not Path(ref).expanduser().exists() for ref in refs):
-        import_tensorflow_quietly()
-    return [resolve_picture(ref) for ref in refs]
-
-
 class ProgressBar:
     """The progress callback of every command: a tqdm bar with the step, the loss terms and the
     time left; for training (a progress with ``images_per_second``) also the speed and the
@@ -214,7 +204,6 @@ def demo_inputs():
     from .errors import ImageError
     from .images import load_image
 
-    import_tensorflow_quietly()  # fetching an example goes through Keras
     try:
         return load_image(example_path("tubingen")), [load_image(example_path("starry_night"))], "Tübingen x The Starry Night"
     except ImageError:
@@ -248,7 +237,7 @@ def cmd_transfer(argv) -> int:
     from .images import check_writable
 
     check_writable(args.output)
-    content, *styles = load_pictures([args.content, *args.styles])
+    content, *styles = [resolve_picture(ref) for ref in (args.content, *args.styles)]
     if settings.init not in INITS and not Path(settings.init).is_file():
         from .errors import SettingsError
 
@@ -266,7 +255,7 @@ def cmd_train(argv) -> int:
     from .feedforward import Trainer, check_model_path, default_checkpoint_dir
 
     output = check_model_path(args.output)
-    style, *preview = load_pictures([args.style, *([args.preview] if args.preview else [])])
+    style, *preview = [resolve_picture(ref) for ref in (args.style, *([args.preview] if args.preview else []))]
     ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else default_checkpoint_dir(output)
     new_folder = not ckpt.exists()
     trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview[0] if preview else None)

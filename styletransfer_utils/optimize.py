@@ -67,10 +67,14 @@ class Progress:
 
     def final_image(self) -> np.ndarray:
         """The current picture resized to the output's shape (what Ctrl-C would save)."""
-        picture = self.image()
-        if self.final_shape is None or picture.shape[:2] == tuple(self.final_shape):
-            return picture
-        return resize(picture, self.final_shape)
+        return _at_shape(self.image(), self.final_shape)
+
+
+def _at_shape(picture: np.ndarray, shape) -> np.ndarray:
+    """``picture`` resized to ``(height, width)`` (Lanczos), or as it is when it has that shape already."""
+    if shape is None or picture.shape[:2] == tuple(shape):
+        return picture
+    return resize(picture, shape)
 
 
 @dataclass
@@ -344,18 +348,18 @@ class SaveEvery:
 #: Peak memory of a run is about ``MEMORY_BASE + MEMORY_PER_PIXEL * pixels`` at its largest size
 #: (TensorFlow and VGG19's weights; then the activations kept for the backward pass and L-BFGS'
 #: history). Fitted to the peaks that ``bench/quality.py --memory`` measured in float32 (2.29 GB at
-#: 512x384, 5.10 GB at 1024x768, see bench/RESULTS.md), with a few percent to spare; bf16 was not
-#: measured, so it is given float32's figure, which errs on the safe side.
+#: 512x384, 5.10 GB at 1024x768, see bench/RESULTS.md), with a few percent to spare. bf16 was not
+#: measured; the float32 figure errs on the safe side for it.
 MEMORY_BASE = 1.5e9
-MEMORY_PER_PIXEL = {"float32": 5300.0, "mixed_bfloat16": 5300.0, "mixed_float16": 5300.0}
+MEMORY_PER_PIXEL = 5300.0
 
 
-def estimated_peak_bytes(height: int, width: int, precision: str) -> float:
+def estimated_peak_bytes(height: int, width: int) -> float:
     """About how much memory a run needs at ``height`` x ``width`` (its largest size)."""
-    return MEMORY_BASE + MEMORY_PER_PIXEL.get(precision, MEMORY_PER_PIXEL["float32"]) * height * width
+    return MEMORY_BASE + MEMORY_PER_PIXEL * height * width
 
 
-def check_memory(shape, size: int, precision: str) -> None:
+def check_memory(shape, size: int) -> None:
     """A one-line error, naming the largest size that fits, when ``size`` would not fit in the
     memory this machine has free: the run would otherwise end at the out-of-memory killer."""
     from .device import available_memory_bytes
@@ -363,11 +367,10 @@ def check_memory(shape, size: int, precision: str) -> None:
     free = available_memory_bytes()
     h, w = shape
     aspect = min(h, w) / max(h, w)
-    need = estimated_peak_bytes(size * aspect, size, precision)
+    need = estimated_peak_bytes(size * aspect, size)
     if free is None or need <= free:
         return
-    per_pixel = MEMORY_PER_PIXEL.get(precision, MEMORY_PER_PIXEL["float32"])
-    largest = int(((free - MEMORY_BASE) / per_pixel / aspect) ** 0.5) if free > MEMORY_BASE else 0
+    largest = int(((free - MEMORY_BASE) / MEMORY_PER_PIXEL / aspect) ** 0.5) if free > MEMORY_BASE else 0
     raise SettingsError(f"size {size} needs about {need / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB are free",
                         f"use --size {largest // 16 * 16} or less" if largest >= 64 else "close other programs first")
 
@@ -392,7 +395,7 @@ class CoarseToFine:
         self.schedule = [(size, n) for size, n in schedule[:-1] if size * aspect >= MIN_VGG_SHORT_SIDE] + schedule[-1:]
         self.styles = [as_picture(p, max(s.size, MAX_STYLE_DECODE)) for p in one_or_many(styles)]
         self.levels = [s.replace(size=size, steps=steps, sizes=None, size_steps=None) for size, steps in self.schedule]
-        check_memory(self.content.shape[:2], s.size, resolve_precision(s.precision))
+        check_memory(self.content.shape[:2], s.size)
         # fail now, not after the small sizes: the largest size checks the pictures and settings
         self.final = StyleTransfer(self.content, self.styles, self.levels[-1])
         self.final_shape = self.final.content.shape[:2]
@@ -412,8 +415,7 @@ class CoarseToFine:
             if result.interrupted or result.diverged:
                 break
             picture = result.image  # the next size starts from it (StyleTransfer resizes it)
-        image = result.image if result.image.shape[:2] == tuple(self.final_shape) else resize(result.image, self.final_shape)
-        return Result(image, result.losses, history, len(history), time.perf_counter() - start, result.interrupted,
+        return Result(_at_shape(result.image, self.final_shape), result.losses, history, len(history), time.perf_counter() - start, result.interrupted,
                       self.settings, result.diverged, sizes)
 
 

@@ -49,20 +49,23 @@ def _tall_content():
 FAST = dict(precision="float32", content_layers=("conv2_1",), style_layers=("conv1_1", "conv2_1"), steps=6)
 
 
-def test_a_schedule_ends_at_the_requested_shape_for_odd_aspect_ratios(style_picture, vgg_weights):
+def test_a_schedule_ends_at_the_requested_shape_for_odd_aspect_ratios(style_picture, vgg_weights, tmp_path):
+    from styletransfer_utils.images import load_image
     from styletransfer_utils.optimize import SaveEvery, stylize
 
     content = _tall_content()
     seen = []
     result = stylize(content, [style_picture], size=97, sizes=(64, 80, 97), size_steps=(2, 2, 2), **FAST,
-                     callbacks=[seen.append])
+                     callbacks=[seen.append, SaveEvery(2, tmp_path / "step_{step}.png")])
     assert result.image.shape == resize_to_long_side(content, 97).shape == (97, 36, 3)
     assert [p.size for p in seen] == [64, 64, 80, 80, 97, 97]
     assert [p.step for p in seen] == list(range(1, 7)) and {p.steps for p in seen} == {6}
     assert [h["size"] for h in result.history] == [64, 64, 80, 80, 97, 97]
     assert [n for _, n in result.sizes] == [2, 2, 2] and result.steps == 6 and not result.interrupted
-    assert all(p.final_image().shape == (97, 36, 3) for p in seen)  # what SaveEvery writes
-    assert isinstance(SaveEvery(1, "x_{step}.png"), SaveEvery)
+    assert all(p.final_image().shape == (97, 36, 3) for p in seen)
+    saved = sorted(tmp_path.glob("step_*.png"))  # every 2 steps, at the output's shape whatever the size
+    assert [f.name for f in saved] == ["step_2.png", "step_4.png", "step_6.png"]
+    assert all(load_image(f, min_side=16).shape == (97, 36, 3) for f in saved)
 
 
 def test_ctrl_c_in_the_middle_of_a_schedule_returns_the_requested_size(content_picture, style_picture, vgg_weights):
@@ -117,9 +120,9 @@ def test_a_size_that_cannot_fit_is_a_one_line_error_naming_one_that_fits(content
         CoarseToFine(content_picture, [content_picture], Settings(size=4096, precision="float32"))
     largest = int(str(info.value).rsplit("--size ", 1)[1].split()[0])
     h, w = resize_to_long_side(content_picture, largest).shape[:2]
-    assert 256 <= largest < 4096 and estimated_peak_bytes(h, w, "float32") <= 4 * 2**30
+    assert 256 <= largest < 4096 and estimated_peak_bytes(h, w) <= 4 * 2**30
     h2, w2 = resize_to_long_side(content_picture, largest + 64).shape[:2]
-    assert estimated_peak_bytes(h2, w2, "float32") > 4 * 2**30 * 0.97  # the largest, not merely one that fits
+    assert estimated_peak_bytes(h2, w2) > 4 * 2**30 * 0.97  # the largest, not merely one that fits
 
 
 def test_relative_objective_divides_each_layer_by_its_target():
