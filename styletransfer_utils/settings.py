@@ -115,8 +115,7 @@ class Settings:
         _int_in_range("save_every", self.save_every, 0, 1_000_000)
         self.sizes, self.size_steps = _check_schedule(self)
         for name in ("jit_compile", "relative_losses"):
-            if not isinstance(getattr(self, name), bool):
-                raise SettingsError(f"{name} is {getattr(self, name)!r}", "use True or False")
+            _boolean(name, getattr(self, name))
         self.content_layers, self.style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         if self.style_layer_weights is not None:
             weights = _numbers("style_layer_weights", self.style_layer_weights, "one weight per style layer")
@@ -221,8 +220,7 @@ class TrainSettings:
         _choice("pooling", self.pooling, POOLINGS)
         _int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         _int_in_range("preview_every", self.preview_every, 0, 10_000_000)
-        if not isinstance(self.half_width, bool):
-            raise SettingsError(f"half_width is {self.half_width!r}", "use True or False")
+        _boolean("half_width", self.half_width)
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**31 - 1)
         self.content_layers, self.style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
@@ -364,6 +362,11 @@ def _whole_numbers(name: str, values, what: str) -> tuple:
     for v in values:
         _int_in_range(name, v, 1, 10**9)
     return values
+
+
+def _boolean(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{name} is {value!r}", "use True or False")
 
 
 def _choice(name: str, value, choices) -> None:
