@@ -137,6 +137,8 @@ def build_fast_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=int, default=None, help="cap the long side of each picture (default: keep)")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="auto: bf16 where the hardware is fast at it")
+    parser.add_argument("--preserve-colors", metavar="luminance", help="keep each picture's colours: the network "
+                        "paints light and dark only (luminance; match needs a Gatys run)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     return parser
 
@@ -306,6 +308,9 @@ def cmd_fast(argv) -> int:
     args = build_fast_parser().parse_args(argv)
     if args.size is not None and args.size < MIN_NETWORK_SIDE:
         raise ImageError(f"--size {args.size} is too small", f"use at least {MIN_NETWORK_SIDE} pixels, or leave it out")
+    from .control import check_network_colors
+
+    check_network_colors(args.preserve_colors)  # before TensorFlow's import: a typo fails in a blink
     import_tensorflow_quietly()
     from .feedforward import load_model, stylize_fast
     from .images import load_image, save_image
@@ -340,7 +345,7 @@ def cmd_fast(argv) -> int:
             except OSError as exc:
                 raise ImageError(f"cannot create the output folder {out.parent} ({exc.strerror or exc})",
                                  "choose a folder you can write to with -o") from None
-            save_image(out, stylize_fast(model, picture))  # atomic: an interrupted picture leaves no file
+            save_image(out, stylize_fast(model, picture, preserve_colors=args.preserve_colors))  # atomic: an interrupted picture leaves no file
             done += 1
             if not args.quiet:
                 print(f"{ref} -> {out}", file=sys.stderr)

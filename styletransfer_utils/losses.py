@@ -66,6 +66,33 @@ def layer_style_loss(features, target_gram):
     return ops.sum(ops.square(gram - _f32(target_gram))) / (4.0 * channels**2) / batch
 
 
+def guided_gram_matrix(features, masks):
+    """Gram matrices over regions (Gatys et al. 2017's guided Gram matrices): one per mask.
+
+    ``features`` has shape ``(1, H, W, N)`` and ``masks`` ``(S, H, W)`` (values in ``[0, 1]``,
+    at the layer's resolution). Region ``s`` gives ``sum_k m_k^2 F_k F_k^T / sum_k m_k^2``: the
+    masked features' Gram matrix, normalised by the region's size, so a full mask gives
+    :func:`gram_matrix`. The result has shape ``(S, N, N)``.
+    """
+    features, masks = _f32(features), _f32(masks)
+    weighted = masks[..., None] * features  # (S, H, W, N)
+    gram = ops.einsum("shwi,shwj->sij", weighted, weighted)
+    area = ops.sum(ops.square(masks), axis=(1, 2))
+    return gram / ops.maximum(area, 1e-6)[:, None, None]
+
+
+def guided_style_loss(features, target_grams, masks, weights):
+    """Style loss of one layer with one region per style: ``sum_s w_s/(4 N^2) sum (G_s - A_s)^2``.
+
+    ``G_s`` is the :func:`guided_gram_matrix` of ``features`` under mask ``s``, ``A_s`` the Gram
+    matrix of style ``s`` (``target_grams`` has shape ``(S, N, N)``), ``weights`` shape ``(S,)``.
+    """
+    grams = guided_gram_matrix(features, masks)
+    channels = ops.cast(ops.shape(grams)[-1], "float32")
+    per_style = ops.sum(ops.square(grams - _f32(target_grams)), axis=(1, 2)) / (4.0 * channels**2)
+    return ops.sum(_f32(weights) * per_style)
+
+
 def style_loss(features: dict, target_grams: dict, layer_weights: dict):
     """Weighted sum of per-layer style losses: ``sum_l w_l * E_l``.
 

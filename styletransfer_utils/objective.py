@@ -20,8 +20,9 @@ targets taken from the same forward pass. :class:`Objective` holds the weights a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from .losses import content_loss, gram_matrix, layer_style_loss, total_variation_loss
+from .losses import content_loss, gram_matrix, guided_style_loss, layer_style_loss, total_variation_loss
 
 #: The terms every optimiser reports, in this order (``Objective.stack``).
 LOSS_TERMS = ("total", "content", "style", "tv")
@@ -33,6 +34,18 @@ LOSS_TERMS = ("total", "content", "style", "tv")
 FLOAT16_LOSS_SCALE = 1.0
 FLOAT16_SCALE_STEP = 1024.0
 FLOAT16_MIN_SCALE = 2.0**-40
+
+
+class GuidedTargets(NamedTuple):
+    """A style layer's targets when each style paints its own region (``Settings.style_masks``).
+
+    ``grams`` ``(S, N, N)``: each style's Gram matrix; ``masks`` ``(S, h, w)``: each style's
+    region at this layer's resolution; ``weights`` ``(S,)``: each style's weight.
+    """
+
+    grams: Any
+    masks: Any
+    weights: Any
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,8 @@ class Objective:
     content_layers: tuple[str, ...] = ()
     style_layer_weights: dict = field(default_factory=dict)
     content_scales: dict | None = None  #: a factor per content layer (see :meth:`relative`); None: all 1
+    #: for style layers with :class:`GuidedTargets`: a factor per style (see :meth:`relative`); None: all 1
+    style_scales: dict | None = None
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
@@ -69,12 +84,18 @@ class Objective:
             return float(np.mean(np.square(np.asarray(x, np.float64))))
 
         scales = {name: 1.0 / max(mean_square(content_targets[name]), 1e-30) for name in self.content_layers}
-        weights = {}
+        weights, style_scales = {}, {}
         for name, weight in self.style_layer_weights.items():
-            target = np.asarray(style_targets[name], np.float64)
-            channels = target.shape[-1]  # layer_style_loss divides by 4 N^2: undo it, divide by ||A||^2
-            weights[name] = weight * 4.0 * channels**2 / max(float(np.sum(target**2)) / target.shape[0], 1e-30)
-        return Objective(self.content_weight, self.style_weight, self.tv_weight, self.content_layers, weights, scales)
+            target = style_targets[name]
+            grams = np.asarray(target.grams if isinstance(target, GuidedTargets) else target, np.float64)
+            channels = grams.shape[-1]  # the style losses divide by 4 N^2: undo it, divide by ||A||^2
+            per_style = [4.0 * channels**2 / max(float(np.sum(g**2)), 1e-30) for g in grams.reshape(-1, channels, channels)]
+            if isinstance(target, GuidedTargets):  # each region against its own style's size
+                weights[name], style_scales[name] = weight, tuple(per_style)
+            else:
+                weights[name] = weight * float(np.mean(per_style))
+        return Objective(self.content_weight, self.style_weight, self.tv_weight, self.content_layers, weights, scales,
+                         style_scales or None)
 
     @classmethod
     def from_settings(cls, settings) -> "Objective":
@@ -115,13 +136,23 @@ class Objective:
             if self.content_scales is not None:
                 term = term * self.content_scales[name]
             content = content + term / len(self.content_layers)
-        per_layer = {name: layer_style_loss(features[name], style_targets[name]) for name in self.style_layers}
+        per_layer = {name: self._layer_style(name, features[name], style_targets[name]) for name in self.style_layers}
         style = 0.0
         for name, weight in self.style_layer_weights.items():
             style = style + weight * per_layer[name]
         tv = total_variation_loss(picture)
         total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
         return {"total": total, "content": content, "style": style, "tv": tv, "style_layers": per_layer}
+
+    def _layer_style(self, name: str, features, target):
+        if not isinstance(target, GuidedTargets):
+            return layer_style_loss(features, target)
+        weights = target.weights
+        if self.style_scales is not None and name in self.style_scales:
+            import numpy as np
+
+            weights = np.asarray(weights, np.float32) * np.asarray(self.style_scales[name], np.float32)
+        return guided_style_loss(features, target.grams, target.masks, weights)
 
     def batch_terms(self, features_of, generated, photos, style_targets) -> dict:
         """The terms for a batch of network outputs, as Johnson et al. train: :meth:`terms` with
@@ -150,4 +181,4 @@ class Objective:
         return ops.stack([ops.cast(ops.convert_to_tensor(terms[k]), "float32") for k in LOSS_TERMS])
 
 
-__all__ = ["Objective", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]
+__all__ = ["Objective", "GuidedTargets", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]

@@ -27,13 +27,14 @@ from .device import import_tensorflow_quietly, resolve_precision
 import_tensorflow_quietly()  # its C++ start-up lines would reach the terminal
 import tensorflow as tf  # noqa: E402
 
+from .control import luminance_picture, prepare_colors, resize_mask, style_masks  # noqa: E402
 from .errors import SettingsError  # noqa: E402
 from .features import FeatureExtractor  # noqa: E402
 from .images import (IMAGENET_MEAN_BGR, as_picture, deprocess, load_image, one_or_many,  # noqa: E402,F401
                      preprocess, resize, resize_to_long_side, save_image)
 from .limits import MAX_STYLE_DECODE, MIN_VGG_SHORT_SIDE  # noqa: E402
 from .objective import (FLOAT16_LOSS_SCALE, FLOAT16_MIN_SCALE, FLOAT16_SCALE_STEP, LOSS_TERMS,  # noqa: E402
-                        Objective)
+                        GuidedTargets, Objective)
 from .settings import Settings  # noqa: E402
 
 
@@ -60,10 +61,12 @@ class Progress:
     _x: np.ndarray = field(repr=False)
     size: int | None = None  #: the long side being optimised (coarse-to-fine runs climb through several)
     final_shape: tuple | None = None  #: the output's (height, width)
+    _finish: Callable | None = field(default=None, repr=False)  #: e.g. the content's colours put back
 
     def image(self) -> np.ndarray:
         """The current picture as an RGB float array in ``[0, 255]``, at the current size."""
-        return deprocess(self._x)
+        picture = deprocess(self._x)
+        return picture if self._finish is None else self._finish(picture)
 
     def final_image(self) -> np.ndarray:
         """The current picture resized to the output's shape (what Ctrl-C would save)."""
@@ -118,6 +121,9 @@ class StyleTransfer:
     ``content`` gives the output's shape (its long side is resized to ``settings.size``);
     ``styles`` is a list of pictures blended by ``settings.style_blend_weights``, each resized so
     its long side is ``settings.style_scale`` times the output's. Paths or RGB arrays work.
+    ``settings.preserve_colors`` and ``settings.style_masks`` are applied as
+    :mod:`.control` describes: with masks, each style is matched over its own region (weighted
+    by its blend weight over the largest, so equal weights give every region the full style).
     """
 
     def __init__(self, content, styles: Sequence = (), settings: Settings | None = None, *, extractor=None):
@@ -132,6 +138,9 @@ class StyleTransfer:
         if s.style_weight > 0 and not self.styles:
             raise SettingsError("no style picture given", "pass at least one style picture, or set style_weight to 0")
         self.blend = s.blend_weights(len(self.styles)) if self.styles else []
+        self.content, self.styles, self.finish = prepare_colors(self.content, self.styles, s.preserve_colors,
+                                                                s.color_transform)
+        self.masks = style_masks(s.style_masks, len(self.styles), self.content.shape[:2]) if s.style_masks else None
         self.precision = resolve_precision(s.precision)
         self.objective = Objective.from_settings(s)
         self.content_layers = self.objective.content_layers
@@ -142,7 +151,7 @@ class StyleTransfer:
         self.x_content = preprocess(self.content)
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
-        self.style_targets = self._blended_grams()
+        self.style_targets = self._blended_grams() if self.masks is None else self._guided_targets(feats)
         if s.relative_losses:
             self.objective = self.objective.relative(self.content_targets, self.style_targets)
         self.loss_scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0
@@ -160,6 +169,18 @@ class StyleTransfer:
             for name, gram in self.objective.style_targets(feats, weight).items():
                 grams[name] = grams[name] + gram if name in grams else gram
         return grams
+
+    def _guided_targets(self, content_features: dict) -> dict:
+        """Per style layer, each style's Gram matrix and its mask at that layer's resolution."""
+        grams = [self.objective.style_targets(self.extractor(preprocess(resize_to_long_side(style, self.style_size()))))
+                 for style in self.styles]
+        weights = np.asarray(self.blend, np.float32) / max(self.blend)
+        targets = {}
+        for name in self.objective.style_layers:
+            shape = tuple(content_features[name].shape[1:3])
+            masks = np.stack([resize_mask(mask, shape) for mask in self.masks])
+            targets[name] = GuidedTargets(np.concatenate([np.asarray(g[name]) for g in grams]), masks, weights)
+        return targets
 
     # -- the compiled objective ------------------------------------------------------------
 
@@ -196,14 +217,13 @@ class StyleTransfer:
         """The starting VGG19 input: the content picture, white noise, or a picture (file or array)."""
         init = self.settings.init if init is None else init
         h, w = self.content.shape[:2]
-        if not isinstance(init, str):
-            return preprocess(resize(as_picture(init), (h, w)))
-        if init == "content":
+        if isinstance(init, str) and init == "content":
             return np.array(self.x_content, dtype=np.float32)
-        if init == "noise":
+        if isinstance(init, str) and init == "noise":
             rng = np.random.default_rng(self.settings.seed)
             return preprocess(rng.uniform(0.0, 255.0, size=(h, w, 3)).astype(np.float32))
-        return preprocess(resize(load_image(init), (h, w)))
+        picture = resize(as_picture(init), (h, w))
+        return preprocess(luminance_picture(picture) if self.settings.preserve_colors == "luminance" else picture)
 
     # -- optimisation ----------------------------------------------------------------------
 
@@ -213,7 +233,7 @@ class StyleTransfer:
         if s.seed is not None:
             tf.random.set_seed(s.seed)
         x0 = self.initial_input(init)
-        state = _RunState(x0, s.steps, list(callbacks), _numbering or _Numbering(0, s.steps, 0.0, None))
+        state = _RunState(x0, s.steps, list(callbacks), _numbering or _Numbering(0, s.steps, 0.0, None, self.finish))
         try:
             if s.optimizer == "lbfgs":
                 self._run_lbfgs(state)
@@ -225,7 +245,9 @@ class StyleTransfer:
             state.diverged = True
         except KeyboardInterrupt:
             state.interrupted = True
-        return state.result(s)
+        result = state.result(s)
+        result.image = self.finish(result.image)
+        return result
 
     def _evaluate(self, state: "_RunState", x: np.ndarray):
         if state.step >= state.steps:
@@ -283,6 +305,7 @@ class _Numbering:
     total: int  #: evaluations of the whole run
     seconds: float  #: time spent at the smaller sizes
     final_shape: tuple | None
+    finish: Callable | None = None  #: what turns a picture of the run into the one to show
 
 
 class _RunState:
@@ -310,7 +333,7 @@ class _RunState:
         if self.best is None or losses["total"] < self.best["total"]:
             self.best = losses
             self.best_x = np.array(x, dtype=np.float32).reshape(self.best_x.shape)
-        progress = Progress(n.offset + self.step, n.total, losses, elapsed, x, size, n.final_shape)
+        progress = Progress(n.offset + self.step, n.total, losses, elapsed, x, size, n.final_shape, n.finish)
         for callback in self.callbacks:
             callback(progress)
 
@@ -394,7 +417,11 @@ class CoarseToFine:
         schedule = s.schedule()  # a size at which a panorama's short side vanishes in VGG19 is skipped
         self.schedule = [(size, n) for size, n in schedule[:-1] if size * aspect >= MIN_VGG_SHORT_SIDE] + schedule[-1:]
         self.styles = [as_picture(p, max(s.size, MAX_STYLE_DECODE)) for p in one_or_many(styles)]
-        self.levels = [s.replace(size=size, steps=steps, sizes=None, size_steps=None) for size, steps in self.schedule]
+        # colours are prepared once, here; each size optimises the prepared pictures
+        self.content, self.styles, self.finish = prepare_colors(self.content, self.styles, s.preserve_colors,
+                                                                s.color_transform)
+        self.levels = [s.replace(size=size, steps=steps, sizes=None, size_steps=None, preserve_colors=None)
+                       for size, steps in self.schedule]
         check_memory(self.content.shape[:2], s.size)
         # fail now, not after the small sizes: the largest size checks the pictures and settings
         self.final = StyleTransfer(self.content, self.styles, self.levels[-1])
@@ -404,19 +431,27 @@ class CoarseToFine:
         """Optimise size after size; the result is at the requested size whatever happens."""
         total = sum(steps for _, steps in self.schedule)
         history, sizes, start = [], [], time.perf_counter()
-        picture, result = init, None
+        picture, result = self._initial_picture(init), None
         for i, level in enumerate(self.levels):
             transfer = self.final if i == len(self.levels) - 1 else StyleTransfer(self.content, self.styles, level,
                                                                                      extractor=self.final.extractor)
-            numbering = _Numbering(len(history), total, time.perf_counter() - start, self.final_shape)
+            numbering = _Numbering(len(history), total, time.perf_counter() - start, self.final_shape, self.finish)
             result = transfer.run(callbacks, init=picture, _numbering=numbering)
             history += result.history
             sizes += result.sizes
             if result.interrupted or result.diverged:
                 break
             picture = result.image  # the next size starts from it (StyleTransfer resizes it)
-        return Result(_at_shape(result.image, self.final_shape), result.losses, history, len(history), time.perf_counter() - start, result.interrupted,
-                      self.settings, result.diverged, sizes)
+        return Result(self.finish(_at_shape(result.image, self.final_shape)), result.losses, history, len(history),
+                      time.perf_counter() - start, result.interrupted, self.settings, result.diverged, sizes)
+
+    def _initial_picture(self, init):
+        """``init`` for the first size: a starting picture in luminance runs becomes grey, as the
+        content did (the sizes themselves no longer know about colours)."""
+        init = self.settings.init if init is None else init
+        if self.settings.preserve_colors != "luminance" or (isinstance(init, str) and init in ("content", "noise")):
+            return init
+        return luminance_picture(as_picture(init))
 
 
 def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: Sequence[Callback] = (),

@@ -35,6 +35,9 @@ OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "mixed_bfloat16", "mixed_float16", "float32")
 POOLINGS = ("max", "avg")
 INITS = ("content", "noise")
+#: ``preserve_colors`` and ``color_transform`` (see :mod:`.control`, which also defines them).
+PRESERVE_COLORS = ("luminance", "match")
+COLOR_TRANSFORMS = ("symmetric", "cholesky")
 
 
 
@@ -83,6 +86,14 @@ class Settings:
     style_blend_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style picture "
                                                             "(default: equal)", csv=float, metavar="W1,W2,...")
     style_scale: float = _option(1.0, "style picture size relative to the output's long side")
+    preserve_colors: str | None = _option(None, "keep the content's colours: luminance (stylise light and dark only, "
+                                          "keep the photo's colours) or match (recolour the style pictures to the "
+                                          "photo's palette first)", type=str, none="off")
+    color_transform: str = _option("symmetric", "the recolouring of --preserve-colors match: symmetric (matrix "
+                                   "square roots; the paper's choice) or cholesky")
+    style_masks: tuple | None = _option(None, "one mask picture per style (white: that style, black: none; a place "
+                                        "no mask covers keeps the content), or one label picture with a colour per "
+                                        "style", csv=str, metavar="MASK1,MASK2,...", none="the whole picture")
     pooling: str = _option("max", "max or avg (average pooling, which the paper recommends)")
     precision: str = _option("auto", "auto (bf16 where the hardware is fast at it), mixed_bfloat16, mixed_float16 "
                              "or float32")
@@ -136,6 +147,16 @@ class Settings:
             if sum(blend) <= 0:
                 raise SettingsError("all style blend weights are zero", "make at least one positive")
             self.style_blend_weights = blend
+        if self.preserve_colors is not None:
+            _choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
+        _choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
+        if self.style_masks is not None:
+            if isinstance(self.style_masks, (str, bytes)) or not hasattr(self.style_masks, "__len__"):
+                raise SettingsError(f"style_masks is {self.style_masks!r}",
+                                    "give a tuple with one mask (a path or an array) per style picture")
+            if len(self.style_masks) == 0:
+                raise SettingsError("style_masks is empty", "give one mask per style picture, or None for no masks")
+            self.style_masks = tuple(self.style_masks)
         if not isinstance(self.init, str) or not self.init.strip():
             raise SettingsError(f"init is {self.init!r}", "use 'content', 'noise' or a picture's path")
         return self

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..control import check_network_colors, keep_colors  # noqa: E402
 from ..errors import ImageError, ModelError, SettingsError  # noqa: E402
 from ..files import atomic_path  # noqa: E402
 from ..images import as_picture, check_picture_array, load_image, preprocess  # noqa: E402
@@ -135,12 +136,15 @@ def _compiled(model):
     return fn
 
 
-def stylize_fast(model, picture, *, max_size: int | None = None) -> np.ndarray:
+def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors: str | None = None) -> np.ndarray:
     """Stylise one picture (path or RGB float array in [0, 255]) with one pass of the network.
 
     ``model`` is a Keras model, a path or a shipped model's name. Returns an RGB float32 array
     in ``[0, 255]`` of the picture's size (a path's long side is capped at ``max_size``).
+    ``preserve_colors="luminance"`` keeps the picture's colours: the network's luminance with
+    the photo's chroma (:func:`~styletransfer_utils.control.keep_colors`).
     """
+    check_network_colors(preserve_colors)
     if not hasattr(model, "predict"):
         model = load_model(model)
     if isinstance(picture, (str, Path)):
@@ -155,7 +159,8 @@ def stylize_fast(model, picture, *, max_size: int | None = None) -> np.ndarray:
     if tuple(out.shape[1:]) != arr.shape:
         raise ModelError(f"the model turns a {arr.shape} picture into {tuple(out.shape[1:])}, so it is no style "
                          "network", "load a model made by 'styletransfer train' or a shipped one")
-    return np.clip(np.asarray(out[0], dtype=np.float32), 0.0, 255.0)
+    out = np.clip(np.asarray(out[0], dtype=np.float32), 0.0, 255.0)
+    return out if preserve_colors is None else keep_colors(out, arr)
 
 
 def objective(picture, content, style, settings: TrainSettings | None = None) -> dict:
