@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .losses import content_loss, gram_matrix, guided_style_loss, layer_style_loss, total_variation_loss
+from .losses import (content_loss, feature_moments, gram_matrix, guided_style_loss, layer_style_loss,
+                     total_variation_loss, wasserstein_style_loss)
 
 #: The terms every optimiser reports, in this order (``Objective.stack``).
 LOSS_TERMS = ("total", "content", "style", "tv")
@@ -48,6 +49,25 @@ class GuidedTargets(NamedTuple):
     weights: Any
 
 
+class Moments(NamedTuple):
+    """A style picture's feature mean and second moment at one layer (``style_loss="w2"``);
+    blends of several styles add them, weighted, as Gram matrices add."""
+
+    mean: Any
+    second: Any
+
+    def __add__(self, other):  # a weighted blend: the mixture's moments
+        return Moments(self.mean + other.mean, self.second + other.second)
+
+
+class W2Targets(NamedTuple):
+    """A style layer's targets for the Wasserstein-2 loss: mean, covariance square root, trace."""
+
+    mean: Any
+    cov_root: Any
+    cov_trace: Any
+
+
 @dataclass(frozen=True)
 class Objective:
     """The weights and layers of the objective; :meth:`terms` evaluates it.
@@ -64,6 +84,8 @@ class Objective:
     content_scales: dict | None = None  #: a factor per content layer (see :meth:`relative`); None: all 1
     #: for style layers with :class:`GuidedTargets`: a factor per style (see :meth:`relative`); None: all 1
     style_scales: dict | None = None
+    #: "gram" (the paper's Gram-matrix loss) or "w2" (the Wasserstein-2 distance of Gaussians fitted to the features)
+    style_loss: str = "gram"
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
@@ -87,6 +109,10 @@ class Objective:
         weights, style_scales = {}, {}
         for name, weight in self.style_layer_weights.items():
             target = style_targets[name]
+            if isinstance(target, W2Targets):  # the loss divides by N: undo it, divide by the target's mean square
+                size = float(target.cov_trace) + float(np.sum(np.square(np.asarray(target.mean, np.float64))))
+                weights[name] = weight * np.asarray(target.cov_root).shape[-1] / max(size, 1e-30)
+                continue
             grams = np.asarray(target.grams if isinstance(target, GuidedTargets) else target, np.float64)
             channels = grams.shape[-1]  # the style losses divide by 4 N^2: undo it, divide by ||A||^2
             per_style = [4.0 * channels**2 / max(float(np.sum(g**2)), 1e-30) for g in grams.reshape(-1, channels, channels)]
@@ -95,7 +121,7 @@ class Objective:
             else:
                 weights[name] = weight * float(np.mean(per_style))
         return Objective(self.content_weight, self.style_weight, self.tv_weight, self.content_layers, weights, scales,
-                         style_scales or None)
+                         style_scales or None, self.style_loss)
 
     @classmethod
     def from_settings(cls, settings) -> "Objective":
@@ -107,7 +133,7 @@ class Objective:
             layer_weights = {name: 1.0 / len(settings.style_layers) for name in settings.style_layers}
         return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
                    tuple(settings.content_layers) if settings.content_weight > 0 else (),
-                   layer_weights if settings.style_weight > 0 else {})
+                   layer_weights if settings.style_weight > 0 else {}, style_loss=getattr(settings, "style_loss", "gram"))
 
     @property
     def style_layers(self) -> tuple[str, ...]:
@@ -119,8 +145,32 @@ class Objective:
         return tuple(dict.fromkeys(self.content_layers + self.style_layers))
 
     def style_targets(self, features: dict, weight: float = 1.0) -> dict:
-        """``{layer: weight * G}``: the Gram matrices of a style picture's features (blends add them)."""
+        """``{layer: weight * G}``: the Gram matrices of a style picture's features (blends add
+        them); for ``style_loss="w2"`` weighted :class:`Moments`, which :meth:`prepare_targets`
+        turns into the loss's targets once the blend is summed."""
+        if self.style_loss == "w2":
+            import numpy as np
+
+            return {name: Moments(*(weight * np.asarray(m, np.float64) for m in feature_moments(features[name])))
+                    for name in self.style_layers}
         return {name: weight * gram_matrix(features[name]) for name in self.style_layers}
+
+    @staticmethod
+    def prepare_targets(targets: dict) -> dict:
+        """Blended :meth:`style_targets` as :meth:`terms` takes them: Gram matrices as they are;
+        :class:`Moments` as :class:`W2Targets` (the covariance's symmetric root, in NumPy, once)."""
+        import numpy as np
+
+        prepared = {}
+        for name, target in targets.items():
+            if isinstance(target, Moments):
+                cov = target.second - np.outer(target.mean, target.mean)
+                values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+                root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+                target = W2Targets(target.mean.astype(np.float32), root.astype(np.float32),
+                                   np.float32(np.trace(cov)))
+            prepared[name] = target
+        return prepared
 
     def terms(self, features: dict, content_targets: dict, style_targets: dict, picture) -> dict:
         """The loss terms of one evaluation, as float32 scalars.
@@ -145,6 +195,8 @@ class Objective:
         return {"total": total, "content": content, "style": style, "tv": tv, "style_layers": per_layer}
 
     def _layer_style(self, name: str, features, target):
+        if isinstance(target, W2Targets):
+            return wasserstein_style_loss(features, *target)
         if not isinstance(target, GuidedTargets):
             return layer_style_loss(features, target)
         weights = target.weights
@@ -181,4 +233,4 @@ class Objective:
         return ops.stack([ops.cast(ops.convert_to_tensor(terms[k]), "float32") for k in LOSS_TERMS])
 
 
-__all__ = ["Objective", "GuidedTargets", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]
+__all__ = ["Objective", "GuidedTargets", "Moments", "W2Targets", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]

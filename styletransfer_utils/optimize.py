@@ -151,7 +151,10 @@ class StyleTransfer:
         self.x_content = preprocess(self.content)
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
-        self.style_targets = self._blended_grams() if self.masks is None else self._guided_targets(feats)
+        if self.masks is None:
+            self.style_targets = Objective.prepare_targets(self._blended_grams())
+        else:
+            self.style_targets = self._guided_targets(feats)
         if s.relative_losses:
             self.objective = self.objective.relative(self.content_targets, self.style_targets)
         self.loss_scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0

@@ -57,3 +57,52 @@ def test_total_variation_by_hand():
     # down: (3-0)^2, (5-1)^2 -> mean 12.5; across: (1-0)^2, (5-3)^2 -> mean 2.5
     assert float(total_variation_loss(img)) == pytest.approx(15.0)
     assert float(total_variation_loss(np.ones((1, 8, 8, 3), np.float32))) == 0.0
+
+
+# -- the Wasserstein-2 style loss (style_loss="w2") ---------------------------------------------
+
+def _w2_targets(features):
+    from styletransfer_utils.objective import Objective
+
+    objective = Objective(1.0, 1.0, 0.0, (), {"x": 1.0}, style_loss="w2")
+    return Objective.prepare_targets(objective.style_targets({"x": features}))["x"]
+
+
+def test_the_w2_loss_is_zero_for_identical_features():
+    from styletransfer_utils.losses import wasserstein_style_loss
+
+    features = np.random.default_rng(0).gamma(1.0, 1.0, size=(1, 9, 11, 6)).astype(np.float32)
+    value = float(wasserstein_style_loss(features, *_w2_targets(features)))
+    assert abs(value) < 1e-4 * float(np.mean(features**2)), value
+
+
+def test_the_w2_loss_matches_numpy():
+    from scipy.linalg import sqrtm
+
+    from styletransfer_utils.losses import wasserstein_style_loss
+
+    rng = np.random.default_rng(1)
+    mine = rng.gamma(1.0, 1.0, size=(1, 10, 12, 5)).astype(np.float32)
+    style = (rng.gamma(2.0, 0.5, size=(1, 8, 9, 5)) + np.linspace(0, 1, 5)).astype(np.float32)
+    f, s = mine.reshape(-1, 5).astype(np.float64), style.reshape(-1, 5).astype(np.float64)
+    mu_f, mu_s = f.mean(0), s.mean(0)
+    cov_f, cov_s = np.cov(f, rowvar=False, bias=True), np.cov(s, rowvar=False, bias=True)
+    root = sqrtm(cov_s).real
+    expected = (np.sum((mu_f - mu_s) ** 2) + np.trace(cov_f) + np.trace(cov_s)
+                - 2 * np.trace(sqrtm(root @ cov_f @ root).real)) / 5
+    got = float(wasserstein_style_loss(mine, *_w2_targets(style)))
+    assert np.isclose(got, expected, rtol=1e-3), (got, expected)
+
+
+def test_the_w2_loss_has_a_finite_gradient_where_features_do_not_vary():
+    import tensorflow as tf
+
+    from styletransfer_utils.losses import wasserstein_style_loss
+
+    style = np.random.default_rng(2).gamma(1.0, 1.0, size=(1, 6, 6, 4)).astype(np.float32)
+    flat = tf.constant(np.zeros((1, 6, 6, 4), np.float32))  # ReLU features that are all zero
+    with tf.GradientTape() as tape:
+        tape.watch(flat)
+        value = wasserstein_style_loss(flat, *_w2_targets(style))
+    grad = tape.gradient(value, flat).numpy()
+    assert np.isfinite(float(value)) and np.all(np.isfinite(grad))
