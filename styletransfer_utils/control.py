@@ -50,21 +50,22 @@ LABEL_MIN_SHARE = 0.005
 
 # -- colour ----------------------------------------------------------------------------------
 
-def _yiq(picture: np.ndarray) -> np.ndarray:
+def yiq(picture: np.ndarray) -> np.ndarray:
+    """An RGB picture in ``[0, 255]`` as YIQ (``Y`` in ``[0, 1]``, ``I`` and ``Q`` about ``+-0.6``), float64."""
     from skimage.color import rgb2yiq
 
     return rgb2yiq(np.asarray(picture, np.float64) / 255.0)
 
 
-def _rgb(yiq: np.ndarray) -> np.ndarray:
+def _rgb(channels: np.ndarray) -> np.ndarray:
     from skimage.color import yiq2rgb
 
-    return np.clip(yiq2rgb(yiq) * 255.0, 0.0, 255.0).astype(np.float32)
+    return np.clip(yiq2rgb(channels) * 255.0, 0.0, 255.0).astype(np.float32)
 
 
 def luminance(picture: np.ndarray) -> np.ndarray:
     """The luminance ``Y`` of an RGB picture in ``[0, 255]``, shape ``(H, W)``."""
-    return (_yiq(picture)[..., 0] * 255.0).astype(np.float32)
+    return (yiq(picture)[..., 0] * 255.0).astype(np.float32)
 
 
 def luminance_picture(picture: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
@@ -86,9 +87,9 @@ def keep_colors(stylised: np.ndarray, content: np.ndarray) -> np.ndarray:
 
     if content.shape[:2] != stylised.shape[:2]:
         content = resize(content, stylised.shape[:2])
-    yiq = _yiq(content)
-    yiq[..., 0] = _yiq(stylised)[..., 0]
-    return _rgb(yiq)
+    channels = yiq(content)
+    channels[..., 0] = yiq(stylised)[..., 0]
+    return _rgb(channels)
 
 
 def _moments(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,5 +250,5 @@ def style_masks(masks, n_styles: int, shape: tuple[int, int]) -> list[np.ndarray
     return out
 
 
-__all__ = ["PRESERVE_COLORS", "COLOR_TRANSFORMS", "luminance", "luminance_picture", "keep_colors",
+__all__ = ["PRESERVE_COLORS", "COLOR_TRANSFORMS", "yiq", "luminance", "luminance_picture", "keep_colors",
            "color_transform", "match_colors", "prepare_colors", "check_network_colors", "style_masks", "resize_mask"]

@@ -18,6 +18,8 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .data import SHIPPED_CONTENT, generated_style, shipped_content
 from .images import resize_to_long_side, save_image
 from .settings import Settings
@@ -72,6 +74,41 @@ def render_fast_gallery(out="Images", *, size: int = 320, contents=SHIPPED_CONTE
     return written
 
 
+#: The pictures of the README's "Controlling the result" section: coffee with the generated style.
+CONTROLS = ("coffee_luminance", "coffee_match", "coffee_masks")
+
+
+def saucer_mask(shape) -> np.ndarray:
+    """A mask drawn by code for ``skimage.data.coffee``: an ellipse over the cup and saucer."""
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w]
+    inside = ((x - 0.45 * w) / (0.36 * w)) ** 2 + ((y - 0.60 * h) / (0.40 * h)) ** 2 <= 1.0
+    return inside.astype(np.float32)
+
+
+def render_controls(out="Images", *, size: int = 320, steps: int = 160, log=print) -> list[Path]:
+    """The controls of :mod:`.control` on the coffee photo with the generated style (and, for the
+    masks, the generated style with its colour channels reversed on the table):
+    ``coffee_luminance.png``, ``coffee_match.png``, ``coffee_masks.png``."""
+    from .optimize import stylize
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    photo, style = shipped_content("coffee"), generated_style(max(size, 256))
+    saucer = saucer_mask(photo.shape[:2])
+    runs = {"coffee_luminance": ([style], dict(preserve_colors="luminance")),
+            "coffee_match": ([style], dict(preserve_colors="match")),
+            "coffee_masks": ([style, np.ascontiguousarray(style[..., ::-1])], dict(style_masks=(saucer, 1 - saucer)))}
+    written = []
+    for name, (styles, changes) in runs.items():
+        start = time.perf_counter()
+        result = stylize(photo, styles, Settings(size=size, steps=steps, seed=0, **changes))
+        written.append(result.save(out / f"{name}.png"))
+        log(f"{name}: {result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
+            f"{time.perf_counter() - start:.0f} s")
+    return written
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m styletransfer_utils.gallery", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="Images", help="folder to write to (Images)")
@@ -80,10 +117,16 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", choices=SHIPPED_CONTENT, default=list(SHIPPED_CONTENT),
                         help="render only these photos")
     parser.add_argument("--fast-only", action="store_true", help="only the shipped feed-forward networks' renders")
+    parser.add_argument("--controls-only", action="store_true", help="only the colour and mask controls' renders")
     args = parser.parse_args(argv)
-    written = [] if args.fast_only else render_gallery(args.out, size=args.size, steps=args.steps,
-                                                       contents=tuple(args.only))
-    written += render_fast_gallery(args.out, size=args.size, contents=tuple(args.only))
+    if args.controls_only:
+        written = render_controls(args.out, size=args.size, steps=args.steps)
+    else:
+        written = [] if args.fast_only else render_gallery(args.out, size=args.size, steps=args.steps,
+                                                           contents=tuple(args.only))
+        written += render_fast_gallery(args.out, size=args.size, contents=tuple(args.only))
+        if not args.fast_only and "coffee" in args.only:
+            written += render_controls(args.out, size=args.size, steps=args.steps)
     for path in written:
         print(f"{path} ({path.stat().st_size // 1024} KB)")
     return 0

@@ -118,3 +118,18 @@ def test_the_gpu_script_records_its_runs(jax_gpu, tmp_path, half_net):
     assert (more["steps"], more["total_seconds"], len(more["phases"])) == (600, 175.0, 3)
     assert more["history"][-1]["step"] == 600 and more["machine"] == record["machine"]
     assert more["data"] == record["data"] and more["phases"][2]["init"] == "phase 2's network, a fresh Adam"
+
+
+# -- bench/control.py --------------------------------------------------------------------------
+
+
+def test_the_controls_benchmark_prints_its_table(vgg_weights, capsys, monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "control.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--size", "64", "--precision", "float32"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    for line in ("no mask (1 style)", "1 mask (1 style)", "2 masks (2 styles)", "preserve_colors=luminance"):
+        assert line in out, out

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from helpers import assert_one_line_error
-from styletransfer_utils.control import (_yiq, color_transform, keep_colors, luminance_picture, match_colors,
+from styletransfer_utils.control import (yiq, color_transform, keep_colors, luminance_picture, match_colors,
                                          style_masks)
 from styletransfer_utils.errors import ImageError, SettingsError
 from styletransfer_utils.images import resize
@@ -30,7 +30,7 @@ def _chroma_error(picture, content):
     not clip (clipping a channel at 0 or 255 necessarily moves the chroma there)."""
     inside = (picture > 0.5).all(-1) & (picture < 254.5).all(-1)
     assert inside.mean() > 0.3, "too few unclipped pixels to compare"
-    return np.abs(_yiq(picture)[..., 1:] - _yiq(content)[..., 1:])[inside].max()
+    return np.abs(yiq(picture)[..., 1:] - yiq(content)[..., 1:])[inside].max()
 
 
 # -- colour: the maths --------------------------------------------------------------------------
@@ -40,14 +40,14 @@ def test_keep_colors_takes_the_luminance_of_one_and_the_chroma_of_the_other():
     out = keep_colors(stylised, content)
     assert _chroma_error(out, content) < 1e-4
     inside = (out > 0.5).all(-1) & (out < 254.5).all(-1)
-    assert np.allclose(_yiq(out)[..., 0][inside], _yiq(stylised)[..., 0][inside], atol=1e-4)
+    assert np.allclose(yiq(out)[..., 0][inside], yiq(stylised)[..., 0][inside], atol=1e-4)
 
 
 def test_luminance_matching_gives_the_style_the_contents_mean_and_spread():
     style, content = _colourful(seed=3) * 0.4, _colourful(seed=4)
     grey = luminance_picture(style, like=content)
     assert np.allclose(grey[..., 0], grey[..., 1]) and np.allclose(grey[..., 0], grey[..., 2])
-    y, target = _yiq(grey)[..., 0] * 255, _yiq(content)[..., 0] * 255
+    y, target = yiq(grey)[..., 0] * 255, yiq(content)[..., 0] * 255
     assert abs(y.mean() - target.mean()) < 0.5 and abs(y.std() - target.std()) < 0.5
 
 
@@ -171,7 +171,7 @@ def test_luminance_transfer_keeps_the_contents_chroma(content_picture, style_pic
         content = content_picture  # the output has the content's shape here: no resampling to compare through
         assert result.image.shape == content.shape
         assert _chroma_error(result.image, content) < 1e-3
-        assert np.abs(_yiq(result.image)[..., 0] - _yiq(content)[..., 0]).mean() > 0.01  # the luminance was painted
+        assert np.abs(yiq(result.image)[..., 0] - yiq(content)[..., 0]).mean() > 0.01  # the luminance was painted
 
 
 def test_colour_matching_runs_towards_the_recoloured_style(content_picture, style_picture, vgg_weights):

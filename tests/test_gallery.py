@@ -15,6 +15,20 @@ def test_render_gallery_tiny(vgg_weights, tmp_path):
     assert lines and lines[0].startswith("coffee: 64x")
 
 
+def test_render_controls_tiny(vgg_weights, tmp_path):
+    lines = []
+    written = gallery.render_controls(tmp_path, size=64, steps=2, log=lines.append)
+    assert [p.name for p in written] == [f"{name}.png" for name in gallery.CONTROLS]
+    assert all(p.stat().st_size < 300_000 for p in written) and len(lines) == 3
+
+
+def test_the_saucer_mask_covers_part_of_the_coffee_photo():
+    from styletransfer_utils.data import shipped_content
+
+    mask = gallery.saucer_mask(shipped_content("coffee").shape[:2])
+    assert 0.2 < mask.mean() < 0.6 and mask[0, -1] == 0
+
+
 def test_main_rejects_unknown_photos(capsys, monkeypatch):
     from styletransfer_utils.data import SHIPPED_CONTENT
 
@@ -25,6 +39,7 @@ def test_main_rejects_unknown_photos(capsys, monkeypatch):
 
     monkeypatch.setattr(gallery, "render_gallery", fake("gatys"))
     monkeypatch.setattr(gallery, "render_fast_gallery", fake("fast"))
+    monkeypatch.setattr(gallery, "render_controls", lambda out, **kw: rendered.append(("controls",)) or [])
     with pytest.raises(SystemExit) as caught:
         gallery.main(["--only", "coffee", "tubingen"])
     assert caught.value.code == 2  # argparse's usage error, before anything is rendered
@@ -38,7 +53,7 @@ def test_main_rejects_unknown_photos(capsys, monkeypatch):
     assert all(name in choices for name in SHIPPED_CONTENT), err
     # without the unknown photo the same call goes on to render the known one
     assert gallery.main(["--only", "coffee"]) == 0
-    assert rendered == [("gatys", ("coffee",)), ("fast", ("coffee",))]
+    assert rendered == [("gatys", ("coffee",)), ("fast", ("coffee",)), ("controls",)]
 
 
 def test_committed_gallery_is_small_and_credited():
