@@ -13,8 +13,11 @@ nearest-neighbour upsampling followed by a convolution instead of transposed con
     u64, u32  nearest-neighbour x2, 3x3 conv, instance norm, ReLU
     c9s1-3    9x9 conv, then 127.5 * (tanh + 1)  -> RGB [0, 255], cropped back to the input size
 
-Every convolution pads by reflection, so borders show no dark frame. ``half_width=True`` halves
-every layer's channels (16/32/64), about 4x fewer operations, as in the paper's fast variants.
+Every convolution pads by reflection, so borders show no dark frame. The layers at a half and a
+quarter of the resolution still paint a seam of speckles along the edges (a mirrored feature map
+is not the features of a mirrored picture); :func:`~.models.stylize_fast` avoids it by running the
+network on the picture inside a mirrored margin (``models.BORDER_MARGIN``). ``half_width=True``
+halves every layer's channels (16/32/64), about 4x fewer operations, as in the paper's fast variants.
 """
 
 from __future__ import annotations
