@@ -117,6 +117,19 @@ def feature_map_browser(picture: np.ndarray, layers=("conv1_1", "conv2_1", "conv
 # ---------------------------------------------------------------------------------------------
 # Style-transfer sliders (notebook 05)
 
+# Room for the longest label ("content weight", about 7.5em in a sans-serif font) with a margin for
+# wider fonts: the default width (80 px) cut it to "content w...". The sliders grow by as much
+# (from the default 300 px), so their tracks keep their length.
+SLIDER_LOOK = {"style": {"description_width": "9em"}, "layout": {"width": "340px"}}
+
+
+def _significant(value: float, digits: int = 4) -> float:
+    """``value`` rounded to ``digits`` significant digits (``0.0004999999999999999`` -> ``0.0005``)."""
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
 
 class StyleTransferSliders(widgets.VBox):
     """Sliders for a Gatys run, a low-resolution live preview and a full-size render button.
@@ -152,7 +165,8 @@ class StyleTransferSliders(widgets.VBox):
             exponent = math.log10(value) if value > 0 else low
             low, high = min(low, math.floor(exponent)), max(high, math.ceil(exponent))  # the base value fits
             slider = widgets.FloatLogSlider(value=10**exponent, base=10, min=low, max=high, step=0.25,
-                                            description=label, continuous_update=False, readout_format=".1e")
+                                            description=label, continuous_update=False, readout_format=".1e",
+                                            **SLIDER_LOOK)
             slider.observe(lambda _change: self._off.discard(name), names="value")
             return slider
 
@@ -161,7 +175,8 @@ class StyleTransferSliders(widgets.VBox):
 
         self.sliders = {
             "content_weight": widgets.FloatSlider(value=base.content_weight, min=0.0, max=max(5.0, base.content_weight),
-                                                  step=0.1, description="content weight", continuous_update=False),
+                                                  step=0.1, description="content weight", continuous_update=False,
+                                                  **SLIDER_LOOK),
             # relative losses are about 1, the paper's absolute ones about 1e5-1e10: other weights
             "style_weight": log_slider("style_weight", base.style_weight, *((-2, 3) if base.relative_losses else (-8, 0)),
                                        "style weight"),
@@ -169,13 +184,13 @@ class StyleTransferSliders(widgets.VBox):
                                     "TV weight"),
             "style_layer_weights": [
                 widgets.FloatSlider(value=w, min=0.0, max=max(2.0, w), step=0.1, description=paper_name(n),
-                                    continuous_update=False)
+                                    continuous_update=False, **SLIDER_LOOK)
                 for n, w in zip(base.style_layers, layer_weights)
             ],
             "size": widgets.IntSlider(value=base.size, min=64, max=max(max_size, base.size), step=32,
-                                      description="size", continuous_update=False),
+                                      description="size", continuous_update=False, **SLIDER_LOOK),
             "steps": widgets.IntSlider(value=base.steps, min=1, max=max(max_steps, base.steps),
-                                       description="steps", continuous_update=False),
+                                       description="steps", continuous_update=False, **SLIDER_LOOK),
         }
         for slider in self._preview_sliders():
             slider.observe(self._on_change, names="value")
@@ -210,8 +225,9 @@ class StyleTransferSliders(widgets.VBox):
         s = self.sliders
         values = dict(
             content_weight=float(s["content_weight"].value),
-            style_weight=0.0 if "style_weight" in self._off else float(s["style_weight"].value),
-            tv_weight=0.0 if "tv_weight" in self._off else float(s["tv_weight"].value),
+            # a log slider holds 10**exponent (5e-4 comes back as 0.0004999999999999999): round it
+            style_weight=0.0 if "style_weight" in self._off else _significant(s["style_weight"].value),
+            tv_weight=0.0 if "tv_weight" in self._off else _significant(s["tv_weight"].value),
             style_layer_weights=tuple(float(w.value) for w in s["style_layer_weights"]),
             size=int(s["size"].value),
             steps=int(s["steps"].value),

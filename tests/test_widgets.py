@@ -103,3 +103,12 @@ def test_figure_before_anything_ran_explains(content_picture, style_picture):
     panel = style_transfer_sliders(content_picture, [style_picture], TINY, live=False)
     with pytest.raises(StyleTransferError, match="preview"):
         panel.figure()
+
+
+def test_log_sliders_give_round_weights(content_picture, style_picture):
+    panel = style_transfer_sliders(content_picture, style_picture, TINY.replace(style_weight=5e-4, tv_weight=3e-5),
+                                   live=False)
+    s = panel.settings()  # the slider holds 10**log10(5e-4) = 0.0004999999999999999
+    assert (s.style_weight, s.tv_weight) == (0.0005, 3e-5) and "style_weight=0.0005," in repr(s)
+    panel.sliders["style_weight"].value = 10**-2.75  # one step of the slider
+    assert panel.settings().style_weight == 0.001778
