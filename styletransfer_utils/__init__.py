@@ -21,6 +21,8 @@ The modules follow the data flow of Gatys et al. (2016), each with its lesson in
     widgets       ipywidgets: the feature-map browser and the style-transfer sliders     (02, 05)
     benchmarking  seconds per step, peak memory, network-vs-Gatys speed tables       (04, 06)
     notebook      the notebooks' set-up cell
+    exercises     the classroom exercises' checks: a learner's function against the package's
+    grading       exercise notebooks made from the lessons; ``styletransfer grade``
     gallery       ``python -m styletransfer_utils.gallery`` re-renders ``Images/``
     cli           the ``styletransfer`` command
 

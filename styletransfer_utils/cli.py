@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "  styletransfer demo                                render an example\n"
                             "  styletransfer examples                            list the example pictures\n"
                             "  styletransfer train STYLE --data PHOTOS -o MODEL  train a feed-forward network\n"
-                            "  styletransfer fast MODEL PICTURE... -o OUT        stylise with a trained network")
+                            "  styletransfer fast MODEL PICTURE... -o OUT        stylise with a trained network\n"
+                            "  styletransfer grade NOTEBOOK... [--json]          grade learners' exercise notebooks")
     parser.add_argument("content", help="content picture: a file or an example name")
     parser.add_argument("styles", nargs="+", metavar="style", help="style picture(s): files or example names")
     parser.add_argument("-o", "--output", required=True, help="output picture (.png, .jpg, ...)")
@@ -403,7 +404,13 @@ def _fast_jobs(inputs, output) -> list[tuple[Path, Path, bool]]:
     return jobs
 
 
-COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast}
+def cmd_grade(argv) -> int:
+    from .grading import main as grade
+
+    return grade(argv, parser_class=_Parser)
+
+
+COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast, "grade": cmd_grade}
 
 
 def _interrupt_on_sigterm() -> None:

@@ -1,0 +1,280 @@
+"""The classroom exercises: the checks, the generated exercise notebooks and the grader."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import TINY, assert_one_line_error
+from styletransfer_utils import exercises, grading, images, losses
+from styletransfer_utils.exercises import ExerciseFailed
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+pytestmark = pytest.mark.usefixtures("vgg_weights")
+
+
+def _fails(capsys, number, function, *words, **context):
+    with pytest.raises(ExerciseFailed):
+        exercises.check(number, function, **context)
+    line = capsys.readouterr().out.strip()
+    assert len(line.splitlines()) == 1 and line.startswith(f"Exercise {number} (") and ": FAIL: " in line, line
+    for word in words:
+        assert word in line, line
+    return line
+
+
+def _passes(capsys, number, function, **context):
+    exercises.check(number, function, **context)
+    assert capsys.readouterr().out.strip().endswith(": PASS")
+
+
+# -- each check: the package's answer passes, typical wrong answers are named -------------------
+
+def test_preprocessing(capsys):
+    mean = images.IMAGENET_MEAN_BGR
+    _passes(capsys, 1, images.preprocess)
+    _fails(capsys, 1, lambda p: (p[..., ::-1] - mean), "add the batch axis")
+    _fails(capsys, 1, lambda p: (p - mean)[None], "still RGB")
+    _fails(capsys, 1, lambda p: p[None, ..., ::-1].copy(), "still has the ImageNet mean")
+    _fails(capsys, 1, lambda p: p[None].copy(), "not preprocessed at all")
+    _fails(capsys, 1, lambda p: (p[..., ::-1] - mean)[None].astype(np.int32), "dtype int32")
+
+
+def test_layer_selection(capsys):
+    import keras
+
+    vgg = keras.applications.VGG19(include_top=False, weights="imagenet")
+    right = lambda names: keras.Model(vgg.input, {n: vgg.get_layer(n).output for n in names})  # noqa: E731
+    _passes(capsys, 2, right)
+    off_by_one = {"block4_conv2": "block4_conv1", "block3_conv1": "block3_conv1", "block1_conv1": "block1_conv1"}
+    _fails(capsys, 2, lambda names: keras.Model(vgg.input, {n: vgg.get_layer(off_by_one[n]).output for n in names}),
+           "comes from block4_conv1, not block4_conv2")
+    _fails(capsys, 2, lambda names: keras.Model(vgg.input, {n: vgg.get_layer(n).output for n in names[:2]}),
+           "exactly the layers asked for")
+    _fails(capsys, 2, lambda names: keras.Model(vgg.input, {n: vgg.get_layer(n).output + 1.0 for n in names}),
+           "differs from the reference")
+
+
+def test_content_loss(capsys):
+    _passes(capsys, 3, losses.content_loss)
+    _fails(capsys, 3, lambda F, P: tf.reduce_sum(tf.square(F - P)), "too large", "divide the sum by M*N")
+    _fails(capsys, 3, lambda F, P: 0.5 * tf.reduce_mean(tf.square(F - P)), "2x too small", "drop the 1/2")
+    _fails(capsys, 3, lambda F, P: tf.reduce_mean(tf.abs(F - P)), "square the differences")
+    _fails(capsys, 3, lambda F, P: tf.square(F - P), "reduce to one number")
+
+
+def test_gram_matrix(capsys):
+    def gram(transpose_first, scale):
+        def fn(features):
+            _, h, w, n = features.shape
+            F = tf.reshape(features, (h * w, n))
+            G = tf.transpose(F) @ F if transpose_first else F @ tf.transpose(F)
+            return (G * scale(h, w, n))[None]
+        return fn
+
+    _passes(capsys, 4, losses.gram_matrix)
+    _passes(capsys, 4, gram(True, lambda h, w, n: 1 / (h * w)))
+    line = _fails(capsys, 4, gram(True, lambda h, w, n: 1.0), "too large: divide by H*W")
+    assert re.search(r"is 20x too large", line), line  # the 4x5 tensor: the factor is named
+    _fails(capsys, 4, gram(False, lambda h, w, n: 1 / (h * w)), "transpose trick is on the wrong axis")
+    _fails(capsys, 4, gram(True, lambda h, w, n: 1 / (h * w * n)), "divide by H*W only")
+    _fails(capsys, 4, lambda f: losses.gram_matrix(f)[0], "keep the batch axis")
+
+
+def test_style_loss(capsys):
+    def per_layer(features, targets, weights, combine):
+        terms = [losses.layer_style_loss(features[n], targets[n]) for n in weights]
+        return combine(terms, list(weights.values()))
+
+    _passes(capsys, 5, losses.style_loss)
+    _fails(capsys, 5, lambda f, t, w: per_layer(f, t, w, lambda ts, ws: sum(ts)), "ignores the layer weights")
+    _fails(capsys, 5, lambda f, t, w: per_layer(f, t, w, lambda ts, ws: sum(ts) / len(ts)), "averages the layers")
+    _fails(capsys, 5, lambda f, t, w: sum(wt * tf.reduce_sum(tf.square(losses.gram_matrix(f[n]) - t[n]))
+                                          for n, wt in w.items()), "misses 1/(4 N^2)")
+
+
+def test_total_variation(capsys):
+    def looped(image):
+        total = 0.0
+        for i in range(image.shape[1] - 1):
+            total += tf.reduce_mean(tf.square(image[:, i + 1] - image[:, i]))
+        return total
+
+    _passes(capsys, 6, losses.total_variation_loss)
+    _fails(capsys, 6, lambda x: tf.reduce_mean(tf.abs(x[:, 1:] - x[:, :-1])) + tf.reduce_mean(tf.abs(x[:, :, 1:] - x[:, :, :-1])),
+           "missing the square")
+    _fails(capsys, 6, looped, "uses a Python loop", "'for' on line")
+    _fails(capsys, 6, lambda x: tf.reduce_mean(tf.square(x[:, 1:] - x[:, :-1])), "only the vertical differences")
+    _fails(capsys, 6, lambda x: tf.reduce_sum(tf.square(x[:, 1:] - x[:, :-1])) + tf.reduce_sum(tf.square(x[:, :, 1:] - x[:, :, :-1])),
+           "sums where the package takes means")
+
+
+@pytest.fixture(scope="module")
+def gatys():
+    from styletransfer_utils.data import load_example
+    from styletransfer_utils.optimize import StyleTransfer
+    from styletransfer_utils.settings import Settings
+
+    return StyleTransfer(load_example("tubingen", 64), [load_example("starry_night", 64)],
+                         Settings(size=64, precision="float32", relative_losses=False, style_weight=5e-4, tv_weight=1e-3))
+
+
+def _step(transfer, *, content_layer=None, drop=None, sign=1.0):
+    s, extractor = transfer.settings, transfer.extractor
+    layer = content_layer or s.content_layers[0]
+    content_extractor = exercises._features((layer,), x=transfer.x_content) if content_layer else None
+
+    def value_and_grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            F = extractor(x)
+            if content_layer:
+                mine = exercises._features((layer,), x=x)[layer]
+                content = losses.content_loss(mine, content_extractor[layer])
+            else:
+                content = losses.content_loss(F[layer], transfer.content_targets[layer])
+            style = sum(w * losses.layer_style_loss(F[n], transfer.style_targets[n]) for n, w in s.layer_weights().items())
+            tv = losses.total_variation_loss(x)
+            parts = {"content": s.content_weight * content, "style": s.style_weight * style, "tv": s.tv_weight * tv}
+            total = sum(v for k, v in parts.items() if k != drop)
+        return tf.stack([total, content, style, tv]), sign * tape.gradient(total, x)
+    return value_and_grad
+
+
+def test_value_and_gradient_step(capsys, gatys):
+    _passes(capsys, 7, gatys.value_and_grad, transfer=gatys)
+    _passes(capsys, 7, _step(gatys), transfer=gatys)
+    _fails(capsys, 7, _step(gatys, drop="content"), "misses the content term", transfer=gatys)
+    _fails(capsys, 7, _step(gatys, sign=-1.0), "the sign is flipped", transfer=gatys)
+    _fails(capsys, 7, _step(gatys, content_layer="block4_conv1"), "comes from block4_conv1, not block4_conv2",
+           transfer=gatys)
+
+
+def test_training_step(capsys, photos, style_file):
+    from styletransfer_utils import feedforward as ff
+
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "steps": 1, "precision": "float32"}))
+    s = trainer.settings
+
+    def terms(photos, *, content_from_output=False, sum_style=False, skip_tv=False):
+        generated = trainer.model(photos, training=True)
+        F = trainer.extractor(images.preprocess(tf.concat([generated, photos], axis=0)))
+        n = len(photos)
+        target = (lambda l: F[l][:n]) if content_from_output else (lambda l: tf.stop_gradient(F[l][n:]))
+        content = sum(losses.content_loss(F[l][:n], target(l)) for l in s.content_layers) / len(s.content_layers)
+        style = sum(losses.layer_style_loss(F[l][:n], trainer.style_grams[l]) for l in s.style_layers)
+        style = style if sum_style else style / len(s.style_layers)
+        tv = losses.total_variation_loss(generated)
+        total = s.content_weight * content + s.style_weight * style + (0.0 if skip_tv else s.tv_weight * tv)
+        return total, content, style, tv
+
+    _passes(capsys, 8, trainer.losses, trainer=trainer)
+    _passes(capsys, 8, terms, trainer=trainer)
+    _fails(capsys, 8, lambda p: terms(p, content_from_output=True), "the content target must be the photos'",
+           trainer=trainer)
+    _fails(capsys, 8, lambda p: terms(p, sum_style=True), "average the style layers", trainer=trainer)
+    _fails(capsys, 8, lambda p: terms(p, skip_tv=True), "misses the TV term", trainer=trainer)
+
+
+def test_a_stub_is_not_done(capsys):
+    def stub(F, P):
+        raise NotImplementedError("Exercise 3: content loss: write your code here")
+
+    with pytest.raises(NotImplementedError):
+        exercises.check(3, stub)
+    assert capsys.readouterr().out.startswith("Exercise 3 (content loss): NOT DONE")
+
+
+# -- the exercise notebooks ------------------------------------------------------------------------
+
+def test_the_committed_exercise_notebooks_are_what_the_generator_makes(tmp_path):
+    written = grading.generate(NOTEBOOKS, tmp_path)
+    committed = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
+    assert [p.name for p in written] == [p.name for p in committed], "run: python -m styletransfer_utils.grading"
+    for new, old in zip(written, committed):
+        assert new.read_text() == old.read_text(), f"{old.name} is stale; run: python -m styletransfer_utils.grading"
+    numbers = sorted(n for p in committed for n in json.loads(p.read_text())["metadata"]["styletransfer"]["exercises"])
+    assert numbers == list(exercises.EXERCISES)
+
+
+def test_stubs_replace_each_solution_with_its_hint():
+    source = "def f(x):\n    # BEGIN EXERCISE 3: square it\n    return x * x\n    # END EXERCISE 3\n"
+    assert grading.stub_source(source) == ('def f(x):\n    # Exercise 3: square it\n    raise NotImplementedError('
+                                           '"Exercise 3: content loss: write your code here")\n')
+    with pytest.raises(ValueError, match="no END"):
+        grading.stub_source("# BEGIN EXERCISE 3: x\n")
+
+
+@pytest.mark.parametrize("path", sorted((NOTEBOOKS / "exercises").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_each_exercise_notebook_stops_at_its_first_stub(path):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(str(path), as_version=4)
+    first = nb.metadata["styletransfer"]["exercises"][0]
+    with pytest.raises(CellExecutionError) as info:
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    assert info.value.ename == "NotImplementedError", info.value
+    assert f"NotImplementedError: Exercise {first}:" in str(info.value) or info.value.evalue.startswith(f"Exercise {first}:"), info.value.evalue
+
+
+# -- the grader ----------------------------------------------------------------------------------
+
+def _fill(nb, number, body):
+    """Replace exercise ``number``'s stub with ``body`` (indented like the stub)."""
+    for cell in nb.cells:
+        marker = f'raise NotImplementedError("Exercise {number}:'
+        if cell.cell_type == "code" and marker in cell.source:
+            lines = cell.source.split("\n")
+            i = next(i for i, line in enumerate(lines) if marker in line)
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            lines[i: i + 1] = [indent + b for b in body.split("\n")]
+            cell.source = "\n".join(lines)
+            return nb
+    raise AssertionError(f"no stub for exercise {number}")
+
+
+def test_the_grader_scores_right_wrong_and_missing_answers(tmp_path, capsys):
+    from styletransfer_utils.cli import main
+
+    nb = nbformat.read(str(NOTEBOOKS / "exercises" / "03_content_and_style_losses.ipynb"), as_version=4)
+    _fill(nb, 3, "return tf.reduce_mean(tf.square(F - P))")
+    _fill(nb, 4, "_, h, w, n = features.shape\nF = tf.reshape(features, (h * w, n))\nreturn (tf.transpose(F) @ F)[None]")
+    path = tmp_path / "learner.ipynb"
+    nbformat.write(nb, str(path))
+    assert main(["grade", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    status = {e["exercise"]: (e["status"], e["message"]) for e in report["exercises"]}
+    assert status[3] == ("PASS", "")
+    assert status[4][0] == "FAIL" and "too large: divide by H*W" in status[4][1]
+    assert status[5][0] == status[6][0] == "NOT DONE"
+    assert report["score"] == 25.0
+
+
+def test_the_solutions_score_100_and_the_untouched_exercises_0(capsys):
+    from styletransfer_utils.cli import main
+
+    assert main(["grade", str(NOTEBOOKS / "01_preprocessing.ipynb"), str(NOTEBOOKS / "exercises" / "01_preprocessing.ipynb")]) == 0
+    out = capsys.readouterr().out
+    assert "score: 1/1 (100%)" in out and "score: 0/1 (0%)" in out and "NOT DONE" in out, out
+    grades = grading.grade(NOTEBOOKS / "03_content_and_style_losses.ipynb")
+    assert [g.status for g in grades] == ["PASS"] * 4 and grading.score(grades) == 100.0
+
+
+def test_the_grader_refuses_what_it_cannot_grade_in_one_line(tmp_path, capsys):
+    text = tmp_path / "essay.ipynb"
+    text.write_text("my homework, in prose")
+    assert_one_line_error(capsys, ["grade", str(text)], "is not a Jupyter notebook")
+    other = tmp_path / "other.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]), str(other))
+    assert_one_line_error(capsys, ["grade", str(other)], "not a notebook of the StyleTransfer series")
+    dying = tmp_path / "dying.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nos._exit(1)"),
+                                                   nbformat.v4.new_code_cell("exercises.check(3, f)")]), str(dying))
+    assert_one_line_error(capsys, ["grade", str(dying)], "the kernel died")
+    assert_one_line_error(capsys, ["grade", str(tmp_path / "missing.ipynb")], "no such notebook")
