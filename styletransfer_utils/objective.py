@@ -84,7 +84,9 @@ class Objective:
     content_scales: dict | None = None  #: a factor per content layer (see :meth:`relative`); None: all 1
     #: for style layers with :class:`GuidedTargets`: a factor per style (see :meth:`relative`); None: all 1
     style_scales: dict | None = None
-    #: "gram" (the paper's Gram-matrix loss) or "w2" (the Wasserstein-2 distance of Gaussians fitted to the features)
+    #: "gram" (the paper's Gram-matrix loss) or "w2" (the Wasserstein-2 distance of Gaussians fitted to the
+    #: features). Not a setting: measured worse than "gram" on the quality measure (bench/variants.py,
+    #: bench/RESULTS.md), it stays here for that comparison and for experiments.
     style_loss: str = "gram"
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
@@ -133,7 +135,7 @@ class Objective:
             layer_weights = {name: 1.0 / len(settings.style_layers) for name in settings.style_layers}
         return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
                    tuple(settings.content_layers) if settings.content_weight > 0 else (),
-                   layer_weights if settings.style_weight > 0 else {}, style_loss=getattr(settings, "style_loss", "gram"))
+                   layer_weights if settings.style_weight > 0 else {})
 
     @property
     def style_layers(self) -> tuple[str, ...]:

@@ -35,7 +35,6 @@ OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "mixed_bfloat16", "mixed_float16", "float32")
 POOLINGS = ("max", "avg")
 INITS = ("content", "noise")
-STYLE_LOSSES = ("gram", "w2")
 #: ``preserve_colors`` and ``color_transform`` (see :mod:`.control`, which also defines them).
 PRESERVE_COLORS = ("luminance", "match")
 COLOR_TRANSFORMS = ("symmetric", "cholesky")
@@ -77,8 +76,6 @@ class Settings:
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, so "
                                     "every layer counts alike (the paper's absolute Gram error is dominated by "
                                     "conv1_1)")
-    style_loss: str = _option("gram", "gram (the paper's Gram matrices) or w2 (Wasserstein-2: match the features' "
-                              "mean and covariance)")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
                                               "e.g. conv4_2", csv=str, metavar="LAYERS")
     style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style, e.g. "
@@ -153,7 +150,6 @@ class Settings:
         if self.preserve_colors is not None:
             _choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         _choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
-        _choice("style_loss", self.style_loss, STYLE_LOSSES)
         if self.style_masks is not None:
             if isinstance(self.style_masks, (str, bytes)) or not hasattr(self.style_masks, "__len__"):
                 raise SettingsError(f"style_masks is {self.style_masks!r}",
@@ -161,9 +157,6 @@ class Settings:
             if len(self.style_masks) == 0:
                 raise SettingsError("style_masks is empty", "give one mask per style picture, or None for no masks")
             self.style_masks = tuple(self.style_masks)
-            if self.style_loss != "gram":
-                raise SettingsError(f"style_masks need the Gram style loss, not {self.style_loss}",
-                                    "use style_loss gram with masks (guided Gram matrices)")
         if not isinstance(self.init, str) or not self.init.strip():
             raise SettingsError(f"init is {self.init!r}", "use 'content', 'noise' or a picture's path")
         return self

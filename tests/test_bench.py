@@ -133,3 +133,17 @@ def test_the_controls_benchmark_prints_its_table(vgg_weights, capsys, monkeypatc
     out = capsys.readouterr().out
     for line in ("no mask (1 style)", "1 mask (1 style)", "2 masks (2 styles)", "preserve_colors=luminance"):
         assert line in out, out
+
+
+def test_the_variants_benchmark_runs_each_variant(vgg_weights, capsys, monkeypatch, tmp_path):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "variants.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--size", "48", "--steps", "6", "--w2-weights", "15",
+                                     "--variants", "default,w2,adam-avg,gradnorm", "--out", str(tmp_path)])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    for variant in ("default", "w2 sw=15", "adam-avg", "gradnorm"):
+        assert f"starry_night   {variant}" in out, out
+    assert (tmp_path / "contact_sheet.png").is_file()
