@@ -71,7 +71,7 @@ class AveragedAdam(optimize.StyleTransfer):
         import tensorflow as tf
 
         var = tf.Variable(state.best_x)
-        opt = keras.optimizers.Adam(learning_rate=self.settings.learning_rate, epsilon=1e-1)
+        opt = keras.optimizers.Adam(learning_rate=self.settings.learning_rate, epsilon=optimize.ADAM_EPSILON)
         low = -optimize.IMAGENET_MEAN_BGR
         average = None
         while state.step < state.steps - 1:
