@@ -88,9 +88,9 @@ class Settings:
     style_scale: float = _option(1.0, "style picture size relative to the output's long side")
     preserve_colors: str | None = _option(None, "keep the content's colours: luminance (stylise light and dark only, "
                                           "keep the photo's colours) or match (recolour the style pictures to the "
-                                          "photo's palette first)", type=str, none="off")
+                                          "photo's palette first)", type=str, none="off", metavar="luminance|match")
     color_transform: str = _option("symmetric", "the recolouring of --preserve-colors match: symmetric (matrix "
-                                   "square roots; the paper's choice) or cholesky")
+                                   "square roots; the paper's choice) or cholesky", metavar="symmetric|cholesky")
     style_masks: tuple | None = _option(None, "one mask picture per style (white: that style, black: none; a place "
                                         "no mask covers keeps the content), or one label picture with a colour per "
                                         "style", csv=str, metavar="MASK1,MASK2,...", none="the whole picture")
