@@ -147,6 +147,7 @@ def grade(path, *, timeout: int = 600) -> list[Grade]:
     os.environ["STYLETRANSFER_SMOKE"] = "1"  # the checks use fixed small inputs: the lesson's pictures may be small
     try:
         client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up warnings
                                 resources={"metadata": {"path": str(path.parent.resolve())}})
         client.execute()
     except DeadKernelError:
