@@ -16,7 +16,7 @@ Neural Artistic Style Transfer" (arXiv:1606.05897, 2016).
   ``x -> A (x - mu_s) + mu_c`` that gives its pixels the content's mean and covariance
   (:func:`match_colors`). ``A`` is ``C_c^(1/2) C_s^(-1/2)`` with symmetric matrix square roots
   (the paper's "image analogies" variant, the default) or ``L_c L_s^-1`` with Cholesky factors.
-  The symmetric one rotates colours least and gives the same result whatever the order of the
+  The symmetric one gives the same result whatever the order of the
   channels; Cholesky's depends on it. The strokes keep the style's contrast but use the photo's
   palette.
 

@@ -90,7 +90,7 @@ class Settings:
                                           "keep the photo's colours) or match (recolour the style pictures to the "
                                           "photo's palette first)", type=str, none="off", metavar="luminance|match")
     color_transform: str = _option("symmetric", "the recolouring of --preserve-colors match: symmetric (matrix "
-                                   "square roots; the paper's choice) or cholesky", metavar="symmetric|cholesky")
+                                   "square roots, the image-analogies transform of the paper) or cholesky", metavar="symmetric|cholesky")
     style_masks: tuple | None = _option(None, "one mask picture per style (white: that style, black: none; a place "
                                         "no mask covers keeps the content), or one label picture with a colour per "
                                         "style", csv=str, metavar="MASK1,MASK2,...", none="the whole picture")
