@@ -100,10 +100,11 @@ def _moments(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, cov + np.eye(3) * 1e-6 * max(np.trace(cov) / 3.0, 1.0)
 
 
-def _sqrt_and_inverse_sqrt(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    values, vectors = np.linalg.eigh(cov)
-    values = np.clip(values, 1e-12, None)
-    return (vectors * np.sqrt(values)) @ vectors.T, (vectors / np.sqrt(values)) @ vectors.T
+def matrix_power(matrix: np.ndarray, power: float, floor: float = 0.0) -> np.ndarray:
+    """``matrix ** power`` of a symmetric matrix (``0.5``: its symmetric square root), its
+    eigenvalues clipped at ``floor`` first (``floor > 0`` for a negative power)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.clip(values, floor, None) ** power) @ vectors.T
 
 
 def color_transform(style: np.ndarray, content: np.ndarray, method: str = "symmetric"):
@@ -114,9 +115,7 @@ def color_transform(style: np.ndarray, content: np.ndarray, method: str = "symme
     mean_s, cov_s = _moments(style)
     mean_c, cov_c = _moments(content)
     if method == "symmetric":
-        root_c, _ = _sqrt_and_inverse_sqrt(cov_c)
-        _, inverse_root_s = _sqrt_and_inverse_sqrt(cov_s)
-        a = root_c @ inverse_root_s
+        a = matrix_power(cov_c, 0.5, 1e-12) @ matrix_power(cov_s, -0.5, 1e-12)
     else:
         a = np.linalg.cholesky(cov_c) @ np.linalg.inv(np.linalg.cholesky(cov_s))
     return a, mean_c - a @ mean_s

@@ -170,9 +170,10 @@ def _check_preprocess(preprocess_fn) -> None:
 
 
 def _check_layers(select_fn) -> None:
-    from .features import FeatureExtractor
+    from .features import VGG19_LAYERS
     from .images import preprocess
 
+    convs = tuple(name for name, kind, _ in VGG19_LAYERS if kind == "conv")
     wanted = ["block1_conv1", "block3_conv1", "block4_conv2"]
     x = preprocess(_pictures(48)[0])
     mine = select_fn(wanted)
@@ -183,14 +184,11 @@ def _check_layers(select_fn) -> None:
         raise ExerciseFailed(f"your model gives {type(outputs).__name__} "
                              f"{sorted(outputs) if isinstance(outputs, dict) else ''}: return "
                              f"{{name: features}} for exactly the layers asked for")
-    every = FeatureExtractor([n for n in _ALL_CONVS], precision="float32")(x)
+    every = _features(convs, x=x)
     for name in wanted:
         alternatives = {f"comes from {other}, not {name}: pick the layer by its name": every[other]
-                        for other in _ALL_CONVS if other != name and every[other].shape == every[name].shape}
+                        for other in convs if other != name and every[other].shape == every[name].shape}
         compare(outputs[name], every[name], f"the output for {name}", alternatives=alternatives)
-
-
-_ALL_CONVS = tuple(f"block{b}_conv{c}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1))
 
 
 def _check_content_loss(content_fn) -> None:

@@ -163,12 +163,13 @@ class Objective:
         :class:`Moments` as :class:`W2Targets` (the covariance's symmetric root, in NumPy, once)."""
         import numpy as np
 
+        from .control import matrix_power
+
         prepared = {}
         for name, target in targets.items():
             if isinstance(target, Moments):
                 cov = target.second - np.outer(target.mean, target.mean)
-                values, vectors = np.linalg.eigh((cov + cov.T) / 2)
-                root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+                root = matrix_power((cov + cov.T) / 2, 0.5)
                 target = W2Targets(target.mean.astype(np.float32), root.astype(np.float32),
                                    np.float32(np.trace(cov)))
             prepared[name] = target

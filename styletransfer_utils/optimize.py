@@ -30,7 +30,7 @@ import tensorflow as tf  # noqa: E402
 from .control import luminance_picture, prepare_colors, resize_mask, style_masks  # noqa: E402
 from .errors import SettingsError  # noqa: E402
 from .features import FeatureExtractor  # noqa: E402
-from .images import (IMAGENET_MEAN_BGR, as_picture, deprocess, load_image, one_or_many,  # noqa: E402,F401
+from .images import (IMAGENET_MEAN_BGR, as_picture, deprocess, one_or_many,  # noqa: E402,F401
                      preprocess, resize, resize_to_long_side, save_image)
 from .limits import MAX_STYLE_DECODE, MIN_VGG_SHORT_SIDE  # noqa: E402
 from .objective import (FLOAT16_LOSS_SCALE, FLOAT16_MIN_SCALE, FLOAT16_SCALE_STEP, LOSS_TERMS,  # noqa: E402
@@ -426,11 +426,13 @@ class CoarseToFine:
         schedule = s.schedule()  # a size at which a panorama's short side vanishes in VGG19 is skipped
         self.schedule = [(size, n) for size, n in schedule[:-1] if size * aspect >= MIN_VGG_SHORT_SIDE] + schedule[-1:]
         self.styles = [as_picture(p, max(s.size, MAX_STYLE_DECODE)) for p in one_or_many(styles)]
-        # colours are prepared once, here; each size optimises the prepared pictures
+        # colours are prepared and mask files read once, here; each size optimises the prepared
+        # pictures and resizes the masks to its own shape
         self.content, self.styles, self.finish = prepare_colors(self.content, self.styles, s.preserve_colors,
                                                                 s.color_transform)
-        self.levels = [s.replace(size=size, steps=steps, sizes=None, size_steps=None, preserve_colors=None)
-                       for size, steps in self.schedule]
+        masks = tuple(style_masks(s.style_masks, len(self.styles), self.content.shape[:2])) if s.style_masks else None
+        self.levels = [s.replace(size=size, steps=steps, sizes=None, size_steps=None, preserve_colors=None,
+                                 style_masks=masks) for size, steps in self.schedule]
         check_memory(self.content.shape[:2], s.size)
         # fail now, not after the small sizes: the largest size checks the pictures and settings
         self.final = StyleTransfer(self.content, self.styles, self.levels[-1])
