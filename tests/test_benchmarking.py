@@ -1,5 +1,7 @@
 """Timing and memory helpers of notebook 04."""
 
+import contextlib
+import mmap
 import time
 
 import numpy as np
@@ -15,41 +17,54 @@ def test_seconds_per_step_skips_the_first_step():
         benchmarking.seconds_per_step(history[:1])
 
 
+MB = 2**20
+
+
+@contextlib.contextmanager
+def fresh_pages(megabytes: int):
+    """``megabytes`` MB of new memory from the kernel, every page written, unmapped on exit.
+
+    Not ``np.ones``: malloc may hand out memory that an earlier test freed but that is still
+    resident (glibc keeps up to 64 MB at the top of its heap), which raises no RSS at all.
+    """
+    pages = mmap.mmap(-1, megabytes * MB)
+    np.frombuffer(pages, dtype=np.uint8)[:] = 1  # a temporary view: nothing holds it after this line
+    try:
+        yield pages
+    finally:
+        pages.close()
+
+
 def test_peak_rss_sees_a_large_allocation():
     with benchmarking.PeakRSS() as probe:
-        block = np.ones(64 * 2**20 // 8)  # 64 MB, touched
-        time.sleep(0.05)
-        del block
-    assert probe.extra > 32 * 2**20
+        with fresh_pages(64):
+            time.sleep(0.05)
+    assert probe.extra > 32 * MB
 
 
 @pytest.mark.skipif(not benchmarking.reset_peak_rss(), reason="needs Linux /proc/self/clear_refs")
 def test_the_kernel_peak_mark_resets_and_sees_a_large_allocation():
-    block = np.ones(64 * 2**20 // 8)  # 64 MB, touched, then freed
-    del block
+    with fresh_pages(64):  # touched, then freed: the peak mark is above the current RSS
+        pass
     assert benchmarking.reset_peak_rss()
     before = benchmarking.peak_rss_bytes()
-    assert before <= benchmarking.current_rss_bytes() + 2**20
-    block = np.ones(64 * 2**20 // 8)
-    del block
-    assert benchmarking.peak_rss_bytes() - before > 32 * 2**20
-
-
-MB = 2**20
+    assert before <= benchmarking.current_rss_bytes() + MB
+    with fresh_pages(64):
+        pass
+    assert benchmarking.peak_rss_bytes() - before > 32 * MB
 
 
 def _hold_and_free(megabytes: int):
     """Allocate and touch ``megabytes`` MB, keep it a moment (for the sampler), free it."""
-    block = np.ones(megabytes * MB // 8)  # np.ones writes every page: all of it is resident
-    total = block.sum()
-    time.sleep(0.2)
-    del block
+    with fresh_pages(megabytes) as pages:
+        total = int(np.frombuffer(pages, dtype=np.uint8).sum(dtype=np.int64))
+        time.sleep(0.2)
     return total
 
 
 def test_peak_memory_on_cpu_measures_an_allocation_freed_before_the_end():
     value, peak, what = benchmarking.peak_memory(lambda: _hold_and_free(200), device="CPU")
-    assert value == 200 * MB // 8 and "CPU" in what
+    assert value == 200 * MB and "CPU" in what
     # the block is gone when the call returns: only the sampling thread can have seen it
     assert 150 * MB <= peak < 400 * MB, peak / MB
 
@@ -61,13 +76,12 @@ def test_peak_memory_on_cpu_reads_little_without_an_allocation():
 
 
 def test_peak_rss_measures_from_the_value_on_entry():
-    held = np.ones(100 * MB // 8)  # resident before the probe starts: not counted
-    with benchmarking.PeakRSS() as probe:
-        more = np.ones(100 * MB // 8)
-        time.sleep(0.05)
-    assert probe.start >= 100 * MB  # RSS on entry includes what was held already
-    assert 75 * MB <= probe.extra < 200 * MB, probe.extra / MB
-    del held, more
+    with fresh_pages(100):  # resident before the probe starts: not counted
+        with benchmarking.PeakRSS() as probe:
+            with fresh_pages(100):
+                time.sleep(0.05)
+        assert probe.start >= 100 * MB  # RSS on entry includes what was held already
+        assert 75 * MB <= probe.extra < 200 * MB, probe.extra / MB
 
 
 @pytest.mark.weights
