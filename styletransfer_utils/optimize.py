@@ -267,12 +267,17 @@ class StyleTransfer:
         low = np.broadcast_to(-IMAGENET_MEAN_BGR, shape).ravel().astype(np.float64)
         bounds = np.stack([low, low + 255.0], axis=1)
 
+        scale = None  # set from each restart's first gradient
+
         def fun(flat):
+            nonlocal scale
             value, grad = self._evaluate(state, flat.reshape(shape).astype(np.float32))
-            return value, grad.ravel().astype(np.float64)
+            if scale is None:
+                scale = first_step_scale(grad)
+            return value * scale, grad.ravel().astype(np.float64) * scale
 
         while state.step < state.steps:
-            before = state.step
+            before, scale = state.step, None
             start = state.best_x.ravel().astype(np.float64)
             minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
                      options={"maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": 20})
@@ -290,6 +295,24 @@ class StyleTransfer:
             _, grad = self._evaluate(state, var.numpy())
             opt.apply_gradients([(tf.convert_to_tensor(grad), var)])
             var.assign(tf.clip_by_value(var, low, low + 255.0))
+
+
+#: The mean change per pixel, in levels of 0-255, of L-BFGS' first step from each start.
+LBFGS_FIRST_STEP = 1.0
+
+
+def first_step_scale(grad: np.ndarray) -> float:
+    """The factor by which L-BFGS sees the loss, so that its first step moves pixels by about
+    :data:`LBFGS_FIRST_STEP` levels.
+
+    With bounds on every pixel, scipy's L-BFGS-B takes the gradient itself as its first step. The
+    relative losses' gradients are about 1e-5 per pixel: a step that float32 barely sees and that
+    bfloat16, which rounds VGG19's input to steps of 0.5 levels, does not see at all, so the line
+    search found no change and the run never moved. Scaling the loss changes nothing else: after
+    the first step L-BFGS' curvature estimate absorbs the factor.
+    """
+    mean = float(np.mean(np.abs(grad)))
+    return LBFGS_FIRST_STEP / mean if np.isfinite(mean) and mean > 0 else 1.0
 
 
 #: Adam's epsilon, far below any gradient: with relative losses (the default) the gradients are

@@ -41,6 +41,28 @@ def test_adam_and_bf16_also_reduce_the_loss(vgg_weights, content_picture, style_
     assert result.losses["total"] < result.history[0]["total"] / 2
 
 
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_lbfgs_moves_at_the_default_relative_losses_in_both_precisions(vgg_weights, content_picture, style_picture,
+                                                                       precision):
+    """The relative losses' gradients are about 1e-5 per pixel. L-BFGS-B's first step is the gradient
+    itself, which bfloat16 (VGG19's input rounded to 0.5 levels) does not see: unscaled, every
+    evaluation of a bf16 run returned the starting loss and the picture never changed."""
+    result = stylize(content_picture, style_picture, size=64, sizes=(64,), steps=20, precision=precision)
+    totals = [h["total"] for h in result.history]
+    assert len(set(np.round(totals, 6))) > 10  # the loss changes from evaluation to evaluation
+    assert result.losses["total"] < totals[0] / 2
+
+
+def test_the_first_lbfgs_step_moves_pixels_by_about_a_level():
+    from styletransfer_utils import optimize
+
+    grad = np.full((1, 8, 8, 3), 1e-5, np.float32)
+    grad[0, 0, 0] = -3e-5
+    scale = optimize.first_step_scale(grad)
+    assert np.mean(np.abs(grad * scale)) == pytest.approx(optimize.LBFGS_FIRST_STEP, rel=1e-5)
+    assert optimize.first_step_scale(np.zeros(4)) == 1.0 and optimize.first_step_scale(np.array([np.nan])) == 1.0
+
+
 def test_exact_step_budget_and_history(vgg_weights, content_picture, style_picture):
     seen = []
     result = stylize(content_picture, [style_picture], steps=7, callbacks=[lambda p: seen.append(p.step)], **TINY)
