@@ -302,14 +302,10 @@ LBFGS_FIRST_STEP = 1.0
 
 
 def first_step_scale(grad: np.ndarray) -> float:
-    """The factor by which L-BFGS sees the loss, so that its first step moves pixels by about
-    :data:`LBFGS_FIRST_STEP` levels.
-
-    With bounds on every pixel, scipy's L-BFGS-B takes the gradient itself as its first step. The
-    relative losses' gradients are about 1e-5 per pixel: a step that float32 barely sees and that
-    bfloat16, which rounds VGG19's input to steps of 0.5 levels, does not see at all, so the line
-    search found no change and the run never moved. Scaling the loss changes nothing else: after
-    the first step L-BFGS' curvature estimate absorbs the factor.
+    """The factor on the loss that L-BFGS sees, so that its first step moves pixels by about
+    :data:`LBFGS_FIRST_STEP` levels. With bounds, L-BFGS-B's first step is the gradient itself:
+    about 1e-5 per pixel under the relative losses, which bfloat16 (VGG19's input in steps of 0.5
+    levels) rounds away, so the run never moved. After that step its curvature absorbs the factor.
     """
     mean = float(np.mean(np.abs(grad)))
     return LBFGS_FIRST_STEP / mean if np.isfinite(mean) and mean > 0 else 1.0
