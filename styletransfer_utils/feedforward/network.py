@@ -92,9 +92,13 @@ def model_precision(model) -> str:
 
 
 def with_precision(model, precision: str):
-    """The same network (same weights) under another precision; ``model`` itself if it matches."""
+    """The same network (same weights) under another precision; ``model`` itself if it matches.
+
+    A network saved before the output convolution ran in the mixed policy (float32 there) is
+    rebuilt too, so that every loaded network runs as fast as a new one.
+    """
     policy = resolve_precision(precision)
-    if policy == model_precision(model):
+    if policy == model_precision(model) == model.get_layer("out").dtype_policy.name:
         return model
     twin = build_transformer(half_width=is_half_width(model), precision=policy)
     twin.set_weights(model.get_weights())
