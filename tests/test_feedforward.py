@@ -74,6 +74,27 @@ def test_instance_norm_is_the_textbook_formula():
     mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
     expected = gamma * (x - mean) / np.sqrt(var + 1e-5) + beta
     np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-4, atol=1e-4)
+    fused = InstanceNormalization(relu=True)
+    fused.build(x.shape)
+    fused.set_weights([gamma, beta])
+    np.testing.assert_allclose(np.asarray(fused(x)), np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
+    assert InstanceNormalization.from_config(fused.get_config()).relu
+
+
+def test_networks_saved_in_the_older_layout_load_into_the_current_one():
+    """The shipped files have ReLU layers of their own and a float32 output convolution: loading
+    rebuilds them with the ReLU inside each instance norm, and the same pixels come out."""
+    import keras
+
+    from styletransfer_utils.feedforward.models import MODELS_DIR
+
+    saved = keras.models.load_model(MODELS_DIR / "starry_night.keras", compile=False)  # saved under mixed_bfloat16
+    loaded = ff.load_model("starry_night", precision=ff.model_precision(saved))
+    assert any(isinstance(layer, keras.layers.Activation) for layer in saved.layers)
+    assert not any(isinstance(layer, keras.layers.Activation) for layer in loaded.layers)
+    photo = _picture(64, 80, 5).astype(np.float32)[None]
+    difference = np.abs(np.asarray(loaded(photo)) - np.asarray(saved(photo)))
+    assert difference.mean() < 0.3  # only the output convolution's bf16 rounding differs
 
 
 def test_too_small_picture_is_a_clear_error(half_net):

@@ -25,11 +25,13 @@ class InstanceNormalization(keras.layers.Layer):
     """Normalise each picture's each channel over its pixels, then scale and shift.
 
     Ulyanov et al. (2016). Statistics are computed in float32 whatever the input's dtype.
+    ``relu=True`` applies the ReLU that follows in the same pass over the picture.
     """
 
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
+    def __init__(self, epsilon: float = 1e-5, relu: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
+        self.relu = relu
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -43,13 +45,14 @@ class InstanceNormalization(keras.layers.Layer):
         # the picture instead of four (about 10 ms of a 512 px picture's 150 on a 2-core CPU)
         scale = ops.cast(self.gamma, "float32") * ops.rsqrt(var + self.epsilon)
         shift = ops.cast(self.beta, "float32") - mean * scale
-        return ops.cast(x32 * scale + shift, self.compute_dtype)
+        y = x32 * scale + shift
+        return ops.cast(ops.relu(y) if self.relu else y, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon, "relu": self.relu}
 
 
 @_register

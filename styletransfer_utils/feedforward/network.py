@@ -59,8 +59,7 @@ def build_transformer(*, half_width: bool = False, precision: str = "float32", s
                                    kernel_initializer=init(next(counter)), name=name)(x)
 
     def norm(x, name, relu=True):
-        x = InstanceNormalization(dtype="float32", name=f"{name}_in")(x)
-        return keras.layers.Activation("relu", dtype=policy, name=f"{name}_relu")(x) if relu else x
+        return InstanceNormalization(relu=relu, dtype="float32", name=f"{name}_in")(x)
 
     inputs = keras.Input(shape=(None, None, 3), name="rgb")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, dtype="float32", name="to_unit")(inputs)
@@ -94,11 +93,12 @@ def model_precision(model) -> str:
 def with_precision(model, precision: str):
     """The same network (same weights) under another precision; ``model`` itself if it matches.
 
-    A network saved before the output convolution ran in the mixed policy (float32 there) is
-    rebuilt too, so that every loaded network runs as fast as a new one.
+    A network saved in an older layout (its output convolution in float32 under a mixed policy,
+    or ReLUs as layers of their own) is rebuilt too, so that it runs as fast as a new one.
     """
     policy = resolve_precision(precision)
-    if policy == model_precision(model) == model.get_layer("out").dtype_policy.name:
+    current = not any(isinstance(layer, keras.layers.Activation) for layer in model.layers)
+    if current and policy == model_precision(model) == model.get_layer("out").dtype_policy.name:
         return model
     twin = build_transformer(half_width=is_half_width(model), precision=policy)
     twin.set_weights(model.get_weights())
@@ -130,7 +130,8 @@ def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:
         elif isinstance(layer, keras.layers.Add):
             kind = "residual sum"
         elif kind == "InstanceNormalization":
-            kind = "instance norm" + (" + ReLU" if f"{layer.name[:-3]}_relu" in {m.name for m in model.layers} else "")
+            relu = layer.relu or f"{layer.name[:-3]}_relu" in {m.name for m in model.layers}  # older files: a layer
+            kind = "instance norm" + (" + ReLU" if relu else "")
         elif kind == "TanhToPixels":
             kind = "127.5 (tanh + 1): pixels in [0, 255]"
         elif kind == "ReflectPadToMultiple":
