@@ -88,6 +88,9 @@ class Objective:
     #: features). Not a setting: measured worse than "gram" on the quality measure (bench/variants.py,
     #: bench/RESULTS.md), it stays here for that comparison and for experiments.
     style_loss: str = "gram"
+    #: the dtype the Gram matrices of the generated picture are multiplied in (:func:`.losses.gram_matrix`):
+    #: "bfloat16" in Gatys runs under ``mixed_bfloat16``
+    gram_dtype: str = "float32"
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
@@ -201,7 +204,7 @@ class Objective:
         if isinstance(target, W2Targets):
             return wasserstein_style_loss(features, *target)
         if not isinstance(target, GuidedTargets):
-            return layer_style_loss(features, target)
+            return layer_style_loss(features, target, dtype=self.gram_dtype)
         weights = target.weights
         if self.style_scales is not None and name in self.style_scales:
             import numpy as np

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -157,6 +157,8 @@ class StyleTransfer:
             self.style_targets = self._guided_targets(feats)
         if s.relative_losses:
             self.objective = self.objective.relative(self.content_targets, self.style_targets)
+        if self.precision == "mixed_bfloat16":  # Gram matrices in bf16: see losses.gram_matrix
+            self.objective = replace(self.objective, gram_dtype="bfloat16")
         self.loss_scale = FLOAT16_LOSS_SCALE if self.precision == "mixed_float16" else 1.0
         self._value_and_grad = self._compile()
 
@@ -297,8 +299,7 @@ class StyleTransfer:
             var.assign(tf.clip_by_value(var, low, low + 255.0))
 
 
-#: The mean change per pixel, in levels of 0-255, of L-BFGS' first step from each start.
-LBFGS_FIRST_STEP = 1.0
+LBFGS_FIRST_STEP = 1.0  #: the mean change per pixel, in levels, of L-BFGS' first step from each start
 
 
 def first_step_scale(grad: np.ndarray) -> float:
@@ -380,11 +381,8 @@ class _RunState:
 
 
 class SaveEvery:
-    """Callback that saves the current picture every ``n`` steps.
-
-    ``pattern`` is a path with a ``{step}`` field, e.g. ``"out/step_{step:04d}.png"``, or a
-    ``%`` field, e.g. ``"out/step_%04d.png"``.
-    """
+    """Callback that saves the current picture every ``n`` steps to ``pattern``, a path with a
+    ``{step}`` field (``"out/step_{step:04d}.png"``) or a ``%`` field (``"out/step_%04d.png"``)."""
 
     def __init__(self, n: int, pattern: str):
         self.n = n

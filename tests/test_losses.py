@@ -16,6 +16,19 @@ def test_gram_matrix_against_numpy():
     np.testing.assert_allclose(gram_matrix(f).numpy(), expected / 35, rtol=1e-5)
 
 
+def test_gram_matrix_in_bfloat16_is_float32_and_close():
+    rng = np.random.default_rng(3)
+    features = np.maximum(rng.normal(0, 1, (1, 24, 32, 64)), 0).astype(np.float32) * 10
+    exact = np.asarray(gram_matrix(features))
+    fast = gram_matrix(features, dtype="bfloat16")
+    assert np.asarray(fast).dtype == np.float32 and fast.shape == exact.shape
+    assert np.linalg.norm(np.asarray(fast) - exact) / np.linalg.norm(exact) < 0.01
+    target = exact * 1.1
+    a = float(layer_style_loss(features, target))
+    b = float(layer_style_loss(features, target, dtype="bfloat16"))
+    assert b == pytest.approx(a, rel=0.02)
+
+
 def test_gram_of_tiny_tensor_by_hand():
     # one picture, 1x2 positions, 2 channels: F = [[1, 2], [3, 4]] (rows are positions)
     f = np.array([[[[1.0, 2.0], [3.0, 4.0]]]], np.float32)

@@ -51,6 +51,8 @@ def test_lbfgs_moves_at_the_default_relative_losses_in_both_precisions(vgg_weigh
     totals = [h["total"] for h in result.history]
     assert len(set(np.round(totals, 6))) > 10  # the loss changes from evaluation to evaluation
     assert result.losses["total"] < totals[0] / 2
+    transfer = StyleTransfer(content_picture, [style_picture], Settings(size=64, sizes=(64,), precision=precision))
+    assert transfer.objective.gram_dtype == ("bfloat16" if precision == "mixed_bfloat16" else "float32")
 
 
 def test_the_first_lbfgs_step_moves_pixels_by_about_a_level():
