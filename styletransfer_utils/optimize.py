@@ -282,7 +282,7 @@ class StyleTransfer:
             before, scale = state.step, None
             start = state.best_x.ravel().astype(np.float64)
             minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                     options={"maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": 20})
+                     options={"maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": LBFGS_MEMORY})
             if state.step - before <= 1:  # converged or the line search could not move: stop
                 break
 
@@ -300,6 +300,7 @@ class StyleTransfer:
 
 
 LBFGS_FIRST_STEP = 1.0  #: the mean change per pixel, in levels, of L-BFGS' first step from each start
+LBFGS_MEMORY = 5  #: scipy's ``maxcor``: scores as 20 did (bench/RESULTS.md) with far less bookkeeping
 
 
 def first_step_scale(grad: np.ndarray) -> float:
