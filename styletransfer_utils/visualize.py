@@ -2,7 +2,7 @@
 feature statistics and loss curves.
 
 Lessons: ``notebooks/01_preprocessing.ipynb`` (histograms, feature statistics),
-``notebooks/02_vgg19_feature_maps.ipynb`` (layer table, feature-map grids) and
+``notebooks/02_vgg19_feature_maps.ipynb`` (layer table, feature-map grids, activations over the photo) and
 ``notebooks/04_optimization_and_acceleration.ipynb`` (loss curves).
 
 Everything here only *shows* things; the numbers come from :mod:`.features`,
@@ -144,6 +144,47 @@ def feature_map_image(features, channel: int, *, cmap: str = "viridis") -> np.nd
     return (rgba[..., :3] * 255).round().astype(np.uint8)
 
 
+def activation_overlay(picture, features, channels=None, *, top: int = 3, columns: int = 4, size: float = 3.2,
+                       title=None):
+    """Where channels fire, drawn over the picture they were computed from; returns the figure.
+
+    For each channel of ``features`` (one layer's output for ``picture``, ``(1, h, w, N)``;
+    default: the 4 most active, see :func:`top_channels`), its map is upsampled (bilinear) to the
+    picture's size and the picture is dimmed where the map is quiet, so what stays bright is what
+    the channel responds to. Its ``top`` strongest positions are outlined as red squares one
+    feature-map cell wide (the layer's stride, e.g. 16 px at conv5_1).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+    from PIL import Image
+
+    photo = np.clip(np.asarray(picture, dtype=np.float32), 0, 255) / 255.0
+    maps = _as_maps(features)
+    channels = top_channels(maps, 4) if channels is None else _check_channels(maps, channels)
+    (height, width), (h, w) = photo.shape[:2], maps.shape[:2]
+    cell_y, cell_x = height / h, width / w
+    rows = max(1, (len(channels) + columns - 1) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, rows * (size * height / width + 0.35)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, ch in zip(axes.flat, channels):
+        m = np.maximum(maps[..., ch], 0.0)
+        up = np.asarray(Image.fromarray(m.astype(np.float32)).resize((width, height), Image.Resampling.BILINEAR))
+        light = up / up.max() if up.max() > 0 else np.zeros_like(up)
+        ax.imshow(photo * (0.15 + 0.85 * light[..., None]))
+        for flat in np.argsort(-m, axis=None)[:top]:
+            y, x = divmod(int(flat), w)
+            if m[y, x] <= 0:  # a silent channel has no strongest positions
+                break
+            ax.add_patch(Rectangle((x * cell_x, y * cell_y), cell_x, cell_y, fill=False, edgecolor="red", linewidth=2))
+        ax.set_title(f"#{ch} max {m.max():.0f}", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def channel_histograms(arrays, titles, *, channel_names=("R", "G", "B"), bins: int = 64,
                        colors=("tab:red", "tab:green", "tab:blue")):
     """Histogram of each colour channel, one panel per array; returns the figure.
@@ -209,6 +250,7 @@ def plot_loss_curves(histories: dict, *, x: str = "seconds", y: str = "total", l
 
 __all__ = [
     "LayerInfo",
+    "activation_overlay",
     "channel_histograms",
     "feature_map_grid",
     "feature_map_image",

@@ -74,3 +74,21 @@ def test_figures_are_drawn():
 def test_layer_statistics():
     rows = visualize.layer_statistics({"block1_conv1": np.array([[[[0.0, 2.0]]]])})
     assert rows == [{"layer": "conv1_1", "mean": 1.0, "std": 1.0, "active": 0.5}]
+
+
+def test_activation_overlay_marks_the_strongest_cells_over_the_picture():
+    picture = np.full((64, 96, 3), 200.0, np.float32)
+    maps = np.zeros((1, 4, 6, 3), np.float32)  # a stride of 16 px: one cell is 16 x 16 pixels
+    maps[0, 1, 4, 2], maps[0, 3, 0, 2] = 5.0, 2.0  # channel 2 fires most at row 1, column 4
+    fig = visualize.activation_overlay(picture, maps, [2, 0], top=2, columns=2)
+    hot, quiet = fig.axes[:2]
+    assert [p.get_xy() for p in hot.patches] == [(64.0, 16.0), (0.0, 48.0)]
+    assert (hot.patches[0].get_width(), hot.patches[0].get_height()) == (16.0, 16.0)
+    shown = hot.images[0].get_array()
+    assert shown.shape == (64, 96, 3)
+    assert shown[24, 72].mean() > 2 * shown[8, 8].mean()  # bright where it fires, dimmed elsewhere
+    assert np.allclose(quiet.images[0].get_array(), 0.15 * 200 / 255)  # a silent channel: all dimmed,
+    assert not quiet.patches  # and no cell marked
+    assert len(visualize.activation_overlay(picture, maps).axes) == 4  # default: the 4 most active
+    with pytest.raises(StyleTransferError, match="channel 7"):
+        visualize.activation_overlay(picture, maps, [7])
