@@ -40,8 +40,7 @@ from .settings import Settings  # noqa: E402
 
 class _NoRetracingNotes(logging.Filter):
     """Drop TensorFlow's "triggered tf.function retracing" warning: every run compiles its own
-    objective for its picture's shape on purpose, so a few runs in one process (slider previews,
-    a notebook) would otherwise print it to the user."""
+    objective for its picture's shape on purpose (slider previews, notebooks run several)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "triggered tf.function retracing" not in record.getMessage()
@@ -264,6 +263,7 @@ class StyleTransfer:
 
     def _run_lbfgs(self, state: "_RunState") -> None:
         from scipy.optimize import minimize
+        from threadpoolctl import threadpool_limits
 
         shape = state.best_x.shape
         low = np.broadcast_to(-IMAGENET_MEAN_BGR, shape).ravel().astype(np.float64)
@@ -281,8 +281,9 @@ class StyleTransfer:
         while state.step < state.steps:
             before, scale = state.step, None
             start = state.best_x.ravel().astype(np.float64)
-            minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                     options={"maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": LBFGS_MEMORY})
+            with threadpool_limits(1, user_api="blas"):  # BLAS threads fought TensorFlow's: 0.077 -> 0.051 s/eval at 128 px
+                minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options={
+                    "maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": LBFGS_MEMORY})
             if state.step - before <= 1:  # converged or the line search could not move: stop
                 break
 
