@@ -75,7 +75,7 @@ class Settings:
     tv_weight: float = _option(1e-5, "weight of the total-variation (smoothness) loss")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, so "
                                     "every layer counts alike (the paper's absolute Gram error is dominated by "
-                                    "conv1_1)")
+                                    "conv4_1)")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
                                               "e.g. conv4_2", csv=str, metavar="LAYERS")
     style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style, e.g. "
