@@ -3,7 +3,7 @@ feature statistics and loss curves.
 
 Lessons: ``notebooks/01_preprocessing.ipynb`` (histograms, feature statistics),
 ``notebooks/02_vgg19_feature_maps.ipynb`` (layer table, feature-map grids, activations over the photo) and
-``notebooks/04_optimization_and_acceleration.ipynb`` (loss curves).
+``notebooks/04_optimization_and_acceleration.ipynb`` (loss curves, pictures at their pixel size).
 
 Everything here only *shows* things; the numbers come from :mod:`.features`,
 :mod:`.images` and :mod:`.optimize`.
@@ -185,6 +185,35 @@ def activation_overlay(picture, features, channels=None, *, top: int = 3, column
     return fig
 
 
+def pixel_grid(pictures, row_labels, column_labels, *, highlight_last_column: bool = False, dpi: int = 100,
+               left: int = 96, top: int = 40, gap: int = 4):
+    """A grid of equally sized pictures at their own pixel size: one picture pixel is one screen
+    pixel at ``dpi``, with no smoothing (unlike :func:`~.images.show_grid`, which scales them).
+
+    ``pictures`` is a list of rows of RGB arrays in ``[0, 255]``; each row gets a label on the left
+    (``left`` pixels wide) and each column a title on top (``top`` pixels high), the last one in
+    colour with ``highlight_last_column``. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .images import to_uint8
+
+    h, w = np.asarray(pictures[0][0]).shape[:2]
+    width, height = left + len(pictures[0]) * (w + gap), top + len(pictures) * (h + gap)
+    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    for i, (row, label) in enumerate(zip(pictures, row_labels)):
+        y = height - top - i * (h + gap) - h
+        fig.text(4 / width, (y + h / 2) / height, label, va="center", fontsize=8)
+        for j, picture in enumerate(row):
+            ax = fig.add_axes([(left + j * (w + gap)) / width, y / height, w / width, h / height])
+            ax.imshow(to_uint8(picture), interpolation="none")
+            ax.set_axis_off()
+            if i == 0:
+                last = highlight_last_column and j == len(row) - 1
+                ax.set_title(column_labels[j], fontsize=8, color="C3" if last else "black")
+    return fig
+
+
 def channel_histograms(arrays, titles, *, channel_names=("R", "G", "B"), bins: int = 64,
                        colors=("tab:red", "tab:green", "tab:blue")):
     """Histogram of each colour channel, one panel per array; returns the figure.
@@ -254,6 +283,7 @@ __all__ = [
     "channel_histograms",
     "feature_map_grid",
     "feature_map_image",
+    "pixel_grid",
     "format_table",
     "layer_statistics",
     "paper_name",

@@ -92,3 +92,21 @@ def test_activation_overlay_marks_the_strongest_cells_over_the_picture():
     assert len(visualize.activation_overlay(picture, maps).axes) == 4  # default: the 4 most active
     with pytest.raises(StyleTransferError, match="channel 7"):
         visualize.activation_overlay(picture, maps, [7])
+
+
+def test_pixel_grid_draws_every_picture_at_its_own_pixel_size():
+    red, blue = np.zeros((12, 20, 3), np.float32), np.zeros((12, 20, 3), np.float32)
+    red[..., 0], blue[..., 2] = 255.0, 255.0
+    fig = visualize.pixel_grid([[red, blue], [blue, red]], ["a", "b"], ["one", "two"],
+                               highlight_last_column=True, dpi=50, left=10, top=8, gap=2)
+    width, height = 10 + 2 * (20 + 2), 8 + 2 * (12 + 2)
+    assert tuple(fig.get_size_inches() * 50) == pytest.approx((width, height))
+    assert len(fig.axes) == 4
+    for ax in fig.axes:  # each axes is exactly its picture's pixels, drawn without smoothing
+        box = ax.get_position()
+        assert (box.width * width, box.height * height) == pytest.approx((20, 12))
+        assert ax.images[0].get_interpolation() == "none" and ax.images[0].get_array().dtype == np.uint8
+    assert fig.axes[0].images[0].get_array()[0, 0].tolist() == [255, 0, 0]
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes[:2]]
+    assert titles == [("one", "black"), ("two", "C3")]  # only the top row is titled, the last column marked
+    assert [t.get_text() for t in fig.texts] == ["a", "b"]
