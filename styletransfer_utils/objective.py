@@ -103,7 +103,8 @@ class Objective:
         error) and each content layer's ``mean (F - P)^2 / mean P^2``. The absolute Gram error of
         the paper is dominated by conv4_1, whose Gram matrices are the largest (its error is 50-1000
         times every other layer's on Tübingen with the classic paintings), so the other layers
-        hardly count; the relative one weighs every layer alike. The weights then no longer depend on the pictures.
+        hardly count; the relative one weighs every layer alike. The weights then no longer depend
+        on the pictures.
         """
         import numpy as np
 
