@@ -37,7 +37,7 @@ def test_full_width_architecture():
     assert 1_600_000 < net.count_params() < 1_700_000  # about 1.68 M, as in the paper
     assert not ff.is_half_width(net)
     kinds = [type(layer).__name__ for layer in net.layers]
-    assert kinds.count("InstanceNormalization") == 15 and kinds.count("UpSampling2D") == 2
+    assert kinds.count("InstanceNormalization") == 15 and kinds.count("UpsampleConv2D") == 2
     assert "Conv2DTranspose" not in kinds
     assert net(np.zeros((1, 37, 53, 3), np.float32)).shape == (1, 37, 53, 3)
 
@@ -81,9 +81,28 @@ def test_instance_norm_is_the_textbook_formula():
     assert InstanceNormalization.from_config(fused.get_config()).relu
 
 
+def test_upsampling_and_its_convolution_in_one_layer_equal_the_three_layers():
+    """UpsampleConv2D works at the lower resolution, yet gives what nearest-neighbour upsampling,
+    reflection padding and a 3x3 convolution give, for odd sides and batches alike."""
+    import keras
+
+    from styletransfer_utils.feedforward.layers import ReflectionPadding2D, UpsampleConv2D
+
+    x = np.random.default_rng(1).normal(size=(2, 5, 7, 3)).astype(np.float32)
+    layer = UpsampleConv2D(4)
+    y = np.asarray(layer(x))
+    plain = keras.layers.Conv2D(4, 3, padding="valid", use_bias=False)
+    plain.build((None, None, None, 3))
+    plain.set_weights(layer.get_weights())
+    expected = np.asarray(plain(ReflectionPadding2D(1)(keras.layers.UpSampling2D(2)(x))))
+    assert y.shape == expected.shape == (2, 10, 14, 4)
+    np.testing.assert_allclose(y, expected, atol=1e-5)
+    assert UpsampleConv2D.from_config(layer.get_config()).filters == 4
+
+
 def test_networks_saved_in_the_older_layout_load_into_the_current_one():
-    """The shipped files have ReLU layers of their own and a float32 output convolution: loading
-    rebuilds them with the ReLU inside each instance norm, and the same pixels come out."""
+    """The shipped files have ReLU and upsampling layers of their own and a float32 output
+    convolution: loading rebuilds them in the current layout, and the same pixels come out."""
     import keras
 
     from styletransfer_utils.feedforward.models import MODELS_DIR
@@ -92,6 +111,8 @@ def test_networks_saved_in_the_older_layout_load_into_the_current_one():
     loaded = ff.load_model("starry_night", precision=ff.model_precision(saved))
     assert any(isinstance(layer, keras.layers.Activation) for layer in saved.layers)
     assert not any(isinstance(layer, keras.layers.Activation) for layer in loaded.layers)
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in saved.layers)
+    assert not any(isinstance(layer, keras.layers.UpSampling2D) for layer in loaded.layers)
     photo = _picture(64, 80, 5).astype(np.float32)[None]
     difference = np.abs(np.asarray(loaded(photo)) - np.asarray(saved(photo)))
     assert difference.mean() < 0.3  # only the output convolution's bf16 rounding differs
@@ -457,7 +478,7 @@ def test_layer_table_reads_like_the_paper(half_net):
     assert rows[0]["kind"].startswith("reflection-pad") and rows[0]["output"] == "32x44x3"
     assert rows[-1]["kind"] == "crop back to the input size" and rows[-1]["output"] == "30x42x3"
     assert sum(k.startswith("conv 3x3, stride 2") for k in kinds) == 2
-    assert kinds.count("residual sum") == 5 and kinds.count("nearest-neighbour upsampling x2") == 2
+    assert kinds.count("residual sum") == 5 and sum(k.startswith("nearest-neighbour upsampling x2") for k in kinds) == 2
     assert sum(k.startswith("conv 9x9") for k in kinds) == 2
     assert {r["layer"]: r["output"] for r in rows}["down2"] == "8x11x64"
     assert sum(r["parameters"] for r in rows) == half_net.count_params()
