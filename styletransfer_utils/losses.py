@@ -50,9 +50,12 @@ def gram_matrix(features, *, normalize: bool = True, dtype: str = "float32"):
     of float32's (measured at 512 px on conv1_1 ... conv5_1).
     """
     features = ops.cast(ops.convert_to_tensor(features), dtype)
-    gram = ops.cast(ops.einsum("bhwi,bhwj->bij", features, features), "float32")
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], -1, shape[3]))
+    # F^T F as a plain matrix product: its gradient is two more products, where an einsum's took
+    # 1.5x as long on a CPU (Gram part of an evaluation at 512 px, bf16: 67 -> 45 ms)
+    gram = ops.cast(ops.matmul(ops.transpose(flat, (0, 2, 1)), flat), "float32")
     if normalize:
-        shape = ops.shape(features)
         gram = gram / ops.cast(shape[1] * shape[2], "float32")
     return gram
 
