@@ -8,6 +8,7 @@ The modules follow the data flow of Gatys et al. (2016), each with its lesson in
     losses        content, Gram/style and total-variation losses, in keras.ops             (03)
     objective     the objective once: features, targets and weights -> the loss terms  (04, 06)
     optimize      Gatys' algorithm: L-BFGS or Adam over the picture's pixels              (04)
+    lbfgs         L-BFGS for a picture in NumPy float32: two-loop directions, clipped steps (04)
     control       keep the photo's colours; a style per region (masks, guided Gram matrices) (07)
     quality       the multi-scale measure: relative Gram errors at 512/256/128 px, content error
     feedforward/  Johnson et al.'s network: layers, network, models, photos, trainer, records (06)

@@ -4,8 +4,8 @@ Lesson: ``notebooks/04_optimization_and_acceleration.ipynb``.
 
 :class:`StyleTransfer` prepares everything that does not change during a run (the feature
 extractor, the content features, the blended style Gram matrices and a compiled
-value-and-gradient function); :meth:`StyleTransfer.run` optimises with L-BFGS-B (the paper's
-choice; pixels are kept inside their valid range by bounds) or Adam. A run stops after
+value-and-gradient function); :meth:`StyleTransfer.run` optimises with L-BFGS (the paper's
+choice, :mod:`.lbfgs`; each step is clipped to valid pixel values) or Adam. A run stops after
 ``settings.steps`` loss evaluations, or early on Ctrl-C, and always returns the best picture
 seen so far. :class:`CoarseToFine` runs it over a schedule of sizes, each starting from the
 previous result upsampled; :func:`stylize`, the command line and the sliders use it.
@@ -30,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 from .control import luminance_picture, prepare_colors, resize_mask, style_masks  # noqa: E402
 from .errors import SettingsError  # noqa: E402
 from .features import FeatureExtractor  # noqa: E402
+from . import lbfgs  # noqa: E402
 from .images import (IMAGENET_MEAN_BGR, as_picture, deprocess, one_or_many,  # noqa: E402,F401
                      preprocess, resize, resize_to_long_side, save_image)
 from .limits import MAX_STYLE_DECODE, MIN_VGG_SHORT_SIDE  # noqa: E402
@@ -262,30 +263,11 @@ class StyleTransfer:
         return terms[0], grad.numpy()
 
     def _run_lbfgs(self, state: "_RunState") -> None:
-        from scipy.optimize import minimize
         from threadpoolctl import threadpool_limits
 
-        shape = state.best_x.shape
-        low = np.broadcast_to(-IMAGENET_MEAN_BGR, shape).ravel().astype(np.float64)
-        bounds = np.stack([low, low + 255.0], axis=1)
-
-        scale = None  # set from each restart's first gradient
-
-        def fun(flat):
-            nonlocal scale
-            value, grad = self._evaluate(state, flat.reshape(shape).astype(np.float32))
-            if scale is None:
-                scale = first_step_scale(grad)
-            return value * scale, grad.ravel().astype(np.float64) * scale
-
-        while state.step < state.steps:
-            before, scale = state.step, None
-            start = state.best_x.ravel().astype(np.float64)
-            with threadpool_limits(1, user_api="blas"):  # BLAS threads fought TensorFlow's: 0.077 -> 0.051 s/eval at 128 px
-                minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options={
-                    "maxiter": state.steps, "maxfun": state.steps, "ftol": 0.0, "gtol": 0.0, "maxcor": LBFGS_MEMORY})
-            if state.step - before <= 1:  # converged or the line search could not move: stop
-                break
+        low = np.broadcast_to(-IMAGENET_MEAN_BGR, state.best_x.shape).astype(np.float32)
+        with threadpool_limits(1, user_api="blas"):  # BLAS threads would fight TensorFlow's for the cores
+            lbfgs.minimize(lambda x: self._evaluate(state, x), state.best_x, low, low + 255.0)
 
     def _run_adam(self, state: "_RunState") -> None:
         import keras
@@ -298,20 +280,6 @@ class StyleTransfer:
             _, grad = self._evaluate(state, var.numpy())
             opt.apply_gradients([(tf.convert_to_tensor(grad), var)])
             var.assign(tf.clip_by_value(var, low, low + 255.0))
-
-
-LBFGS_FIRST_STEP = 1.0  #: the mean change per pixel, in levels, of L-BFGS' first step from each start
-LBFGS_MEMORY = 5  #: scipy's ``maxcor``: scores as 20 did (bench/RESULTS.md) with far less bookkeeping
-
-
-def first_step_scale(grad: np.ndarray) -> float:
-    """The factor on the loss that L-BFGS sees, so that its first step moves pixels by about
-    :data:`LBFGS_FIRST_STEP` levels. With bounds, L-BFGS-B's first step is the gradient itself:
-    about 1e-5 per pixel under the relative losses, which bfloat16 (VGG19's input in steps of 0.5
-    levels) rounds away, so the run never moved. After that step its curvature absorbs the factor.
-    """
-    mean = float(np.mean(np.abs(grad)))
-    return LBFGS_FIRST_STEP / mean if np.isfinite(mean) and mean > 0 else 1.0
 
 
 #: Adam's epsilon, far below any gradient: with relative losses (the default) the gradients are

@@ -44,9 +44,9 @@ def test_adam_and_bf16_also_reduce_the_loss(vgg_weights, content_picture, style_
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 def test_lbfgs_moves_at_the_default_relative_losses_in_both_precisions(vgg_weights, content_picture, style_picture,
                                                                        precision):
-    """The relative losses' gradients are about 1e-5 per pixel. L-BFGS-B's first step is the gradient
-    itself, which bfloat16 (VGG19's input rounded to 0.5 levels) does not see: unscaled, every
-    evaluation of a bf16 run returned the starting loss and the picture never changed."""
+    """The relative losses' gradients are about 1e-5 per pixel, a step that bfloat16 (VGG19's input
+    rounded to 0.5 levels) does not see: with SciPy's L-BFGS-B, whose first step was the gradient
+    itself, every evaluation of a bf16 run returned the starting loss and the picture never changed."""
     result = stylize(content_picture, style_picture, size=64, sizes=(64,), steps=20, precision=precision)
     totals = [h["total"] for h in result.history]
     assert len(set(np.round(totals, 6))) > 10  # the loss changes from evaluation to evaluation
@@ -55,14 +55,61 @@ def test_lbfgs_moves_at_the_default_relative_losses_in_both_precisions(vgg_weigh
     assert transfer.objective.gram_dtype == ("bfloat16" if precision == "mixed_bfloat16" else "float32")
 
 
-def test_the_first_lbfgs_step_moves_pixels_by_about_a_level():
-    from styletransfer_utils import optimize
+class _Budget(Exception):
+    pass
 
-    grad = np.full((1, 8, 8, 3), 1e-5, np.float32)
-    grad[0, 0, 0] = -3e-5
-    scale = optimize.first_step_scale(grad)
-    assert np.mean(np.abs(grad * scale)) == pytest.approx(optimize.LBFGS_FIRST_STEP, rel=1e-5)
-    assert optimize.first_step_scale(np.zeros(4)) == 1.0 and optimize.first_step_scale(np.array([np.nan])) == 1.0
+
+def _quadratic(target, weights, budget, seen):
+    """``x -> (sum w (x - target)^2 / 2, w (x - target))``, raising after ``budget`` calls."""
+    def fun(x):
+        if len(seen) == budget:
+            raise _Budget
+        seen.append(x.copy())
+        diff = x - target
+        return float(np.sum(weights * diff * diff) / 2), (weights * diff).astype(np.float32)
+    return fun
+
+
+def test_lbfgs_first_step_moves_pixels_by_about_a_level_whatever_the_gradients_size():
+    from styletransfer_utils import lbfgs
+
+    for tiny in (1e-5, 1e3):
+        seen = []
+        fun = _quadratic(np.full((4, 4, 3), 50.0, np.float32), np.full((4, 4, 3), tiny, np.float32), 2, seen)
+        with pytest.raises(_Budget):
+            lbfgs.minimize(fun, np.zeros((4, 4, 3), np.float32), np.full((4, 4, 3), -100.0), np.full((4, 4, 3), 100.0))
+        assert np.mean(np.abs(seen[1] - seen[0])) == pytest.approx(lbfgs.FIRST_STEP, rel=1e-5)
+
+
+def test_lbfgs_finds_a_box_constrained_minimum_of_an_ill_conditioned_quadratic():
+    from styletransfer_utils import lbfgs
+
+    rng = np.random.default_rng(0)
+    target = rng.uniform(-150, 150, (6, 5, 3)).astype(np.float32)
+    weights = rng.uniform(0.1, 10.0, target.shape).astype(np.float32)  # curvatures 100x apart
+    low, high = np.full(target.shape, -100.0, np.float32), np.full(target.shape, 100.0, np.float32)
+    seen = []
+    try:
+        lbfgs.minimize(_quadratic(target, weights, 200, seen), np.zeros(target.shape, np.float32), low, high)
+    except _Budget:
+        pass
+    best = min(seen, key=lambda x: float(np.sum(weights * (x - target) ** 2)))
+    assert all(np.all((x >= low) & (x <= high)) for x in seen)  # every evaluation inside the box
+    np.testing.assert_allclose(best, np.clip(target, low, high), atol=0.25)  # within a quarter of a level
+
+
+def test_lbfgs_takes_back_a_step_that_raises_the_loss_and_stops_when_nothing_moves():
+    from styletransfer_utils import lbfgs
+
+    seen, values = [], iter([1.0, 5.0, 0.5])
+    def fun(x):  # the first step makes things worse; the shorter one from the start is better
+        seen.append(x.copy())
+        return next(values, 0.5), np.ones_like(x) if len(seen) < 3 else np.zeros_like(x)
+    out = lbfgs.minimize(fun, np.zeros(4, np.float32), np.full(4, -10.0), np.full(4, 10.0))
+    assert len(seen) == 3  # the start, the rejected step, the half-length one; then a zero gradient: done
+    np.testing.assert_allclose(seen[1], -lbfgs.FIRST_STEP)
+    np.testing.assert_allclose(seen[2], -lbfgs.FIRST_STEP / 2)
+    np.testing.assert_allclose(out, seen[2])
 
 
 def test_exact_step_budget_and_history(vgg_weights, content_picture, style_picture):
