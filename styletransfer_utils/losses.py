@@ -49,15 +49,25 @@ def gram_matrix(features, *, normalize: bool = True, dtype: str = "float32"):
     result rounded to bf16): about twice as fast on CPUs with AMX, and its gradient within 0.4%
     of float32's (measured at 512 px on conv1_1 ... conv5_1).
     """
-    features = ops.cast(ops.convert_to_tensor(features), dtype)
+    features = ops.convert_to_tensor(features)
     shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], -1, shape[3]))
-    # F^T F as a plain matrix product: its gradient is two more products, where an einsum's took
-    # 1.5x as long on a CPU (Gram part of an evaluation at 512 px, bf16: 67 -> 45 ms)
-    gram = ops.cast(ops.matmul(ops.transpose(flat, (0, 2, 1)), flat), "float32")
-    if normalize:
-        gram = gram / ops.cast(shape[1] * shape[2], "float32")
-    return gram
+    positions = ops.cast(shape[1] * shape[2], "float32") if normalize else 1.0
+
+    @ops.custom_gradient
+    def gram(f):
+        flat = ops.reshape(ops.cast(f, dtype), (shape[0], -1, shape[3]))
+        result = ops.cast(ops.matmul(ops.transpose(flat, (0, 2, 1)), flat), "float32") / positions
+
+        def grad(*args, upstream=None):  # TensorFlow passes the upstream gradient by position, JAX by name
+            upstream = args[0] if args else upstream
+            # d(F^T F) is F (U + U^T): one product, where autodiff made two and transposed F twice
+            # (the style part of an evaluation at 512 px, bf16 on an AMX CPU: 45 -> 18 ms)
+            symmetric = ops.cast((upstream + ops.transpose(upstream, (0, 2, 1))) / positions, dtype)
+            return ops.cast(ops.reshape(ops.matmul(flat, symmetric), shape), f.dtype)
+
+        return result, grad
+
+    return gram(features)
 
 
 def layer_style_loss(features, target_gram, *, dtype: str = "float32"):

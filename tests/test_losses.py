@@ -16,6 +16,23 @@ def test_gram_matrix_against_numpy():
     np.testing.assert_allclose(gram_matrix(f).numpy(), expected / 35, rtol=1e-5)
 
 
+@pytest.mark.parametrize("normalize", [True, False])
+def test_gram_matrix_gradient_is_f_times_the_symmetrised_upstream(normalize):
+    """The Gram matrix has a gradient of its own (one product instead of autodiff's two): for a loss
+    ``sum(U * G)`` it must be ``F (U + U^T)`` (over ``M`` when normalised), in a batch too."""
+    import tensorflow as tf
+
+    f = _feats((2, 3, 5, 4), 1)
+    upstream = np.random.default_rng(2).normal(size=(2, 4, 4)).astype(np.float32)  # not symmetric
+    x = tf.constant(f)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(gram_matrix(x, normalize=normalize) * upstream)
+    flat = f.reshape(2, 15, 4)
+    expected = (flat @ (upstream + upstream.transpose(0, 2, 1))).reshape(f.shape) / (15 if normalize else 1)
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_gram_matrix_in_bfloat16_is_float32_and_close():
     rng = np.random.default_rng(3)
     features = np.maximum(rng.normal(0, 1, (1, 24, 32, 64)), 0).astype(np.float32) * 10
@@ -27,6 +44,16 @@ def test_gram_matrix_in_bfloat16_is_float32_and_close():
     a = float(layer_style_loss(features, target))
     b = float(layer_style_loss(features, target, dtype="bfloat16"))
     assert b == pytest.approx(a, rel=0.02)
+    import tensorflow as tf  # and the gradients, computed in bf16 too, point the same way
+
+    x = tf.constant(features)
+    grads = []
+    for dtype in ("float32", "bfloat16"):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = layer_style_loss(x, target, dtype=dtype)
+        grads.append(tape.gradient(loss, x).numpy().ravel())
+    assert np.linalg.norm(grads[1] - grads[0]) / np.linalg.norm(grads[0]) < 0.02
 
 
 def test_gram_of_tiny_tensor_by_hand():
