@@ -31,32 +31,31 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
     """Minimise ``fun`` (``x -> (value, gradient)``, float32 arrays of ``x0``'s shape) inside
     ``[low, high]``, until ``fun`` raises (a spent budget), or no step changes anything.
 
-    A step that raises the loss is taken back: the memory is cleared and the next step is a
-    gradient step from the better point, half as long as the last first step. Returns the last
-    point evaluated.
+    A step that raises the loss is taken back. After an L-BFGS step the memory is cleared and a
+    gradient step of ``first_step`` follows (the curvature it assumed was wrong there); a gradient
+    step that raises the loss is halved until it lowers it. Returns the last point kept.
     """
     x = np.clip(np.asarray(x0, np.float32), low, high)
     value, grad = fun(x)
     pairs: deque = deque(maxlen=memory)
-    step = first_step
-    direction = _gradient_step(grad, step)
+    direction = _gradient_step(grad, first_step)
     while True:
         trial = np.clip(x + direction, low, high)
         moved = trial - x
-        if not np.any(moved):
+        if not np.any(moved):  # the step rounds to nothing: as far as float32 goes
             return x
         new_value, new_grad = fun(trial)
-        if not new_value <= value:  # worse (or NaN): back to x, forget the curvature, shorter gradient step
+        if not new_value <= value:  # worse (or NaN): back to x
+            direction = direction / 2 if not pairs else _gradient_step(grad, first_step)
             pairs.clear()
-            step /= 2
-            direction = _gradient_step(grad, step)
             continue
         change = new_grad - grad
         curvature = float(np.dot(moved.ravel(), change.ravel()))
         if curvature > 1e-10 * float(np.dot(change.ravel(), change.ravel())):
             pairs.append((moved, change, 1.0 / curvature))
         x, value, grad = trial, new_value, new_grad
-        direction = -_two_loop(grad, pairs) if pairs else _gradient_step(grad, step)
+        # without a usable pair (no curvature seen along the step), a gradient step as long as this one
+        direction = -_two_loop(grad, pairs) if pairs else _gradient_step(grad, float(np.mean(np.abs(moved))))
 
 
 def _gradient_step(grad: np.ndarray, mean_change: float) -> np.ndarray:
