@@ -99,15 +99,19 @@ def per_eval(fns: dict, repeats: int) -> dict:
     return {name: t / repeats for name, t in total.items()}
 
 
-def peak_rss_run(args: list[str]) -> tuple[float, float, int]:
-    """Run the CLI in a fresh process; return (wall seconds, peak RSS in GB, exit code)."""
+def peak_rss_run(args: list[str], code_root: Path | None = None) -> tuple[float, float, int]:
+    """Run the CLI in a fresh process; return (wall seconds, peak RSS in GB, exit code).
+
+    ``code_root``: a checkout whose ``styletransfer_utils`` runs instead of the installed one.
+    """
     # VmHWM (peak resident set) of the child itself; ru_maxrss would carry over the parent's peak
     # across fork+exec on Linux
     code = ("import sys; from styletransfer_utils.cli import main; rc = main(sys.argv[1:]); "
             "from styletransfer_utils.benchmarking import peak_rss_bytes; "
             "print('PEAK_KB', peak_rss_bytes() // 1024, file=sys.stderr); sys.exit(rc)")
+    # from inside code_root, whose package then comes first on the path (before this checkout's)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=code_root)
     wall = time.perf_counter() - start
     peak = next((int(l.split()[1]) for l in done.stderr.splitlines() if l.startswith("PEAK_KB")), 0)
     if done.returncode != 0:

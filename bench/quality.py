@@ -17,6 +17,11 @@ better). The reference Torch implementation's own outputs score 0.260/1.00 (Star
     python bench/quality.py --paintings starry_night --recipes default,single
     python bench/quality.py --recipe try="--style-weight 30 --init noise"   # a variant of your own
     python bench/quality.py --memory 1024,2048      # the default at high resolution: time, peak memory
+    python bench/quality.py --recipes default --then 898f436   # beside the default of an older commit
+
+``--then COMMIT`` adds the recipe ``then``: the default command as it was at ``COMMIT``, run by
+that commit's own code (a git worktree under ``bench/out/``), in the same run as the others, so
+"how much faster than before" is measured on one machine at one time.
 
 ``--memory`` is where ``optimize.MEMORY_BASE`` and ``MEMORY_PER_PIXEL`` (the estimate that refuses
 a size which cannot fit) come from: it prints the peak of each size beside that estimate.
@@ -28,6 +33,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -70,17 +76,23 @@ def main() -> None:
                         " (reference: 1,000 evaluations at 512 px, about an hour per painting on a 2-core CPU)")
     parser.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
                         help="an extra recipe: command-line options of styletransfer")
+    parser.add_argument("--then", metavar="COMMIT", help="also run the default command of this older commit, "
+                        "with its own code")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--memory", help="comma-separated sizes: run the default at each (Tübingen x The Starry "
                         "Night) for its wall time and peak memory, beside the estimate, instead of the comparison")
     args = parser.parse_args()
+    args.out = args.out.resolve()  # the "then" recipe runs from its own folder
     if args.memory:
         return high_resolution([int(n) for n in args.memory.split(",")], args.out)
     recipes = {name: RECIPES[name] for name in args.recipes.split(",") if name}
     for extra in args.recipe:
         name, _, options = extra.partition("=")
         recipes[name] = shlex.split(options)
+    roots = {name: None for name in recipes}
+    if args.then:
+        recipes["then"], roots["then"] = [], checkout(args.then)
     args.out.mkdir(parents=True, exist_ok=True)
     content = find_picture("tubingen.jpg")
     print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision here: {resolve_precision('auto')}; "
@@ -92,7 +104,7 @@ def main() -> None:
         for name, options in recipes.items():
             out = args.out / f"tubingen_{painting}_{name}.png"
             wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(args.size),
-                                           *options])
+                                           *options], roots[name])
             if rc != 0:
                 print(f"{painting:14} {name:10} failed (exit {rc})")
                 continue
@@ -109,6 +121,17 @@ def main() -> None:
     if pictures:
         show_grid(pictures, titles, columns=len(recipes), size=4.5).savefig(args.out / "contact_sheet.png", dpi=80)
         print(f"contact sheet: {args.out / 'contact_sheet.png'}")
+
+
+def checkout(commit: str) -> Path:
+    """A worktree of ``commit`` under ``bench/out/`` (made once), whose package the ``then`` recipe runs."""
+    tree = OUT.parent / f"then-{commit}"
+    if not (tree / "styletransfer_utils").is_dir():
+        made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-f", str(tree), commit],
+                              capture_output=True, text=True)
+        if made.returncode != 0:
+            raise SystemExit(f"error: no worktree of {commit}: {made.stderr.strip()}")
+    return tree
 
 
 def high_resolution(sizes, out_dir: Path) -> None:
