@@ -71,7 +71,7 @@ class Settings:
     optimizer: str = _option("lbfgs", "lbfgs (the paper's) or adam")
     learning_rate: float = _option(8.0, "Adam's step size in pixel units")
     content_weight: float = _option(1.0, "weight of the content loss")
-    style_weight: float = _option(15.0, "weight of the style loss")
+    style_weight: float = _option(7.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation (smoothness) loss")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, so "
                                     "every layer counts alike (the paper's absolute Gram error is dominated by "
