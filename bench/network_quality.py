@@ -1,0 +1,127 @@
+"""Benchmark: the feed-forward networks against the default Gatys picture, by the multi-scale measure.
+
+For held-out photos (BSDS500, never in the networks' training folder) and each shipped network,
+at each size (512 and 1024 px by default):
+
+* ``network``: the network's picture, as ``styletransfer fast`` makes it;
+* ``Gatys``: the package's default Gatys picture of the same photo and style (coarse-to-fine,
+  the style picture at the network's training ``style_size``), the reference;
+
+scored with :mod:`styletransfer_utils.quality` (style and content scores, lower is better). It
+prints each score and the network's ratio to Gatys': the target is at most 1.25x for both.
+
+With ``--objective-weights``, it also runs Gatys at one size from the photo (as a network sees a
+photo: no coarse-to-fine schedule, ``--objective-steps`` L-BFGS evaluations) on the network's own
+training objective at each given style weight, and on the project's default objective. Those
+pictures are what each objective asks for, and a network trained on it comes at best near its
+picture: so they say which objective and weight could reach the target at all. This part runs
+on a CPU; the training itself needs a GPU (``bench/jax_gpu.py``).
+
+    python bench/network_quality.py                                   # 512 and 1024 px, one photo per network
+    python bench/network_quality.py --sizes 512 --objective-weights 2e-4,1e-3,5e-3
+
+Pictures go to ``bench/out/network_quality/`` for you to look at; they stay out of the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from feedforward import held_out_photos, style_picture  # noqa: E402  (bench/feedforward.py)
+
+from styletransfer_utils import feedforward as ff  # noqa: E402
+from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
+from styletransfer_utils.images import load_image, resize_to_long_side, save_image, show_grid  # noqa: E402
+from styletransfer_utils.optimize import StyleTransfer, stylize  # noqa: E402
+from styletransfer_utils.quality import score  # noqa: E402
+from styletransfer_utils.settings import Settings  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "network_quality"
+TARGET = 1.25
+
+
+def slug(method: str) -> str:
+    """``"objective, weight 0.001"`` -> ``"objective_weight_0.001"``: a file-name part."""
+    return "_".join(method.replace(",", "").replace("(", "").replace(")", "").split())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="512,1024", help="comma-separated long sides")
+    parser.add_argument("--models", default=",".join(ff.shipped_models()))
+    parser.add_argument("--photos", type=int, default=1, help="held-out photos per network")
+    parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
+                        "training objective to run Gatys on (at the first size)")
+    parser.add_argument("--objective-steps", type=int, default=300)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    weights = [float(w) for w in args.objective_weights.split(",") if w]
+    models = [m for m in args.models.split(",") if m]
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {processor_name()}, {os.cpu_count()} CPUs; precision here: {resolve_precision('auto')}")
+    records = {name: ff.read_record(name) for name in models}
+    photos = held_out_photos(args.photos * len(models), next(iter(records.values()))["data"])
+    print(f"\n{'network / photo':34s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
+          f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
+    rows, sheet, titles = [], [], []
+    for i, name in enumerate(models):
+        trained = ff.record_settings(records[name])
+        style = resize_to_long_side(style_picture(records[name]["style"]), trained.style_size)
+        model = ff.load_model(name, precision="auto")
+        for photo_path in photos[i * args.photos:(i + 1) * args.photos]:
+            for size in sizes:
+                photo = resize_to_long_side(load_image(photo_path), size)
+                tag = f"{name}_{photo_path.stem}_{size}"
+                pictures = {}
+                start = time.perf_counter()
+                pictures["Gatys (default)"] = (stylize(photo, [style], Settings(size=size)).image,
+                                               time.perf_counter() - start)
+                start = time.perf_counter()
+                pictures["network"] = (ff.stylize_fast(model, photo), time.perf_counter() - start)
+                if size == sizes[0] and weights:
+                    # the project's own objective (relative losses, conv1_1 ... conv5_1) at one size from
+                    # the photo, as a network would see it: no coarse-to-fine schedule
+                    start = time.perf_counter()
+                    image = stylize(photo, [style], Settings(size=size, sizes=(size,), init="content",
+                                                             steps=args.objective_steps)).image
+                    pictures["default objective, one size"] = (image, time.perf_counter() - start)
+                    for weight in weights:
+                        settings = ff.gatys_settings(trained, style_weight=weight, size=size, sizes=(size,),
+                                                     steps=args.objective_steps, precision="auto")
+                        start = time.perf_counter()
+                        image = StyleTransfer(photo, [style], settings).run().image
+                        pictures[f"objective, weight {weight:g}"] = (image, time.perf_counter() - start)
+                scores = {method: score(image, photo, style) for method, (image, _) in pictures.items()}
+                reference = scores["Gatys (default)"]
+                label = f"{name} / {photo_path.name}"
+                for method, (image, seconds) in pictures.items():
+                    s = scores[method]
+                    save_image(OUT / f"{tag}_{slug(method)}.png", image)
+                    print(f"{label:34s} {size:5d} {method:22s} {s.style:7.3f} {s.content:8.3f} "
+                          f"{s.style / reference.style:8.2f} {s.content / reference.content:8.2f} {seconds:7.2f}s",
+                          flush=True)
+                    label = ""
+                    rows.append({"model": name, "photo": photo_path.name, "size": size, "method": method,
+                                 "style": s.style, "content": s.content, "seconds": seconds,
+                                 "style_ratio": s.style / reference.style,
+                                 "content_ratio": s.content / reference.content})
+                for method, (image, _) in pictures.items():
+                    sheet.append(resize_to_long_side(image, 512))
+                    titles.append(f"{name} {size} px: {method}")
+    print(f"\ntarget: the network's style and content scores at most {TARGET}x the default Gatys picture's")
+    (OUT / "network_quality.json").write_text(json.dumps(rows, indent=1))
+    show_grid(sheet, titles, columns=2 + (1 + len(weights) if weights else 0), size=4.5).savefig(OUT / "contact_sheet.png", dpi=80)
+    print(f"pictures and a contact sheet in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
