@@ -49,6 +49,13 @@ OUT = ROOT / "bench" / "out" / "network_quality"
 TARGET = 1.25
 
 
+def timed(make):
+    """``(make(), seconds it took)``."""
+    start = time.perf_counter()
+    picture = make()
+    return picture, time.perf_counter() - start
+
+
 def slug(method: str) -> str:
     """``"objective, weight 0.001"`` -> ``"objective_weight_0.001"``: a file-name part."""
     return "_".join(method.replace(",", "").replace("(", "").replace(")", "").split())
@@ -81,25 +88,18 @@ def main() -> None:
             for size in sizes:
                 photo = resize_to_long_side(load_image(photo_path), size)
                 tag = f"{name}_{photo_path.stem}_{size}"
-                pictures = {}
-                start = time.perf_counter()
-                pictures["Gatys (default)"] = (stylize(photo, [style], Settings(size=size)).image,
-                                               time.perf_counter() - start)
-                start = time.perf_counter()
-                pictures["network"] = (ff.stylize_fast(model, photo), time.perf_counter() - start)
+                pictures = {"Gatys (default)": timed(lambda: stylize(photo, [style], Settings(size=size)).image),
+                            "network": timed(lambda: ff.stylize_fast(model, photo))}
                 if size == sizes[0] and weights:
                     # the project's own objective (relative losses, conv1_1 ... conv5_1) at one size from
                     # the photo, as a network would see it: no coarse-to-fine schedule
-                    start = time.perf_counter()
-                    image = stylize(photo, [style], Settings(size=size, sizes=(size,), init="content",
-                                                             steps=args.objective_steps)).image
-                    pictures["default objective, one size"] = (image, time.perf_counter() - start)
+                    one_size = Settings(size=size, sizes=(size,), init="content", steps=args.objective_steps)
+                    pictures["default objective, one size"] = timed(lambda: stylize(photo, [style], one_size).image)
                     for weight in weights:
                         settings = ff.gatys_settings(trained, style_weight=weight, size=size, sizes=(size,),
                                                      steps=args.objective_steps, precision="auto")
-                        start = time.perf_counter()
-                        image = StyleTransfer(photo, [style], settings).run().image
-                        pictures[f"objective, weight {weight:g}"] = (image, time.perf_counter() - start)
+                        pictures[f"objective, weight {weight:g}"] = timed(
+                            lambda: StyleTransfer(photo, [style], settings).run().image)
                 scores = {method: score(image, photo, style) for method, (image, _) in pictures.items()}
                 reference = scores["Gatys (default)"]
                 label = f"{name} / {photo_path.name}"
@@ -114,12 +114,12 @@ def main() -> None:
                                  "style": s.style, "content": s.content, "seconds": seconds,
                                  "style_ratio": s.style / reference.style,
                                  "content_ratio": s.content / reference.content})
-                for method, (image, _) in pictures.items():
                     sheet.append(resize_to_long_side(image, 512))
                     titles.append(f"{name} {size} px: {method}")
     print(f"\ntarget: the network's style and content scores at most {TARGET}x the default Gatys picture's")
     (OUT / "network_quality.json").write_text(json.dumps(rows, indent=1))
-    show_grid(sheet, titles, columns=2 + (1 + len(weights) if weights else 0), size=4.5).savefig(OUT / "contact_sheet.png", dpi=80)
+    columns = 2 + (1 + len(weights) if weights else 0)  # Gatys, network, then the objectives' pictures
+    show_grid(sheet, titles, columns=columns, size=4.5).savefig(OUT / "contact_sheet.png", dpi=80)
     print(f"pictures and a contact sheet in {OUT}")
 
 

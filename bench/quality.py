@@ -90,7 +90,7 @@ def main() -> None:
     for extra in args.recipe:
         name, _, options = extra.partition("=")
         recipes[name] = shlex.split(options)
-    roots = {name: None for name in recipes}
+    roots = {}  # recipe -> the checkout whose code runs it (none: this one)
     if args.then:
         recipes["then"], roots["then"] = [], checkout(args.then)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,7 @@ def main() -> None:
         for name, options in recipes.items():
             out = args.out / f"tubingen_{painting}_{name}.png"
             wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(args.size),
-                                           *options], roots[name])
+                                           *options], roots.get(name))
             if rc != 0:
                 print(f"{painting:14} {name:10} failed (exit {rc})")
                 continue
