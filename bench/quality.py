@@ -82,10 +82,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--memory", help="comma-separated sizes: run the default at each (Tübingen x The Starry "
                         "Night) for its wall time and peak memory, beside the estimate, instead of the comparison")
+    parser.add_argument("--precision", default="auto", help="with --memory: the command's --precision")
     args = parser.parse_args()
     args.out = args.out.resolve()  # the "then" recipe runs from its own folder
     if args.memory:
-        return high_resolution([int(n) for n in args.memory.split(",")], args.out)
+        return high_resolution([int(n) for n in args.memory.split(",")], args.out, resolve_precision(args.precision))
     recipes = {name: RECIPES[name] for name in args.recipes.split(",") if name}
     for extra in args.recipe:
         name, _, options = extra.partition("=")
@@ -134,7 +135,7 @@ def checkout(commit: str) -> Path:
     return tree
 
 
-def high_resolution(sizes, out_dir: Path) -> None:
+def high_resolution(sizes, out_dir: Path, precision: str) -> None:
     from styletransfer_utils.device import available_memory_bytes
     from styletransfer_utils.images import resize_to_long_side
     from styletransfer_utils.optimize import estimated_peak_bytes
@@ -142,13 +143,14 @@ def high_resolution(sizes, out_dir: Path) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     content, style = find_picture("tubingen.jpg"), find_picture("starry_night.jpg")
-    print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision here: {resolve_precision('auto')}; "
+    print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision {precision}; "
           f"free memory {available_memory_bytes() / 2**30:.1f} GB")
     print(f"{'size':>6} {'schedule (size x evaluations)':44} {'wall s':>7} {'peak GB':>8} {'estimate GB':>12} {'style':>6}")
     picture = load_image(content)
     for size in sizes:
-        out = out_dir / f"tubingen_starry_night_{size}.png"
-        wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(size)])
+        out = out_dir / f"tubingen_starry_night_{size}_{precision}.png"
+        wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(size),
+                                       "--precision", precision])
         h, w = resize_to_long_side(picture, size).shape[:2]
         estimate = estimated_peak_bytes(h, w) / 2**30
         plan = " ".join(f"{s}x{n}" for s, n in Settings(size=size).validated().schedule())

@@ -366,11 +366,11 @@ class SaveEvery:
 
 #: Peak memory of a run is about ``MEMORY_BASE + MEMORY_PER_PIXEL * pixels`` at its largest size
 #: (TensorFlow and VGG19's weights; then the activations kept for the backward pass and L-BFGS'
-#: history). Fitted to the peaks that ``bench/quality.py --memory`` measured in float32 (2.29 GB at
-#: 512x384, 5.10 GB at 1024x768, see bench/RESULTS.md), with a few percent to spare. bf16 was not
-#: measured; the float32 figure errs on the safe side for it.
+#: history), with 7-11% to spare. Fitted to the peaks that ``bench/quality.py --memory`` measured
+#: (float32: 2.91 GB at 1024x768, 8.12 GB at 2048x1536; mixed_bfloat16 needs 0.4-1.3 GB less;
+#: bench/RESULTS.md).
 MEMORY_BASE = 1.5e9
-MEMORY_PER_PIXEL = 5300.0
+MEMORY_PER_PIXEL = 2500.0
 
 
 def estimated_peak_bytes(height: int, width: int) -> float:
