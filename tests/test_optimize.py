@@ -112,6 +112,22 @@ def test_lbfgs_takes_back_a_step_that_raises_the_loss_and_stops_when_nothing_mov
     np.testing.assert_allclose(out, seen[2])
 
 
+@pytest.mark.parametrize("window, fourth", [(2, -3.0), (1, -1.5)])
+def test_lbfgs_keeps_a_step_below_the_highest_of_the_last_window_and_returns_the_best_point(window, fourth):
+    from styletransfer_utils import lbfgs
+
+    seen, values = [], iter([1.0, 0.5, 0.8])  # then 9.0: every later step is taken back
+    def fun(x):  # a constant gradient: each kept step is a gradient step as long as the one before
+        seen.append(float(x[0]))
+        return next(values, 9.0), np.ones_like(x)
+    out = lbfgs.minimize(fun, np.zeros(4, np.float32), np.full(4, -10.0), np.full(4, 10.0), window=window)
+    assert seen[:3] == [0.0, -1.0, -2.0]
+    # 0.8 is above the last value (0.5) but not above the start (1.0): kept with a window of 2, so the
+    # next step goes on from -2; taken back with a window of 1, so a half step goes from -1
+    assert seen[3] == fourth
+    np.testing.assert_allclose(out, -1.0)  # the best point, not the last one kept
+
+
 def test_exact_step_budget_and_history(vgg_weights, content_picture, style_picture):
     seen = []
     result = stylize(content_picture, [style_picture], steps=7, callbacks=[lambda p: seen.append(p.step)], **TINY)
