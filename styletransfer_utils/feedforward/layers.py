@@ -78,6 +78,17 @@ _PHASES = np.array([[[1, 0, 0], [0, 1, 1], [0, 0, 0]],
                     [[0, 0, 0], [1, 1, 0], [0, 0, 1]]], dtype="float32")
 
 
+def _phase_kernel(kernel):
+    """The 3x3 kernel over the input (``(3, 3, c, 4 f)``) whose ``4 f`` outputs are the 2x2 block
+    (row parity, column parity, filter) that ``kernel`` (``(3, 3, c, f)``) gives on the upsampled map."""
+    kernel = ops.cast(kernel, "float32")
+    channels, filters = ops.shape(kernel)[2], ops.shape(kernel)[3]
+    by_rows = ops.tensordot(_PHASES, kernel, axes=[[2], [0]])   # (row parity, row offset, kernel col, c, f)
+    both = ops.tensordot(_PHASES, by_rows, axes=[[2], [2]])     # (col parity, col offset, row parity, row offset, c, f)
+    both = ops.transpose(both, (3, 1, 4, 2, 0, 5))              # (row offset, col offset, c, row parity, col parity, f)
+    return ops.reshape(both, (3, 3, channels, 4 * filters))
+
+
 @_register
 class UpsampleConv2D(keras.layers.Layer):
     """Nearest-neighbour upsampling x2, reflection padding by 1 and a 3x3 convolution, in one.
@@ -100,19 +111,12 @@ class UpsampleConv2D(keras.layers.Layer):
                                       initializer=self.kernel_initializer, name="kernel")
 
     def call(self, x):
-        kernel = ops.cast(self.kernel, "float32")
-        taps = ops.shape(kernel)[2] * self.filters
-        rows = ops.tensordot(_PHASES, ops.reshape(kernel, (3, 3 * taps)), axes=1)  # (parity, offset, 3 cols x taps)
-        rows = ops.reshape(rows, (2, 3, 3, taps))
-        both = ops.tensordot(_PHASES, rows, axes=[[2], [2]])                  # (col parity, col offset, row parity, row offset, taps)
-        both = ops.reshape(both, (2, 3, 2, 3, -1, self.filters))
-        kernel4 = ops.reshape(ops.transpose(both, (3, 1, 4, 2, 0, 5)), (3, 3, -1, 4 * self.filters))
         x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="symmetric")
-        y = ops.conv(x, ops.cast(kernel4, self.compute_dtype), padding="valid")
-        shape = ops.shape(y)
-        y = ops.reshape(y, (shape[0], shape[1], shape[2], 2, 2, self.filters))
-        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
-        return ops.reshape(y, (shape[0], 2 * shape[1], 2 * shape[2], self.filters))
+        y = ops.conv(x, ops.cast(_phase_kernel(self.kernel), self.compute_dtype), padding="valid")
+        batch, height, width = ops.shape(y)[0], ops.shape(y)[1], ops.shape(y)[2]
+        y = ops.reshape(y, (batch, height, width, 2, 2, self.filters))  # (..., row parity, col parity, f)
+        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))                          # rows, row parity, cols, col parity
+        return ops.reshape(y, (batch, 2 * height, 2 * width, self.filters))
 
     def compute_output_shape(self, s):
         grow = lambda n: None if n is None else 2 * n  # noqa: E731
