@@ -84,6 +84,8 @@ def main() -> None:
                         "Night) for its wall time and peak memory, beside the estimate, instead of the comparison")
     parser.add_argument("--precision", default="auto", help="with --memory: the command's --precision")
     args = parser.parse_args()
+    if args.precision != "auto" and not args.memory:
+        parser.error("--precision applies to --memory only; give a recipe's precision in --recipe NAME=OPTIONS")
     args.out = args.out.resolve()  # the "then" recipe runs from its own folder
     if args.memory:
         return high_resolution([int(n) for n in args.memory.split(",")], args.out, resolve_precision(args.precision))
