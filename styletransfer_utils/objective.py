@@ -19,6 +19,7 @@ targets taken from the same forward pass. :class:`Objective` holds the weights a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -91,6 +92,10 @@ class Objective:
     #: the dtype the Gram matrices of the generated picture are multiplied in (:func:`.losses.gram_matrix`):
     #: "bfloat16" in Gatys runs under ``mixed_bfloat16``
     gram_dtype: str = "float32"
+    #: each content layer's error divided by its target's mean square, taken from the targets of the
+    #: same evaluation: how a network trains with relative losses (:meth:`relative_to_style`), where
+    #: every batch has other content targets. Gatys runs fix ``content_scales`` once instead.
+    content_relative: bool = False
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
@@ -112,6 +117,15 @@ class Objective:
             return float(np.mean(np.square(np.asarray(x, np.float64))))
 
         scales = {name: 1.0 / max(mean_square(content_targets[name]), 1e-30) for name in self.content_layers}
+        return dataclasses.replace(self.relative_to_style(style_targets), content_scales=scales,
+                                   content_relative=False)
+
+    def relative_to_style(self, style_targets: dict) -> "Objective":
+        """:meth:`relative` for a network's training: the style layers' errors are divided by the
+        size of the (fixed) style targets now, and each content error by its target's mean square
+        in every evaluation (``content_relative``), since each batch of photos has its own."""
+        import numpy as np
+
         weights, style_scales = {}, {}
         for name, weight in self.style_layer_weights.items():
             target = style_targets[name]
@@ -126,8 +140,8 @@ class Objective:
                 weights[name], style_scales[name] = weight, tuple(per_style)
             else:
                 weights[name] = weight * float(np.mean(per_style))
-        return Objective(self.content_weight, self.style_weight, self.tv_weight, self.content_layers, weights, scales,
-                         style_scales or None, self.style_loss)
+        return dataclasses.replace(self, style_layer_weights=weights, content_scales=None,
+                                   style_scales=style_scales or None, content_relative=True)
 
     @classmethod
     def from_settings(cls, settings) -> "Objective":
@@ -187,11 +201,15 @@ class Objective:
         ``picture`` the tensor the TV term smooths. Returns ``{"total", "content", "style",
         "tv"}`` and ``"style_layers"``: each style layer's unweighted loss.
         """
+        from keras import ops
+
         content = 0.0
         for name in self.content_layers:
             term = content_loss(features[name], content_targets[name])
             if self.content_scales is not None:
                 term = term * self.content_scales[name]
+            elif self.content_relative:
+                term = term / ops.maximum(ops.mean(ops.square(ops.cast(content_targets[name], "float32"))), 1e-30)
             content = content + term / len(self.content_layers)
         per_layer = {name: self._layer_style(name, features[name], style_targets[name]) for name in self.style_layers}
         style = 0.0
@@ -215,22 +233,23 @@ class Objective:
 
     def batch_terms(self, features_of, generated, photos, style_targets) -> dict:
         """The terms for a batch of network outputs, as Johnson et al. train: :meth:`terms` with
-        the content targets taken from the photos in the same VGG19 pass (without gradient).
+        the content targets taken from the photos themselves.
 
         ``features_of`` maps a VGG19 input batch to ``{layer: features}`` (a
         :class:`~.features.FeatureExtractor`, or a stateless call of one under JAX);
-        ``generated`` and ``photos`` are RGB batches in ``[0, 255]``.
+        ``generated`` and ``photos`` are RGB batches in ``[0, 255]``. The photos go through VGG19
+        in a pass of their own, outside the gradient: one batch through the backward pass instead
+        of two (with the outputs and photos in one batch, autodiff also worked out the gradient
+        with respect to the photos, and threw it away).
         """
         from keras import ops
 
         from .images import preprocess
 
         generated = ops.cast(generated, "float32")
-        batch = ops.shape(photos)[0]
-        feats = features_of(preprocess(ops.concatenate([generated, ops.cast(photos, "float32")], axis=0)))
-        mine = {name: feats[name][:batch] for name in self.layers}
-        targets = {name: ops.stop_gradient(feats[name][batch:]) for name in self.content_layers}
-        return self.terms(mine, targets, style_targets, generated)
+        photo_feats = features_of(preprocess(ops.stop_gradient(ops.cast(photos, "float32"))))
+        targets = {name: ops.stop_gradient(photo_feats[name]) for name in self.content_layers}
+        return self.terms(features_of(preprocess(generated)), targets, style_targets, generated)
 
     @staticmethod
     def stack(terms: dict):

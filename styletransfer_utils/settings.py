@@ -21,6 +21,9 @@ from .limits import MAX_SIZE, MIN_SIZE
 JOHNSON_CONTENT_LAYERS = ("block2_conv2",)
 JOHNSON_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 
+#: The network a new one starts from by default (``TrainSettings.init``): a shipped network.
+INIT_NETWORK = "starry_night"
+
 #: Layers used by Gatys et al. (2016): conv4_2 for content, conv1_1..conv5_1 for style.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
 DEFAULT_STYLE_LAYERS = (
@@ -200,20 +203,26 @@ class TrainSettings:
     style loss is averaged over the batch and its layers (equal weights).
     """
 
-    steps: int = _option(40_000, "optimisation steps (batches)")
+    # about 50 minutes on a 2-core CPU with AMX from a shipped network (bench/RESULTS.md)
+    steps: int = _option(3_000, "optimisation steps (batches)")
     batch_size: int = _option(4, "photos per step")
     crop_size: int = _option(256, "side of the random crops")
     style_size: int = _option(512, "long side of the style picture")
     learning_rate: float = _option(1e-3, "Adam's step size")
     content_weight: float = _option(1.0, "weight of the content loss")
-    # the shipped networks' weight, chosen by eye on their three styles
-    style_weight: float = _option(2e-4, "weight of the style loss")
-    tv_weight: float = _option(1.0, "weight of the total-variation loss")
-    content_layers: tuple[str, ...] = _option(JOHNSON_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
+    style_weight: float = _option(7.0, "weight of the style loss")
+    tv_weight: float = _option(1e-5, "weight of the total-variation loss")
+    relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, as "
+                                    "Gatys runs do (--no-relative-losses: the absolute errors of Johnson et al.)")
+    content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
                                               csv=str, metavar="LAYERS")
-    style_layers: tuple[str, ...] = _option(JOHNSON_STYLE_LAYERS, "comma-separated VGG19 layers for style",
+    style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style",
                                             csv=str, metavar="LAYERS")
-    half_width: bool = _option(False, "half the channels: about 2.5x faster to run")
+    init: str | None = _option(INIT_NETWORK, "start from this network (a model file or a shipped name): it already "
+                               "knows photos, so a new style trains in an hour on a CPU; random: from random weights",
+                               type=str, none="random weights", metavar="MODEL")
+    half_width: bool = _option(True, "half the channels (16/32/64), as the shipped networks: about 2.5x faster to "
+                               "run (--no-half-width: the paper's 32/64/128, with --init random)")
     precision: str = _option("auto", "VGG19's precision: auto, mixed_bfloat16, mixed_float16 or float32")
     transformer_precision: str = _option("same", "the network's precision: same (as --precision) or one of those")
     pooling: str = _option("max", "VGG19 pooling: max or avg")
@@ -242,6 +251,11 @@ class TrainSettings:
         _int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         _int_in_range("preview_every", self.preview_every, 0, 10_000_000)
         _boolean("half_width", self.half_width)
+        _boolean("relative_losses", self.relative_losses)
+        if self.init is not None and (not isinstance(self.init, str) or not self.init.strip()):
+            raise SettingsError(f"init is {self.init!r}", "give a model file, a shipped network's name, or random")
+        if isinstance(self.init, str) and self.init.strip().lower() in ("random", "none"):
+            self.init = None
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**31 - 1)
         self.content_layers, self.style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
@@ -268,7 +282,7 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     t = (settings or TrainSettings()).validated()
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
-                precision=t.precision, init="content", relative_losses=False)
+                precision=t.precision, init="content", relative_losses=t.relative_losses)
     return Settings(**{**base, **changes}).validated()
 
 

@@ -65,7 +65,7 @@ def assert_one_line_error(capsys, argv, *words, prefix=r"styletransfer: error: "
 #: (deterministic)
 TINY = dict(batch_size=2, crop_size=32, style_size=48, content_layers=("relu1_2",),
             style_layers=("relu1_2", "relu2_1"), precision="float32", checkpoint_every=0, preview_every=0,
-            half_width=True, learning_rate=3e-3, seed=3)
+            half_width=True, learning_rate=3e-3, seed=3, init=None)
 
 
 def synthetic_photo(h, w, seed):

@@ -14,7 +14,8 @@ from styletransfer_utils.cli import main
 from styletransfer_utils.errors import SettingsError, StyleTransferError
 
 TINY_CLI = ["--batch-size", "2", "--crop-size", "32", "--style-size", "48", "--content-layers", "relu1_2",
-            "--style-layers", "relu1_2,relu2_1", "--precision", "float32", "--half-width", "--preview-every", "0"]
+            "--style-layers", "relu1_2,relu2_1", "--precision", "float32", "--half-width", "--preview-every", "0",
+            "--init", "random"]
 
 
 # errors come from "styletransfer: error:" or, for usage errors, "styletransfer fast: error:"
@@ -242,6 +243,32 @@ def test_training_reduces_the_loss(photos, style_file, vgg_weights):
     after = float(trainer.losses(fixed)[0])
     assert result.steps == 30 and not result.interrupted
     assert after < 0.7 * before, (before, after)
+
+
+def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file, half_net, capsys, vgg_weights):
+    """``init``: the network to train starts with another network's weights (a file or a shipped
+    name), and a width that does not match is a one-line error naming the fix."""
+    start = ff.save_model(half_net, tmp_path / "start.keras")
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": str(start)}))
+    photo = _picture(36, 44, 1).astype(np.float32)
+    np.testing.assert_array_equal(ff.stylize_fast(trainer.model, photo), ff.stylize_fast(half_net, photo))
+    shipped = ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": "starry_night"}))
+    np.testing.assert_array_equal(ff.stylize_fast(shipped.model, photo),
+                                  ff.stylize_fast(ff.load_model("starry_night"), photo))
+    with pytest.raises(SettingsError, match="is half width.*add --half-width"):
+        ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": str(start), "half_width": False}))
+    model = tmp_path / "m.keras"
+    cli = ["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "1", "-q", *TINY_CLI]
+    _bad(capsys, [*cli, "--init", str(tmp_path / "missing.keras")], "missing.keras", "no such file")
+    assert main([*cli, "--init", str(start)]) == 0
+    assert ff.read_record(model)["settings"]["init"] == str(start)
+
+
+def test_records_of_networks_trained_before_relative_losses_read_as_absolute():
+    record = {"settings": {k: v for k, v in ff.settings_dict(ff.TrainSettings()).items() if k != "relative_losses"}}
+    assert ff.record_settings(record).relative_losses is False
+    assert ff.gatys_settings(ff.record_settings(record)).relative_losses is False
+    assert ff.gatys_settings(ff.TrainSettings()).relative_losses is True
 
 
 def test_checkpoint_and_resume(tmp_path, photos, style_file, vgg_weights):

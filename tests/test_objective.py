@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from styletransfer_utils.objective import LOSS_TERMS, Objective
-from styletransfer_utils.settings import Settings, TrainSettings
+from styletransfer_utils.settings import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, Settings, TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,16 +68,21 @@ def test_from_settings_gatys_and_training():
     assert gatys.style_layer_weights == {"block1_conv1": 0.25, "block3_conv1": 0.75}
     assert gatys.content_layers == ("block4_conv2",)
     assert gatys.layers == ("block4_conv2", "block1_conv1", "block3_conv1")
-    johnson = Objective.from_settings(TrainSettings().validated())
-    assert johnson.style_layer_weights == {name: 0.25 for name in TrainSettings().style_layers}
+    training = Objective.from_settings(TrainSettings().validated())  # networks train on Gatys' layers
+    assert training.style_layer_weights == {f"block{i}_conv1": 0.2 for i in range(1, 6)}
+    assert training.content_layers == ("block4_conv2",)
+    johnson = Objective.from_settings(TrainSettings(content_layers=JOHNSON_CONTENT_LAYERS,
+                                                    style_layers=JOHNSON_STYLE_LAYERS).validated())
+    assert johnson.style_layer_weights == {name: 0.25 for name in JOHNSON_STYLE_LAYERS}
     assert johnson.content_layers == ("block2_conv2",)
     assert Objective.from_settings(Settings(content_weight=0).validated()).content_layers == ()
     assert Objective.from_settings(Settings(style_weight=0).validated()).style_layer_weights == {}
 
 
-def test_batch_terms_take_content_targets_from_the_photos_in_the_same_pass():
-    """Johnson's step: the generated pictures and the photos go through one call of the
-    extractor; the photos' features are the content targets, each picture scored on its own."""
+def test_batch_terms_take_content_targets_from_the_photos():
+    """Johnson's step: the photos' features are the content targets, each picture scored on its
+    own; the photos and the generated pictures go through the extractor in passes of their own,
+    so that only the generated pictures' pass is differentiated."""
     objective = Objective(1.0, 0.1, 0.01, content_layers=("half",), style_layer_weights={"square": 1.0})
     calls = []
 
@@ -90,7 +95,7 @@ def test_batch_terms_take_content_targets_from_the_photos_in_the_same_pass():
     photos = rng.uniform(0, 255, (2, 6, 6, 3)).astype(np.float32)
     style = rng.normal(size=(1, 3, 3)).astype(np.float32)
     terms = objective.batch_terms(features_of, generated, photos, {"square": style})
-    assert calls == [(4, 6, 6, 3)]  # one pass over generated + photos
+    assert calls == [(2, 6, 6, 3), (2, 6, 6, 3)]  # the photos, then the generated pictures
     bgr = lambda rgb: rgb[..., ::-1] - np.array([103.939, 116.779, 123.68])  # noqa: E731
     g, p = bgr(generated.astype(np.float64)), bgr(photos.astype(np.float64))
     assert float(terms["content"]) == pytest.approx(((0.5 * g - 0.5 * p) ** 2).mean(), rel=1e-5)
@@ -161,3 +166,29 @@ def test_the_objective_runs_on_jax_without_tensorflow_as_on_tensorflow(tmp_path)
     assert got["backend"] == "jax" and not got["tensorflow"]
     assert expected[1] > 0 and expected[2] > 0 and expected[3] > 0
     np.testing.assert_allclose(got["values"], expected, rtol=2e-4)
+
+
+def test_relative_to_style_divides_by_the_style_targets_now_and_the_content_targets_per_batch():
+    """A network's relative objective: the style layers' weights are divided by the size of the
+    style Gram matrices once; each content error by its target's mean square, in every
+    evaluation. For one fixed content target it is the Gatys objective of ``relative``."""
+    plain = Objective(1.0, 7.0, 0.0, content_layers=("a",), style_layer_weights={"a": 0.5, "b": 0.5})
+    feats, content, style_feats = _features(0, SHAPES), _features(1, SHAPES), _features(2, SHAPES)
+    grams = {k: _gram(style_feats[k]).astype(np.float32) for k in ("a", "b")}
+    picture = np.zeros((1, 4, 4, 3), np.float32)
+    network = plain.relative_to_style(grams)
+    assert network.content_relative and network.content_scales is None
+    terms = network.terms(feats, content, grams, picture)
+    expected_content = ((feats["a"] - content["a"]).astype(np.float64) ** 2).mean() / (content["a"].astype(np.float64) ** 2).mean()
+    assert float(terms["content"]) == pytest.approx(expected_content, rel=1e-5)
+    relative_gram_error = {k: ((_gram(feats[k]) - grams[k]) ** 2).sum() / (grams[k].astype(np.float64) ** 2).sum()
+                           for k in ("a", "b")}
+    assert float(terms["style"]) == pytest.approx(0.5 * sum(relative_gram_error.values()), rel=1e-4)
+    gatys = plain.relative(content, grams)
+    assert not gatys.content_relative
+    same = gatys.terms(feats, content, grams, picture)
+    for name in ("content", "style", "total"):
+        assert float(same[name]) == pytest.approx(float(terms[name]), rel=1e-5), name
+    doubled = network.terms(feats, {"a": 2 * content["a"]}, grams, picture)  # a brighter photo: its own scale
+    expected = ((feats["a"] - 2 * content["a"]).astype(np.float64) ** 2).mean() / (4 * (content["a"].astype(np.float64) ** 2).mean())
+    assert float(doubled["content"]) == pytest.approx(expected, rel=1e-5)

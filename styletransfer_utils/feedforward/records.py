@@ -67,8 +67,10 @@ def read_record(output) -> dict | None:
 def record_settings(record: dict) -> TrainSettings:
     """The :class:`TrainSettings` a training record was made with."""
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    # records written before relative losses existed were trained on the absolute errors
+    saved = {"relative_losses": False, **record["settings"]}
     return TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
-                            for k, v in record["settings"].items() if k in fields}).validated()
+                            for k, v in saved.items() if k in fields}).validated()
 
 
 def write_record(output, result, settings: TrainSettings, *, style: str, data, pictures: int,
