@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feedforward import held_out_photos, style_picture  # noqa: E402  (bench/feedforward.py)
+from feedforward import held_out_photos, short, style_picture  # noqa: E402  (bench/feedforward.py)
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
@@ -64,8 +64,11 @@ def slug(method: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="512,1024", help="comma-separated long sides")
-    parser.add_argument("--models", default=",".join(ff.shipped_models()))
+    parser.add_argument("--models", default=",".join(ff.shipped_models()),
+                        help="comma-separated shipped names or model files (each with its training record beside it)")
     parser.add_argument("--photos", type=int, default=1, help="held-out photos per network")
+    parser.add_argument("--same-photos", action="store_true", help="the same photos for every network (to "
+                        "compare two networks of one style; each Gatys picture is made once)")
     parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
                         "training objective to run Gatys on (at the first size)")
     parser.add_argument("--objective-steps", type=int, default=300)
@@ -76,7 +79,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"machine: {processor_name()}, {os.cpu_count()} CPUs; precision here: {resolve_precision('auto')}")
     records = {name: ff.read_record(name) for name in models}
-    photos = held_out_photos(args.photos * len(models), next(iter(records.values()))["data"])
+    photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
+                             next(iter(records.values()))["data"])
+    gatys_done = {}  # (style, style size, photo, size) -> (picture, seconds): each made once
     print(f"\n{'network / photo':34s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
           f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
     rows, sheet, titles = [], [], []
@@ -84,12 +89,15 @@ def main() -> None:
         trained = ff.record_settings(records[name])
         style = resize_to_long_side(style_picture(records[name]["style"]), trained.style_size)
         model = ff.load_model(name, precision="auto")
-        for photo_path in photos[i * args.photos:(i + 1) * args.photos]:
+        first = 0 if args.same_photos else i * args.photos
+        for photo_path in photos[first:first + args.photos]:
             for size in sizes:
                 photo = resize_to_long_side(load_image(photo_path), size)
-                tag = f"{name}_{photo_path.stem}_{size}"
-                pictures = {"Gatys (default)": timed(lambda: stylize(photo, [style], Settings(size=size)).image),
-                            "network": timed(lambda: ff.stylize_fast(model, photo))}
+                tag = f"{short(name)}_{photo_path.stem}_{size}"
+                key = (records[name]["style"], trained.style_size, str(photo_path), size)
+                if key not in gatys_done:
+                    gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
+                pictures = {"Gatys (default)": gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
                 if size == sizes[0] and weights:
                     # the project's own objective (relative losses, conv1_1 ... conv5_1) at one size from
                     # the photo, as a network would see it: no coarse-to-fine schedule
@@ -102,7 +110,7 @@ def main() -> None:
                             lambda: StyleTransfer(photo, [style], settings).run().image)
                 scores = {method: score(image, photo, style) for method, (image, _) in pictures.items()}
                 reference = scores["Gatys (default)"]
-                label = f"{name} / {photo_path.name}"
+                label = f"{short(name)} / {photo_path.name}"
                 for method, (image, seconds) in pictures.items():
                     s = scores[method]
                     save_image(OUT / f"{tag}_{slug(method)}.png", image)
@@ -115,7 +123,7 @@ def main() -> None:
                                  "style_ratio": s.style / reference.style,
                                  "content_ratio": s.content / reference.content})
                     sheet.append(resize_to_long_side(image, 512))
-                    titles.append(f"{name} {size} px: {method}")
+                    titles.append(f"{short(name)} {size} px: {method}")
     print(f"\ntarget: the network's style and content scores at most {TARGET}x the default Gatys picture's")
     (OUT / "network_quality.json").write_text(json.dumps(rows, indent=1))
     columns = 2 + (1 + len(weights) if weights else 0)  # Gatys, network, then the objectives' pictures
