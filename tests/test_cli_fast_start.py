@@ -90,7 +90,7 @@ def test_help_shows_defaults(monkeypatch):
     text = " ".join(cli.build_train_parser().format_help().split())
     assert "random seed for initialisation and crops (default: random)" in text
     assert "--half-width, --no-half-width" in text
-    assert "(default: 40000)" in text and "(default: block2_conv2)" in text
+    assert "(default: 3000)" in text and "(default: block4_conv2)" in text and "(default: starry_night)" in text
     text = " ".join(cli.build_parser().format_help().split())
     assert "--jit-compile, --no-jit-compile" in text and "(default: 512)" in text
     assert "(default: block1_conv1,block2_conv1,block3_conv1,block4_conv1,block5_conv1)" in text

@@ -101,20 +101,63 @@ def test_upsampling_and_its_convolution_in_one_layer_equal_the_three_layers():
     assert UpsampleConv2D.from_config(layer.get_config()).filters == 4
 
 
-def test_networks_saved_in_the_older_layout_load_into_the_current_one():
-    """The shipped files have ReLU and upsampling layers of their own and a float32 output
-    convolution: loading rebuilds them in the current layout, and the same pixels come out."""
+def _older_layout(current):
+    """``current``'s network as files saved before 2026-12-02 hold it: ReLUs as layers of their
+    own, upsampling as a layer before a padded 3x3 convolution, and the output convolution in
+    float32 under a mixed policy; the same weights, layer for layer."""
     import keras
 
-    from styletransfer_utils.feedforward.models import MODELS_DIR
+    from styletransfer_utils.feedforward.layers import (CropLike, InstanceNormalization, ReflectionPadding2D,
+                                                        ReflectPadToMultiple, TanhToPixels)
 
-    saved = keras.models.load_model(MODELS_DIR / "starry_night.keras", compile=False)  # saved under mixed_bfloat16
-    loaded = ff.load_model("starry_night", precision=ff.model_precision(saved))
+    policy = ff.model_precision(current)
+    c1, c2, c3 = ff.HALF_WIDTH if ff.is_half_width(current) else ff.FULL_WIDTH
+
+    def conv(x, filters, size, stride=1, name=None, dtype=policy, bias=False):
+        x = ReflectionPadding2D(size // 2, dtype=dtype, name=f"{name}_pad")(x)
+        return keras.layers.Conv2D(filters, size, strides=stride, use_bias=bias, dtype=dtype, name=name)(x)
+
+    def norm(x, name, relu=True):
+        x = InstanceNormalization(dtype="float32", name=f"{name}_in")(x)
+        return keras.layers.Activation("relu", dtype="float32", name=f"{name}_relu")(x) if relu else x
+
+    inputs = keras.Input(shape=(None, None, 3), name="rgb")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, dtype="float32", name="to_unit")(inputs)
+    x = ReflectPadToMultiple(ff.MULTIPLE, dtype="float32", name="pad_to_multiple")(x)
+    x = norm(conv(x, c1, 9, name="c9s1"), "c9s1")
+    x = norm(conv(x, c2, 3, 2, name="down1"), "down1")
+    x = norm(conv(x, c3, 3, 2, name="down2"), "down2")
+    for i in range(1, ff.RESIDUAL_BLOCKS + 1):
+        y = norm(conv(x, c3, 3, name=f"res{i}a"), f"res{i}a")
+        y = norm(conv(y, c3, 3, name=f"res{i}b"), f"res{i}b", relu=False)
+        x = keras.layers.Add(dtype="float32", name=f"res{i}_add")([x, y])
+    for i, filters in ((1, c2), (2, c1)):
+        x = keras.layers.UpSampling2D(2, dtype=policy, name=f"up{i}_upsample")(x)
+        x = norm(conv(x, filters, 3, name=f"up{i}"), f"up{i}")
+    x = conv(x, 3, 9, name="out", bias=True, dtype="float32")
+    x = TanhToPixels(dtype="float32", name="to_pixels")(x)
+    older = keras.Model(inputs, CropLike(dtype="float32", name="crop")([x, inputs]), name=current.name)
+    older.set_weights(current.get_weights())
+    return older
+
+
+def test_networks_saved_in_the_older_layout_load_into_the_current_one(tmp_path):
+    """Files with ReLU and upsampling layers of their own and a float32 output convolution load
+    rebuilt in the current layout, and the same pixels come out."""
+    import keras
+
+    current = ff.load_model("starry_night", precision="mixed_bfloat16")
+    path = tmp_path / "older.keras"
+    _older_layout(current).save(path)
+    saved = keras.models.load_model(path, compile=False)
+    loaded = ff.load_model(path, precision="mixed_bfloat16")
     assert any(isinstance(layer, keras.layers.Activation) for layer in saved.layers)
     assert not any(isinstance(layer, keras.layers.Activation) for layer in loaded.layers)
     assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in saved.layers)
     assert not any(isinstance(layer, keras.layers.UpSampling2D) for layer in loaded.layers)
+    assert loaded.get_layer("out").compute_dtype == "bfloat16" and saved.get_layer("out").compute_dtype == "float32"
     photo = _picture(64, 80, 5).astype(np.float32)[None]
+    np.testing.assert_array_equal(np.asarray(loaded(photo)), np.asarray(current(photo)))
     difference = np.abs(np.asarray(loaded(photo)) - np.asarray(saved(photo)))
     assert difference.mean() < 0.3  # only the output convolution's bf16 rounding differs
 
@@ -291,7 +334,7 @@ def test_resuming_refuses_another_objective_or_data_stream(tmp_path, photos, sty
     settings = ff.TrainSettings(steps=2, **TINY)
     ckpt = tmp_path / "ckpt"
     ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt).run()
-    with pytest.raises(SettingsError, match=r"made with --batch-size 2 \(now 4\), --style-weight 0.0002 \(now 0.01\);"):
+    with pytest.raises(SettingsError, match=r"made with --batch-size 2 \(now 4\), --style-weight 7.0 \(now 0.01\);"):
         ff.Trainer(style_file, photos, settings.replace(batch_size=4, style_weight=1e-2), checkpoint_dir=ckpt)
     other_style = tmp_path / "other.png"
     Image.fromarray(_picture(48, 48, 11)).save(other_style)
