@@ -294,10 +294,12 @@ def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file,
     start = ff.save_model(half_net, tmp_path / "start.keras")
     trainer = ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": str(start)}))
     photo = _picture(36, 44, 1).astype(np.float32)
-    np.testing.assert_array_equal(ff.stylize_fast(trainer.model, photo), ff.stylize_fast(half_net, photo))
+    # the same weights; float32 sums may come out in another order (a few 1e-4 of a level)
+    np.testing.assert_allclose(ff.stylize_fast(trainer.model, photo), ff.stylize_fast(half_net, photo), atol=0.01)
+    assert [w.tolist() for w in trainer.model.get_weights()] == [w.tolist() for w in half_net.get_weights()]
     shipped = ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": "starry_night"}))
-    np.testing.assert_array_equal(ff.stylize_fast(shipped.model, photo),
-                                  ff.stylize_fast(ff.load_model("starry_night"), photo))
+    np.testing.assert_allclose(ff.stylize_fast(shipped.model, photo),
+                               ff.stylize_fast(ff.load_model("starry_night"), photo), atol=0.01)
     with pytest.raises(SettingsError, match="is half width.*add --half-width"):
         ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": str(start), "half_width": False}))
     model = tmp_path / "m.keras"
@@ -590,9 +592,10 @@ def test_shipped_networks_paint_no_seam_along_the_edges():
         model = ff.load_model(name)
         out = ff.stylize_fast(model, photo)
         # the network on the bare picture paints a seam of speckles along the edges (1.4-1.7x the
-        # inside here, up to 2x on other photos); inside a mirrored margin the edges measure 0.6-1.2x
+        # inside here, up to 2x on other photos); inside a mirrored margin of 12 px the edges
+        # measure 0.91-1.27x (of 8 px: up to 1.94x for the_scream)
         assert _edge_ratios(out).max() < 1.3, (name, _edge_ratios(out).round(2))
         # ... and the inside stays the network's picture: only the instance-norm statistics move
-        # (1.1-2.3 levels on average at 256 px, 0.5-1.6 at 512 px)
+        # (2.6-3.8 levels on average at 256 px)
         bare = np.clip(np.asarray(model(photo[None], training=False)[0]), 0, 255)
-        assert np.abs(out - bare)[48:-48, 48:-48].mean() < 3, name
+        assert np.abs(out - bare)[48:-48, 48:-48].mean() < 4.5, name

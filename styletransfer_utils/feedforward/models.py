@@ -29,10 +29,15 @@ MODEL_SUFFIXES = (".keras", ".weights.h5")
 #: Every convolution pads its own feature map by reflection, and at a quarter of the picture's
 #: resolution (the residual blocks) or a half (the first upsampling) a mirrored feature map is not
 #: the features of a mirrored picture: left to itself the network paints a seam of speckles one to
-#: four pixels wide along each edge. Two of the network's 4-pixel cells of real (mirrored)
-#: picture give those layers true context at the edge; wider margins measured no better on photos,
-#: cost more time and shift the instance-norm statistics, hence the whole picture, further.
-BORDER_MARGIN = 2 * MULTIPLE
+#: four pixels wide along each edge. Three of the network's 4-pixel cells of real (mirrored)
+#: picture give those layers true context at the edge. Two were enough for the networks trained on
+#: Johnson et al.'s objective; the networks that paint (Gatys' objective) still drew a line along
+#: an edge inside 8 px: the outermost rows of the coffee photo at 256 px differed 1.94x as much as
+#: inside ones with the_scream, 1.29x with shipwreck; with 12 px 1.13x and 1.27x (16 px: 1.26x and
+#: 1.21x), for 3% more pixels at 512 px. A wider margin shifts the instance-norm statistics, hence
+#: the whole picture, further: inside, 2.6-3.8 levels from the bare network's picture at 12 px,
+#: 1.5-2.7 at 8 px, 2.9-4.8 at 16 px.
+BORDER_MARGIN = 3 * MULTIPLE
 
 #: Shipped models live here as NAME.keras or NAME.weights.h5.
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
