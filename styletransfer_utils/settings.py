@@ -203,7 +203,7 @@ class TrainSettings:
     style loss is averaged over the batch and its layers (equal weights).
     """
 
-    # about 50 minutes on a 2-core CPU with AMX from a shipped network (bench/RESULTS.md)
+    # 41 minutes for a new style on a 2-core CPU with AMX, from a shipped network (bench/RESULTS.md)
     steps: int = _option(3_000, "optimisation steps (batches)")
     batch_size: int = _option(4, "photos per step")
     crop_size: int = _option(256, "side of the random crops")
