@@ -247,7 +247,7 @@ class Objective:
         from .images import preprocess
 
         generated = ops.cast(generated, "float32")
-        photo_feats = features_of(preprocess(ops.stop_gradient(ops.cast(photos, "float32"))))
+        photo_feats = features_of(preprocess(ops.cast(photos, "float32")))
         targets = {name: ops.stop_gradient(photo_feats[name]) for name in self.content_layers}
         return self.terms(features_of(preprocess(generated)), targets, style_targets, generated)
 
