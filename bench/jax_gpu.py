@@ -61,12 +61,13 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
     from PIL import Image
 
     from styletransfer_utils import feedforward as ff
-    from styletransfer_utils import import_tensorflow_quietly
+    from styletransfer_utils.core.objective import LOSS_TERMS
+    from styletransfer_utils.device import import_tensorflow_quietly
     from styletransfer_utils.data import resolve_picture
     from styletransfer_utils.errors import ImageError
-    from styletransfer_utils.features import FeatureExtractor, build_vgg19
-    from styletransfer_utils.images import as_picture, load_image, preprocess, resize_to_long_side
-    from styletransfer_utils.objective import Objective
+    from styletransfer_utils.core.features import FeatureExtractor, build_vgg19
+    from styletransfer_utils.core.images import as_picture, load_image, preprocess, resize_to_long_side
+    from styletransfer_utils.core.objective import Objective
     from styletransfer_utils.settings import Settings
 
     import_tensorflow_quietly()
@@ -77,13 +78,13 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
     grams = {}
     for name in ff.shipped_models():
         record = ff.read_record(name)
-        s = ff.record_settings(record)
+        s = ff.records.record_settings(record)
         crop = s.crop_size
         style = resize_to_long_side(as_picture(resolve_picture(record["style"]), max(s.style_size, 2048)), s.style_size)
         feats = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(preprocess(style))
         for layer, gram in Objective.from_settings(s).style_targets(feats).items():
             grams[f"{name}/{layer}"] = np.asarray(gram)[0]
-        meta["styles"][name] = {"style": record["style"], "settings": ff.settings_dict(s)}
+        meta["styles"][name] = {"style": record["style"], "settings": ff.records.settings_dict(s)}
     np.savez_compressed(bundle / "grams.npz", **grams)
     for i, path in enumerate(ff.find_pictures(data)):  # as PictureFolder.load + random_crop scale them
         try:
@@ -91,14 +92,14 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
         except ImageError:
             meta["skipped"] += 1
             continue
-        Image.fromarray(ff.scale_for_crops(picture, crop)).save(photos / f"{i:05d}.jpg", quality=quality)
+        Image.fromarray(ff.photos.scale_for_crops(picture, crop)).save(photos / f"{i:05d}.jpg", quality=quality)
     weights = {}
     for layer in build_vgg19("block5_conv1").layers:  # the ImageNet weights, as the package loads them
         if layer.weights:
             kernel, bias = layer.get_weights()
             weights[f"{layer.name}/kernel"], weights[f"{layer.name}/bias"] = kernel.astype(np.float16), bias.astype(np.float16)
     np.savez_compressed(bundle / "vgg19_f16.npz", **weights)
-    g = ff.settings_dict(Settings().validated())
+    g = ff.records.settings_dict(Settings())
     meta["gatys"] = {k: g[k] for k in ("content_layers", "style_layers", "content_weight", "style_weight", "tv_weight")}
     (bundle / "meta.json").write_text(json.dumps(meta, indent=1))
     total = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
@@ -254,7 +255,7 @@ def crops(photos, size: int, batch: int, seed: int, stop: threading.Event, depth
 
 def vgg(layers, weights: dict, dtype: str):
     """The package's feature extractor for ``layers``, with the bundle's VGG19 weights."""
-    from styletransfer_utils.features import FeatureExtractor
+    from styletransfer_utils.core.features import FeatureExtractor
 
     extractor = FeatureExtractor(layers, pooling="max", precision=dtype, weights=None)
     for layer in extractor.model.layers:
@@ -293,9 +294,10 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     import keras
 
     from styletransfer_utils import feedforward as ff
-    from styletransfer_utils.objective import Objective
+    from styletransfer_utils.core.objective import LOSS_TERMS
+    from styletransfer_utils.core.objective import Objective
 
-    s = ff.record_settings(meta["styles"][name])
+    s = ff.records.record_settings(meta["styles"][name])
     if learning_rate:
         s = s.replace(learning_rate=learning_rate)
     policy = "mixed_bfloat16"
@@ -342,7 +344,7 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
                 pending = []
                 elapsed = time.perf_counter() - t1
                 history.append({"step": steps, "seconds": round(elapsed, 2),
-                                **{k: float(v) for k, v in zip(ff.LOSS_TERMS, rows.mean(axis=0))}})
+                                **{k: float(v) for k, v in zip(LOSS_TERMS, rows.mean(axis=0))}})
                 if steps % 1000 == 0:
                     h = history[-1]
                     log(f"  {name}: step {steps}, {elapsed:.0f} s, {(steps - 1) * batch / elapsed:.0f} img/s, "
@@ -355,10 +357,10 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
         ff.save_model(net, out / f"{name}.keras")
     rate = (steps - 1) * batch / seconds_run
     tail = history[-5:]  # the last 500 steps
-    final = {k: float(np.mean([h[k] for h in tail])) for k in ff.LOSS_TERMS} if tail else {}
+    final = {k: float(np.mean([h[k] for h in tail])) for k in LOSS_TERMS} if tail else {}
     log(f"  {name}: {steps} steps of {batch} in {seconds_run:.0f} s ({rate:.0f} img/s), saved {name}.keras; "
         f"last 500 steps: " + ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
-    settings = {**ff.settings_dict(s), "steps": steps, "batch_size": batch, "precision": policy}
+    settings = {**ff.records.settings_dict(s), "steps": steps, "batch_size": batch, "precision": policy}
     return {"init": None if init is None else str(init / f"{name}.keras"), "steps": steps, "batch_size": batch,
             "images_seen": steps * batch, "seconds": round(seconds_run, 1), "compile_seconds": round(compile_s, 1), "images_per_second": round(rate, 1),
             "final_losses_mean_of_last_500_steps": final, "settings": settings, "history": history}
@@ -383,6 +385,7 @@ def inference_table(sizes, log) -> dict:
     import jax.numpy as jnp
 
     from styletransfer_utils import feedforward as ff
+    from styletransfer_utils.core.objective import LOSS_TERMS
 
     rows = {}
     nets = [("shipwreck (half)", ff.load_model("shipwreck", precision=p), p) for p in ("float32", "mixed_bfloat16")]
@@ -412,10 +415,10 @@ def gatys_eval_table(meta, vgg_weights, sizes, log) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from styletransfer_utils.objective import Objective
+    from styletransfer_utils.core.objective import Objective
     from styletransfer_utils.settings import Settings
 
-    objective = Objective.from_settings(Settings(**meta["gatys"]).validated())
+    objective = Objective.from_settings(Settings(**meta["gatys"]))
     rows = {}
     for policy in ("float32", "mixed_bfloat16"):
         extractor = vgg(objective.layers, vgg_weights, policy)

@@ -7,7 +7,7 @@ at each size (512 and 1024 px by default):
 * ``Gatys``: the package's default Gatys picture of the same photo and style (coarse-to-fine,
   the style picture at the network's training ``style_size``), the reference;
 
-scored with :mod:`styletransfer_utils.quality` (style and content scores, lower is better). It
+scored with :mod:`styletransfer_utils.measure.quality` (style and content scores, lower is better). It
 prints each score and the network's ratio to Gatys': the target is at most 1.25x for both.
 
 With ``--objective-weights``, it also runs Gatys at one size from the photo (as a network sees a
@@ -40,9 +40,9 @@ from feedforward import held_out_photos, short, style_picture  # noqa: E402  (be
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.images import load_image, resize_to_long_side, save_image, show_grid  # noqa: E402
-from styletransfer_utils.optimize import StyleTransfer, stylize  # noqa: E402
-from styletransfer_utils.quality import score  # noqa: E402
+from styletransfer_utils.core.images import load_image, resize_to_long_side, save_image, show_grid  # noqa: E402
+from styletransfer_utils.gatys import StyleTransfer, stylize  # noqa: E402
+from styletransfer_utils.measure.quality import score  # noqa: E402
 from styletransfer_utils.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "network_quality"
@@ -86,7 +86,7 @@ def main() -> None:
           f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
     rows, sheet, titles = [], [], []
     for i, name in enumerate(models):
-        trained = ff.record_settings(records[name])
+        trained = ff.records.record_settings(records[name])
         style = resize_to_long_side(style_picture(records[name]["style"]), trained.style_size)
         model = ff.load_model(name, precision="auto")
         first = 0 if args.same_photos else i * args.photos

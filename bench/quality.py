@@ -8,7 +8,7 @@ in a fresh process (wall time and peak memory are those of the whole command):
 * ``reference``: the reference Torch recipe run by our code: one size, from noise, 1,000 L-BFGS
   evaluations, a style-heavy weight.
 
-and scores each with :mod:`styletransfer_utils.quality` (style and content scores, lower is
+and scores each with :mod:`styletransfer_utils.measure.quality` (style and content scores, lower is
 better). The reference Torch implementation's own outputs score 0.260/1.00 (Starry Night),
 0.282/0.725 (Shipwreck) and 0.283/0.815 (The Scream). It writes a contact sheet of the renders to
 ``bench/out/quality/`` for you to look at; the inputs and renders stay out of the repository.
@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from gatys import find_picture, peak_rss_run  # noqa: E402  (bench/gatys.py: a CLI run in a fresh process)
 
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.images import load_image, show_grid  # noqa: E402
-from styletransfer_utils.quality import score  # noqa: E402
+from styletransfer_utils.core.images import load_image, show_grid  # noqa: E402
+from styletransfer_utils.measure.quality import score  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quality"
 PAINTINGS = ("starry_night", "the_scream", "shipwreck")
@@ -139,8 +139,9 @@ def checkout(commit: str) -> Path:
 
 def high_resolution(sizes, out_dir: Path, precision: str) -> None:
     from styletransfer_utils.device import available_memory_bytes
-    from styletransfer_utils.images import resize_to_long_side
-    from styletransfer_utils.optimize import estimated_peak_bytes
+    from styletransfer_utils.core.images import resize_to_long_side
+    from styletransfer_utils.gatys.run import estimated_peak_bytes
+    from styletransfer_utils.gatys.schedule import schedule
     from styletransfer_utils.settings import Settings
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def high_resolution(sizes, out_dir: Path, precision: str) -> None:
                                        "--precision", precision])
         h, w = resize_to_long_side(picture, size).shape[:2]
         estimate = estimated_peak_bytes(h, w) / 2**30
-        plan = " ".join(f"{s}x{n}" for s, n in Settings(size=size).validated().schedule())
+        plan = " ".join(f"{s}x{n}" for s, n in schedule(Settings(size=size), min(h, w) / max(h, w)))
         quality = f"{score(out, content, style).style:6.3f}" if rc == 0 else f"exit {rc}"
         print(f"{size:6d} {plan:44} {wall:7.1f} {peak:8.2f} {estimate:12.2f} {quality}", flush=True)
 

@@ -1,10 +1,10 @@
 """Known improvements to Gatys' optimisation, measured before any is adopted (the quality measure).
 
 Each variant runs the package's default (coarse-to-fine) recipe on Tübingen with a painting at
-512 px, in this process, with one change, and is scored by :mod:`styletransfer_utils.quality`:
+512 px, in this process, with one change, and is scored by :mod:`styletransfer_utils.measure.quality`:
 
 * ``default``: the package's defaults (L-BFGS, relative Gram losses);
-* ``w2``: the Wasserstein-2 style loss (``Objective(style_loss="w2")``, :func:`~styletransfer_utils.losses.
+* ``w2``: the Wasserstein-2 style loss (``Objective(style_loss="w2")``, :func:`~styletransfer_utils.core.losses.
   wasserstein_style_loss`) at a few style weights (``--w2-weights``);
 * ``adam``: Adam at the package's learning rate, and ``adam-avg``: the same with an exponential
   average of its iterates (decay ``AVERAGE_DECAY``) as each size's result (it gets the size's
@@ -14,8 +14,9 @@ Each variant runs the package's default (coarse-to-fine) recipe on Tübingen wit
   its L1 norm and multiplied by the term's weight, before it flows back through VGG19 (with
   L-BFGS, and with Adam as ``gradnorm-adam``).
 
-None of these is a setting of the package: each is a subclass of ``StyleTransfer`` here, patched
-in for the run, so nothing is adopted without a measurement.
+None of these is a setting of the package: ``w2`` is an objective and the others are subclasses of
+``StyleTransfer`` here, handed to ``stylize(objective=..., transfer=...)``, so nothing is adopted
+without a measurement.
 
     python bench/variants.py                                  # every variant, The Starry Night
     python bench/variants.py --variants default,w2 --paintings starry_night,the_scream
@@ -39,54 +40,51 @@ sys.path.insert(0, str(ROOT / "bench"))
 from quality import painting_file  # noqa: E402
 from gatys import find_picture  # noqa: E402
 
-import styletransfer_utils.optimize as optimize  # noqa: E402
-from styletransfer_utils.benchmarking import peak_rss_bytes  # noqa: E402
+from styletransfer_utils.core.images import IMAGENET_MEAN_BGR  # noqa: E402
+from styletransfer_utils.core.objective import LOSS_TERMS, Objective  # noqa: E402
+from styletransfer_utils.gatys import StyleTransfer, stylize  # noqa: E402
+from styletransfer_utils.gatys.transfer import ADAM_EPSILON  # noqa: E402
+from styletransfer_utils.measure.benchmarking import peak_rss_bytes  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
-from styletransfer_utils.images import load_image, save_image, show_grid  # noqa: E402
-from styletransfer_utils.quality import score  # noqa: E402
+from styletransfer_utils.core.images import load_image, save_image, show_grid  # noqa: E402
+from styletransfer_utils.measure.quality import score  # noqa: E402
 from styletransfer_utils.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "variants"
 AVERAGE_DECAY = 0.9
 
 
-class Wasserstein(optimize.StyleTransfer):
+def wasserstein(settings: Settings) -> Objective:
     """The style term as the Wasserstein-2 distance of the features' Gaussians, not Gram matrices."""
-
-    def __init__(self, *args, **kwargs):
-        original = optimize.Objective.__dict__["from_settings"]  # the classmethod itself, to put back
-        optimize.Objective.from_settings = classmethod(
-            lambda cls, settings: dataclasses.replace(original.__func__(cls, settings), style_loss="w2"))
-        try:
-            super().__init__(*args, **kwargs)
-        finally:
-            optimize.Objective.from_settings = original
+    return dataclasses.replace(Objective.from_settings(settings), style_loss="w2")
 
 
-class AveragedAdam(optimize.StyleTransfer):
+class AveragedAdam(StyleTransfer):
     """Adam whose result is an exponential average of its iterates (evaluated once, at the end)."""
 
-    def _run_adam(self, state) -> None:
+    def _run_adam(self, log, steps: int) -> None:
         import keras
         import tensorflow as tf
 
-        var = tf.Variable(state.best_x)
-        opt = keras.optimizers.Adam(learning_rate=self.settings.learning_rate, epsilon=optimize.ADAM_EPSILON)
-        low = -optimize.IMAGENET_MEAN_BGR
+        var = tf.Variable(log.best_x)
+        opt = keras.optimizers.Adam(learning_rate=self.settings.learning_rate, epsilon=ADAM_EPSILON)
+        low = -IMAGENET_MEAN_BGR
         average = None
-        while state.step < state.steps - 1:
-            _, grad = self._evaluate(state, var.numpy())
+        for _ in range(steps - 1):
+            _, grad = self._evaluate(log, var.numpy())
+            if log.diverged:
+                return
             opt.apply_gradients([(tf.convert_to_tensor(grad), var)])
             var.assign(tf.clip_by_value(var, low, low + 255.0))
             x = var.numpy()
             average = x if average is None else AVERAGE_DECAY * average + (1 - AVERAGE_DECAY) * x
         final = average if average is not None else var.numpy()
-        self._evaluate(state, final)
-        state.best_x = np.array(final, np.float32).reshape(state.best_x.shape)  # the average is the result
-        state.best = {k: state.history[-1][k] for k in optimize.LOSS_TERMS}
+        self._evaluate(log, final)
+        log.best_x = np.array(final, np.float32).reshape(log.best_x.shape)  # the average is the result
+        log.best = {k: log.history[-1][k] for k in LOSS_TERMS}
 
 
-class NormalisedGradients(optimize.StyleTransfer):
+class NormalisedGradients(StyleTransfer):
     """Each loss layer's gradient divided by its L1 norm, times the term's weight."""
 
     def _compile(self):
@@ -130,11 +128,11 @@ def main() -> None:
     variants = []
     for name in args.variants.split(","):
         if name == "w2":
-            variants += [(f"w2 sw={w}", Wasserstein, dict(style_weight=float(w)))
+            variants += [(f"w2 sw={w}", StyleTransfer, dict(style_weight=float(w)))
                          for w in args.w2_weights.split(",")]
         else:
             cls = {"adam-avg": AveragedAdam, "gradnorm": NormalisedGradients,
-                   "gradnorm-adam": NormalisedGradients}.get(name, optimize.StyleTransfer)
+                   "gradnorm-adam": NormalisedGradients}.get(name, StyleTransfer)
             changes = {"adam": dict(optimizer="adam"), "adam-avg": dict(optimizer="adam"),
                        "gradnorm-adam": dict(optimizer="adam")}.get(name, {})
             variants.append((name, cls, changes))
@@ -148,13 +146,11 @@ def main() -> None:
         style_path = painting_file(painting)
         style = load_image(style_path)
         for name, cls, changes in variants:
-            optimize.StyleTransfer, original = cls, optimize.StyleTransfer  # CoarseToFine builds each size with it
-            try:
-                start = time.perf_counter()
-                result = optimize.stylize(content, [style], base.replace(**changes))
-                wall = time.perf_counter() - start
-            finally:
-                optimize.StyleTransfer = original
+            settings = base.replace(**changes)
+            objective = wasserstein(settings) if name.startswith("w2") else None
+            start = time.perf_counter()
+            result = stylize(content, [style], settings, objective=objective, transfer=cls)
+            wall = time.perf_counter() - start
             out = save_image(args.out / f"tubingen_{painting}_{name.replace(' ', '_')}.png", result.image)
             s = score(out, content_path, style_path)
             print(f"{painting:14} {name:14} {s.style:7.3f} {s.content:8.3f} {wall:7.1f} {peak_rss_bytes() / 2**30:8.2f}",

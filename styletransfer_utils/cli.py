@@ -26,7 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .data import is_example, picture_path, resolve_picture  # noqa: F401 - cli.picture_path/resolve_picture: old names
+from .data import is_example, picture_path, resolve_picture
 from .device import import_tensorflow_quietly
 from .errors import StyleTransferError
 from .settings import INITS, PRECISIONS, Settings, TrainSettings
@@ -82,7 +82,7 @@ def add_settings_options(parser: argparse.ArgumentParser, settings_class) -> Non
 
 def settings_from_args(args: argparse.Namespace, settings_class=Settings):
     """The validated ``settings_class`` the parsed options describe."""
-    return settings_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_class)}).validated()
+    return settings_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_class)})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -150,12 +150,21 @@ class ProgressBar:
     unreadable photos skipped so far. ``initial``: the step a resumed run starts from."""
 
     def __init__(self, steps: int, enabled: bool = True, initial: int = 0):
-        from tqdm.auto import tqdm
+        self.steps, self.enabled, self.initial, self._bar = steps, enabled, initial, None
 
-        self.bar = tqdm(total=steps, initial=initial, unit="step", disable=not enabled, dynamic_ncols=True,
-                        file=sys.stderr)
+    @property
+    def bar(self):
+        """The tqdm bar, drawn at the first step: an error before it leaves one line, not a bar."""
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.steps, initial=self.initial, unit="step", disable=not self.enabled,
+                             dynamic_ncols=True, file=sys.stderr)
+        return self._bar
 
     def __call__(self, progress) -> None:
+        if self.bar.total != progress.steps:  # a panorama's schedule skips the sizes too small for VGG19
+            self.bar.total = progress.steps
         losses = progress.losses
         text = (f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} "
                 f"tv={losses['tv']:.3g}")
@@ -167,23 +176,24 @@ class ProgressBar:
         self.bar.update(1)
 
     def close(self) -> None:
-        self.bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
 
 def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) -> int:
-    from .images import check_writable, save_image
+    from .core.images import check_writable, save_image
 
     out = check_writable(output)
     import_tensorflow_quietly()
-    from .optimize import CoarseToFine, SaveEvery
+    from .gatys.run import SaveEvery, stylize
+    from .gatys.schedule import schedule
 
-    transfer = CoarseToFine(content, styles, settings)
-    bar = ProgressBar(sum(steps for _, steps in transfer.schedule), enabled=not quiet)
+    bar = ProgressBar(sum(steps for _, steps in schedule(settings)), enabled=not quiet)
     callbacks = [bar]
     if settings.save_every:
         callbacks.append(SaveEvery(settings.save_every, str(out.with_name(out.stem + "_step{step:05d}" + out.suffix))))
     try:
-        result = transfer.run(callbacks)
+        result = stylize(content, styles, settings, callbacks=callbacks)
     finally:
         bar.close()
     save_image(out, result.image)
@@ -205,7 +215,7 @@ def demo_inputs():
     """Tübingen + The Starry Night when cached or downloadable, else shipped pictures."""
     from .data import example_path, generated_style, shipped_content
     from .errors import ImageError
-    from .images import load_image
+    from .core.images import load_image
 
     try:
         return load_image(example_path("tubingen")), [load_image(example_path("starry_night"))], "Tübingen x The Starry Night"
@@ -237,7 +247,7 @@ def cmd_examples(argv) -> int:
 def cmd_transfer(argv) -> int:
     args = build_parser().parse_args(argv)
     settings = settings_from_args(args, Settings)
-    from .images import check_writable
+    from .core.images import check_writable
 
     check_writable(args.output)
     content, *styles = [resolve_picture(ref) for ref in (args.content, *args.styles)]
@@ -255,7 +265,8 @@ def cmd_train(argv) -> int:
     args = build_train_parser().parse_args(argv)
     settings = settings_from_args(args, TrainSettings)
     import_tensorflow_quietly()
-    from .feedforward import Trainer, check_model_path, default_checkpoint_dir
+    from .feedforward.models import check_model_path
+    from .feedforward.trainer import Trainer, default_checkpoint_dir
 
     output = check_model_path(args.output)
     style, *preview = [resolve_picture(ref) for ref in (args.style, *([args.preview] if args.preview else []))]
@@ -273,7 +284,8 @@ def cmd_train(argv) -> int:
 
 
 def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
-    from .feedforward import preview_pattern, save_model, write_record
+    from .feedforward.models import save_model
+    from .feedforward.records import preview_pattern, write_record
 
     start = int(trainer.step.numpy())
     if trainer.restored_from:
@@ -309,12 +321,12 @@ def cmd_fast(argv) -> int:
     args = build_fast_parser().parse_args(argv)
     if args.size is not None and args.size < MIN_NETWORK_SIDE:
         raise ImageError(f"--size {args.size} is too small", f"use at least {MIN_NETWORK_SIDE} pixels, or leave it out")
-    from .control import check_network_colors
+    from .gatys.control import check_network_colors
 
     check_network_colors(args.preserve_colors)  # before TensorFlow's import: a typo fails in a blink
     import_tensorflow_quietly()
     from .feedforward import load_model, stylize_fast
-    from .images import load_image, save_image
+    from .core.images import load_image, save_image
 
     jobs = _fast_jobs(args.inputs, args.output)
 
@@ -368,7 +380,7 @@ def _fast_jobs(inputs, output) -> list[tuple[Path, Path, bool]]:
     """
     from .errors import ImageError
     from .feedforward import find_pictures
-    from .images import SAVE_FORMATS, check_writable
+    from .core.images import SAVE_FORMATS, check_writable
 
     inputs = [ref if Path(ref).is_dir() else picture_path(ref) for ref in inputs]  # example names too
     if len(inputs) == 1 and not Path(inputs[0]).is_dir():
@@ -405,7 +417,7 @@ def _fast_jobs(inputs, output) -> list[tuple[Path, Path, bool]]:
 
 
 def cmd_grade(argv) -> int:
-    from .grading import main as grade
+    from .lessons.grading import main as grade
 
     return grade(argv, parser_class=_Parser)
 

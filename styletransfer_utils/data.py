@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ImageError
-from .weights import keras_home
+from .core.weights import keras_home
 
 BASE_URL = "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
 
@@ -112,7 +112,7 @@ def example_available(name: str) -> bool:
 
 def load_example(name: str, max_size: int | None = None) -> np.ndarray:
     """Load example picture ``name`` as an RGB float array (see :func:`images.load_image`)."""
-    from .images import load_image
+    from .core.images import load_image
 
     return load_image(example_path(name), max_size)
 
@@ -167,6 +167,6 @@ def picture_path(ref) -> Path:
 
 def resolve_picture(ref, max_size: int | None = None) -> np.ndarray:
     """A file path, or an example name from the catalogue, as an RGB array."""
-    from .images import load_image
+    from .core.images import load_image
 
     return load_image(picture_path(ref), max_size)

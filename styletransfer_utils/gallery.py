@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import SHIPPED_CONTENT, generated_style, shipped_content
-from .images import resize_to_long_side, save_image
+from .core.images import resize_to_long_side, save_image
 from .settings import Settings
 
 #: Long side of the thumbnails of the inputs.
@@ -35,7 +35,7 @@ def render_gallery(out="Images", *, size: int = 320, steps: int = 160, contents=
     Returns the paths written: ``generated_style.png``, and for each photo ``NAME.png`` (the
     input, small) and ``NAME_stylized.png`` (the result, long side ``size``).
     """
-    from .optimize import stylize
+    from .gatys.run import stylize
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def render_controls(out="Images", *, size: int = 320, steps: int = 160, log=prin
     """The controls of :mod:`.control` on the coffee photo with the generated style:
     ``coffee_luminance.png``, ``coffee_match.png``, and ``coffee_masks.png`` (the style over the
     cup and saucer only, :func:`saucer_mask`; the table has no style and stays the photo)."""
-    from .optimize import stylize
+    from .gatys.run import stylize
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

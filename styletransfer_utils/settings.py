@@ -12,6 +12,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
+from functools import partial
 
 from .errors import SettingsError
 from .limits import MAX_SIZE, MIN_SIZE
@@ -53,11 +54,11 @@ def _option(default, help: str, **more):
     return field(default=default, metadata={"help": help, **more})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     """Everything that decides the result of one style-transfer run.
 
-    Weights multiply the loss terms defined in :mod:`styletransfer_utils.losses`; with the
+    Weights multiply the loss terms defined in :mod:`styletransfer_utils.core.losses`; with the
     default normalisations they work across image sizes. ``steps`` counts loss evaluations
     (one forward and backward pass of VGG19) for both optimisers, so runs are comparable.
     Each field is one option of the ``styletransfer`` command (``style_weight`` is
@@ -106,11 +107,13 @@ class Settings:
     save_every: int = _option(0, "also save the picture every N steps next to the output (0: never)")
 
     def replace(self, **changes) -> "Settings":
-        """A copy with some fields changed (and validated)."""
+        """A copy with some fields changed (and checked)."""
         return replace_fields(self, changes)
 
-    def validated(self) -> "Settings":
-        """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
+    def __post_init__(self):
+        """Check every field once, here; raise :class:`SettingsError` on the first bad one. Fields
+        given in another form (a list, a layer's paper name) are stored in their one form."""
+        _set = partial(object.__setattr__, self)
         _int_in_range("size", self.size, MIN_SIZE, MAX_SIZE)
         _int_in_range("steps", self.steps, 1, 1_000_000)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -127,10 +130,14 @@ class Settings:
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**32 - 1)
         _int_in_range("save_every", self.save_every, 0, 1_000_000)
-        self.sizes, self.size_steps = _check_schedule(self)
+        sizes, size_steps = _check_schedule(self)
+        _set("sizes", sizes)
+        _set("size_steps", size_steps)
         for name in ("jit_compile", "relative_losses"):
             _boolean(name, getattr(self, name))
-        self.content_layers, self.style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
+        content_layers, style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
+        _set("content_layers", content_layers)
+        _set("style_layers", style_layers)
         if self.style_layer_weights is not None:
             weights = _numbers("style_layer_weights", self.style_layer_weights, "one weight per style layer")
             if len(weights) != len(self.style_layers):
@@ -142,14 +149,14 @@ class Settings:
                 _non_negative("style layer weight", w)
             if sum(weights) <= 0:
                 raise SettingsError("all style layer weights are zero", "make at least one positive")
-            self.style_layer_weights = weights
+            _set("style_layer_weights", weights)
         if self.style_blend_weights is not None:
             blend = _numbers("style_blend_weights", self.style_blend_weights, "one weight per style picture")
             for w in blend:
                 _non_negative("style blend weight", w)
             if sum(blend) <= 0:
                 raise SettingsError("all style blend weights are zero", "make at least one positive")
-            self.style_blend_weights = blend
+            _set("style_blend_weights", blend)
         if self.preserve_colors is not None:
             _choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         _choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
@@ -159,28 +166,15 @@ class Settings:
                                     "give a tuple with one mask (a path or an array) per style picture")
             if len(self.style_masks) == 0:
                 raise SettingsError("style_masks is empty", "give one mask per style picture, or None for no masks")
-            self.style_masks = tuple(self.style_masks)
+            _set("style_masks", tuple(self.style_masks))
         if not isinstance(self.init, str) or not self.init.strip():
             raise SettingsError(f"init is {self.init!r}", "use 'content', 'noise' or a picture's path")
-        return self
 
     def layer_weights(self) -> dict[str, float]:
         """Per-style-layer weights, normalised to sum to one (equal by default)."""
         raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
         total = sum(raw)
         return {name: w / total for name, w in zip(self.style_layers, raw)}
-
-    def schedule(self) -> list[tuple[int, int]]:
-        """``[(long side, evaluations), ...]``, smallest first: the coarse-to-fine schedule.
-
-        Each size starts from the previous result, upsampled. Without ``sizes`` the schedule
-        climbs from :data:`SCHEDULE_START` px in steps of ``sqrt(2)`` to ``size``; without
-        ``size_steps``, ``steps`` is split with most evaluations at the small sizes, where
-        they are cheap and where the large structures of the picture form.
-        """
-        sizes = self.sizes or size_schedule(self.size)
-        counts = self.size_steps or split_steps(self.steps, sizes)
-        return list(zip(sizes, counts))
 
     def blend_weights(self, n_styles: int) -> list[float]:
         """Weights for ``n_styles`` style images, normalised to sum to one (equal by default)."""
@@ -194,7 +188,7 @@ class Settings:
         return [w / total for w in raw]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainSettings:
     """Everything that decides the result of training one transformation network.
 
@@ -231,11 +225,12 @@ class TrainSettings:
     seed: int | None = _option(None, "random seed for initialisation and crops", type=int, none="random")
 
     def replace(self, **changes) -> "TrainSettings":
-        """A copy with some fields changed (and validated)."""
+        """A copy with some fields changed (and checked)."""
         return replace_fields(self, changes)
 
-    def validated(self) -> "TrainSettings":
-        """Check every field and return ``self``; raise :class:`SettingsError` on the first bad one."""
+    def __post_init__(self):
+        """Check every field once, here; raise :class:`SettingsError` on the first bad one."""
+        _set = partial(object.__setattr__, self)
         _int_in_range("steps", self.steps, 1, 10_000_000)
         _int_in_range("batch_size", self.batch_size, 1, 256)
         _int_in_range("crop_size", self.crop_size, 32, 2048)
@@ -255,11 +250,16 @@ class TrainSettings:
         if self.init is not None and (not isinstance(self.init, str) or not self.init.strip()):
             raise SettingsError(f"init is {self.init!r}", "give a model file, a shipped network's name, or random")
         if isinstance(self.init, str) and self.init.strip().lower() in ("random", "none"):
-            self.init = None
+            _set("init", None)
         if self.seed is not None:
             _int_in_range("seed", self.seed, 0, 2**31 - 1)
-        self.content_layers, self.style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
-        return self
+        content_layers, style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
+        _set("content_layers", content_layers)
+        _set("style_layers", style_layers)
+
+    def layer_weights(self) -> dict[str, float]:
+        """Per-style-layer weights: equal, summing to one (a network trains on every layer alike)."""
+        return {name: 1.0 / len(self.style_layers) for name in self.style_layers}
 
     def vgg_precision(self) -> str:
         from .device import resolve_precision
@@ -279,45 +279,11 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     and the style picture is resized to the output's long side, as in training (``style_size``
     512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``).
     """
-    t = (settings or TrainSettings()).validated()
+    t = settings or TrainSettings()
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
                 precision=t.precision, init="content", relative_losses=t.relative_losses)
-    return Settings(**{**base, **changes}).validated()
-
-
-#: The smallest size of the default coarse-to-fine schedule, and the factor between sizes.
-SCHEDULE_START = 128
-SCHEDULE_FACTOR = 2**0.5
-#: Evaluations at a size weigh ``(final / size) ** SCHEDULE_SHARE`` in the default split.
-SCHEDULE_SHARE = 1.0
-
-
-def size_schedule(size: int, start: int = SCHEDULE_START, factor: float = SCHEDULE_FACTOR) -> tuple[int, ...]:
-    """``start, start * factor, ..., size`` (rounded): the sizes of a coarse-to-fine run.
-
-    A size at most ``start`` is a schedule of one; the last step up to ``size`` is never
-    smaller than a quarter of ``factor``, so no two sizes are nearly equal.
-    """
-    sizes, current = [], float(start)
-    while current * factor ** 0.25 < size:
-        sizes.append(round(current))
-        current *= factor
-    return tuple(sizes) + (size,)
-
-
-def split_steps(steps: int, sizes, share: float = SCHEDULE_SHARE) -> tuple[int, ...]:
-    """``steps`` evaluations split over ``sizes``: weight ``(final / size) ** share`` each,
-    at least one per size, summing to ``max(steps, len(sizes))``."""
-    weights = [(sizes[-1] / size) ** share for size in sizes]
-    steps = max(steps, len(sizes))
-    raw = [steps * w / sum(weights) for w in weights]
-    counts = [max(1, int(r)) for r in raw]
-    for i in range(steps - sum(counts)):  # what rounding down left goes to the smallest sizes (stays ordered)
-        counts[i] += 1
-    while sum(counts) > steps:  # the minimum of one per size overshot: take from the largest share
-        counts[counts.index(max(counts))] -= 1
-    return tuple(counts)
+    return Settings(**{**base, **changes})
 
 
 def _check_schedule(settings) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
@@ -335,6 +301,8 @@ def _check_schedule(settings) -> tuple[tuple[int, ...] | None, tuple[int, ...] |
                                 f"end the schedule at the output size, e.g. {','.join(map(str, sizes[:-1] + (settings.size,)))}")
     if counts is not None:
         counts = tuple(_whole_numbers("size_steps", counts, "one number of evaluations per size"))
+        from .gatys.schedule import size_schedule
+
         expected = len(sizes or size_schedule(settings.size))
         if len(counts) != expected:
             raise SettingsError(f"{len(counts)} size steps for {expected} sizes", "give one number per size of the schedule")
@@ -349,7 +317,7 @@ def resolve_loss_layers(settings, examples=("conv4_2", "conv1_1")) -> tuple[tupl
     A loss with a positive weight needs at least one layer; ``examples`` name a content and a
     style layer for the fix in the error message.
     """
-    from .features import resolve_layer_name
+    from .core.features import resolve_layer_name
 
     for kind in ("content_layers", "style_layers"):
         if isinstance(getattr(settings, kind), str):
@@ -373,7 +341,7 @@ def replace_fields(settings, changes: dict):
             close = difflib.get_close_matches(name, names, n=1)
             raise SettingsError(f"{type(settings).__name__} has no setting {name!r}",
                                 f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(names)}")
-    return dataclasses.replace(settings, **changes).validated()
+    return dataclasses.replace(settings, **changes)
 
 
 def _int_in_range(name: str, value, low: int, high: int) -> None:

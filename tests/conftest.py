@@ -20,7 +20,7 @@ SHARED_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "images"
 
 @pytest.fixture(scope="session")
 def vgg_weights():
-    from styletransfer_utils.weights import cached_weights_path, file_md5, WEIGHTS_MD5
+    from styletransfer_utils.core.weights import cached_weights_path, file_md5, WEIGHTS_MD5
 
     path = cached_weights_path()
     if path.is_file() and file_md5(path) == WEIGHTS_MD5:

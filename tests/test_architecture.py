@@ -127,12 +127,54 @@ def test_the_loss_formulas_live_only_in_losses():
         assert "def content_loss" not in text and "def gram" not in text, f"{path.name} restates a loss"
 
 
-def test_every_module_is_listed_in_the_package_docstring():
-    import styletransfer_utils
+def test_every_module_is_listed_in_its_package_docstring():
+    """The folder tree is the architecture, and each package's docstring is its map."""
+    for init in [PACKAGE / "__init__.py", *PACKAGE.glob("*/__init__.py")]:
+        doc = ast.get_docstring(ast.parse(init.read_text()), clean=False)
+        for path in init.parent.glob("*.py"):
+            if path.name != "__init__.py":
+                assert f"\n    {path.stem} " in doc, f"{path.stem} is missing from {init.relative_to(ROOT)}'s docstring"
+        for sub in init.parent.glob("*/__init__.py"):
+            assert f"\n    {sub.parent.name}/ " in doc, f"{sub.parent.name}/ is missing from {init.relative_to(ROOT)}'s docstring"
 
-    doc = styletransfer_utils.__doc__
-    for path in PACKAGE.glob("*.py"):
-        if path.name != "__init__.py":
-            assert f"\n    {path.stem} " in doc, f"{path.stem} is missing from the package docstring"
-    for path in PACKAGE.glob("*/__init__.py"):
-        assert f"\n    {path.parent.name}/ " in doc, f"{path.parent.name}/ is missing from the package docstring"
+
+#: Who may not import whom: the method (core, gatys, feedforward) never reaches up into the lessons,
+#: the measures or the command line; of the two methods only the networks may use Gatys (to score a
+#: network against the Gatys picture). "base" (errors, limits, files, device) is everyone's and
+#: imports no package; "shared" (settings, data) may use the core.
+FORBIDDEN = {
+    "base": ("core", "shared", "gatys", "feedforward", "lessons", "measure", "cli", "gallery"),
+    "core": ("shared", "gatys", "feedforward", "lessons", "measure", "cli", "gallery"),
+    "shared": ("gatys", "feedforward", "lessons", "measure", "cli", "gallery"),
+    "gatys": ("feedforward", "lessons", "measure", "cli", "gallery"),
+    "feedforward": ("lessons", "measure", "cli", "gallery"),
+    "measure": ("lessons", "cli", "gallery"),
+    "lessons": ("cli", "gallery"),
+}
+LAYER_OF = {"errors": "base", "limits": "base", "files": "base", "device": "base", "settings": "shared", "data": "shared"}
+#: the one edge up the layers: Settings checks ``size_steps`` against the schedule's plain arithmetic
+ALLOWED = {("styletransfer_utils.settings", "styletransfer_utils.gatys.schedule")}
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    return LAYER_OF.get(parts[1], parts[1])
+
+
+def test_the_method_never_imports_the_lessons_the_measures_or_the_command_line():
+    offenders = []
+    for module, imports in _graph().items():
+        layer = _layer(module)
+        for target in imports:
+            if layer in FORBIDDEN and _layer(target) in FORBIDDEN[layer] and (module, target) not in ALLOWED:
+                offenders.append(f"{module} imports {target}")
+    assert not offenders, "; ".join(sorted(offenders))
+
+
+def test_the_layer_rules_catch_a_forbidden_import():
+    assert "lessons" in FORBIDDEN[_layer("styletransfer_utils.gatys.run")]
+    assert _layer("styletransfer_utils.lessons.widgets") == "lessons"
+    assert _layer("styletransfer_utils.settings") == "shared" and "shared" in FORBIDDEN["core"]
+    assert "styletransfer_utils.gatys.schedule" in _graph()["styletransfer_utils.settings"]  # the allowed edge is real

@@ -67,7 +67,7 @@ def _gpu_run(folder, steps, batch, seconds, learning_rate, args, net=None, old=F
     run = {"style": "shipwreck", "init": args.get("init"), "steps": steps, "batch_size": batch,
            "images_seen": steps * batch, "seconds": seconds, "compile_seconds": 5.0,
            "images_per_second": steps * batch / seconds, "final_losses_mean_of_last_500_steps": losses,
-           "settings": {**ff.settings_dict(ff.TrainSettings(half_width=True, seed=0, learning_rate=learning_rate)),
+           "settings": {**ff.records.settings_dict(ff.TrainSettings(half_width=True, seed=0, learning_rate=learning_rate)),
                         "steps": steps, "batch_size": batch, "precision": "mixed_bfloat16"},
            "history": [{"step": s, "seconds": s * seconds / steps, **losses} for s in range(100, steps + 1, 100)]}
     results = {"machine": {"devices": ["cuda:0"], "cpus": 16, "gpu": ["NVIDIA H200"]},
@@ -102,9 +102,9 @@ def test_the_gpu_script_records_its_runs(jax_gpu, tmp_path, half_net):
     assert record["history"][3]["seconds"] == pytest.approx(110 + 22.5)
     assert [(p["learning_rate"], p["batch_size"]) for p in record["phases"]] == [(1e-3, 8), (1e-4, 16)]
     assert record["machine"]["processor"] == "NVIDIA H200 GPU (Keras on JAX)" and record["style"] == "shipwreck"
-    settings = ff.record_settings(record)
+    settings = ff.records.record_settings(record)
     assert (settings.steps, settings.learning_rate, settings.batch_size) == (500, 1e-3, 16)
-    assert ff.is_half_width(ff.load_model(tmp_path / "models" / "shipwreck.keras"))
+    assert ff.network.is_half_width(ff.load_model(tmp_path / "models" / "shipwreck.keras"))
 
     # a later run (an older script's results.json) goes on from that record
     third = _gpu_run(tmp_path / "c", 100, 16, 20.0, 1e-3, {}, half_net, old=True)

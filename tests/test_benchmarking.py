@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from styletransfer_utils import benchmarking
+from styletransfer_utils.measure import benchmarking
 
 
 def test_seconds_per_step_skips_the_first_step():
@@ -121,7 +121,7 @@ class _FakeResult:
 def test_johnson_vs_gatys_arithmetic_against_known_timings(monkeypatch, style_picture):
     """With the network timed at 2 + size/16 ms and Gatys' steps at size/128 s after a 3 s first step
     (tracing), the table's figures are known numbers, and scale with ``gatys_steps``."""
-    from styletransfer_utils import optimize
+    from styletransfer_utils.gatys import run as optimize
     from styletransfer_utils.settings import TrainSettings
 
     model = object()
@@ -150,7 +150,7 @@ def test_johnson_vs_gatys_arithmetic_against_known_timings(monkeypatch, style_pi
     assert network_calls == [(model, 32, None, 3), (model, 64, None, 3)]
     # Gatys runs timed_steps + 1 steps on a square picture, on the network's objective, at each size
     assert [(shape, s.size, s.steps) for shape, _, s in gatys_calls] == [((32, 32, 3), 32, 5), ((64, 64, 3), 64, 5)]
-    trained = settings.validated()  # layer names resolved to Keras' (relu1_2 -> block1_conv2)
+    trained = settings  # layer names resolved to Keras' (relu1_2 -> block1_conv2)
     for _, styles, s in gatys_calls:
         assert len(styles) == 1 and styles[0] is style_picture
         assert (s.content_layers, s.style_layers, s.style_weight, s.init) == (

@@ -154,7 +154,8 @@ def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights, sig):
 
 
 def test_tensorflow_start_up_lines_stay_out_of_the_terminal():
-    code = "import styletransfer_utils as s; s.import_tensorflow_quietly(); import tensorflow as tf; tf.constant(1.0)"
+    code = ("from styletransfer_utils.device import import_tensorflow_quietly; import_tensorflow_quietly(); "
+            "import tensorflow as tf; tf.constant(1.0)")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the package's default
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -82,7 +82,7 @@ def test_every_setting_is_an_option(monkeypatch, build, settings_class, required
         assert f.metadata["help"].split(",")[0] in " ".join(help_text.split()), f.name
     # no options: the dataclass's defaults
     args = parser.parse_args(required)
-    assert cli.settings_from_args(args, settings_class) == settings_class().validated()
+    assert cli.settings_from_args(args, settings_class) == settings_class()
 
 
 def test_help_shows_defaults(monkeypatch):
@@ -142,10 +142,3 @@ def test_one_progress_bar_for_both_runs():
     bar(SimpleNamespace(step=5, steps=10, losses=losses, elapsed=0.1, images_per_second=12.5, skipped=2))
     assert bar.bar.n == 5 and "12.5 img/s skipped=2" in bar.bar.postfix
     bar.close()
-
-
-def test_old_names_still_importable():
-    from styletransfer_utils import data
-
-    assert cli.picture_path is data.picture_path and cli.resolve_picture is data.resolve_picture
-    assert not hasattr(cli, "HELP") and not hasattr(cli, "TRAIN_HELP")

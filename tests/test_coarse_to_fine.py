@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from styletransfer_utils.errors import SettingsError
-from styletransfer_utils.images import resize_to_long_side
-from styletransfer_utils.settings import Settings, size_schedule, split_steps
+from styletransfer_utils.core.images import resize_to_long_side
+from styletransfer_utils.gatys.schedule import schedule, size_schedule, split_steps
+from styletransfer_utils.settings import Settings
 
 
 @pytest.mark.parametrize("size", [32, 100, 128, 129, 200, 512, 1000, 2048])
@@ -26,16 +27,16 @@ def test_steps_are_split_with_most_at_the_small_sizes(steps):
 
 
 def test_schedule_settings_are_checked_in_one_line():
-    assert Settings(sizes=(256, 512), size_steps=(30, 10)).validated().schedule() == [(256, 30), (512, 10)]
-    assert Settings(size=512, sizes=(512,), steps=120).validated().schedule() == [(512, 120)]
-    assert sum(n for _, n in Settings(steps=50).validated().schedule()) == 50
+    assert schedule(Settings(sizes=(256, 512), size_steps=(30, 10))) == [(256, 30), (512, 10)]
+    assert schedule(Settings(size=512, sizes=(512,), steps=120)) == [(512, 120)]
+    assert sum(n for _, n in schedule(Settings(steps=50))) == 50
     for bad, words in [(dict(sizes=(256, 384)), "not at size 512"), (dict(sizes=(512, 256, 512)), "do not grow"),
                        (dict(sizes=()), "empty"), (dict(sizes=(16, 512)), "sizes is 16"),
                        (dict(sizes=512), "tuple of whole numbers"),
                        (dict(sizes=(256, 512), size_steps=(10,)), "1 size steps for 2 sizes"),
                        (dict(size_steps=(0, 1, 1, 1, 1)), "size_steps is 0")]:
         with pytest.raises(SettingsError, match=words) as info:
-            Settings(**bad).validated()
+            Settings(**bad)
         assert "\n" not in str(info.value)
 
 
@@ -50,8 +51,8 @@ FAST = dict(precision="float32", content_layers=("conv2_1",), style_layers=("con
 
 
 def test_a_schedule_ends_at_the_requested_shape_for_odd_aspect_ratios(style_picture, vgg_weights, tmp_path):
-    from styletransfer_utils.images import load_image
-    from styletransfer_utils.optimize import SaveEvery, stylize
+    from styletransfer_utils.core.images import load_image
+    from styletransfer_utils.gatys.run import SaveEvery, stylize
 
     content = _tall_content()
     seen = []
@@ -69,7 +70,7 @@ def test_a_schedule_ends_at_the_requested_shape_for_odd_aspect_ratios(style_pict
 
 
 def test_ctrl_c_in_the_middle_of_a_schedule_returns_the_requested_size(content_picture, style_picture, vgg_weights):
-    from styletransfer_utils.optimize import stylize
+    from styletransfer_utils.gatys.run import stylize
 
     def interrupt_at_the_second_size(progress):
         if progress.size == 48 and progress.step == 4:
@@ -84,8 +85,8 @@ def test_ctrl_c_in_the_middle_of_a_schedule_returns_the_requested_size(content_p
 
 def test_each_size_starts_from_the_previous_result(content_picture, style_picture, vgg_weights):
     """The second size's first evaluation is of the first size's best picture, upsampled."""
-    from styletransfer_utils.images import resize
-    from styletransfer_utils.optimize import stylize
+    from styletransfer_utils.core.images import resize
+    from styletransfer_utils.gatys.run import stylize
 
     seen = []
     stylize(content_picture, [style_picture], size=64, sizes=(32, 64), size_steps=(8, 1), init="noise", seed=1,
@@ -100,8 +101,8 @@ def test_each_size_starts_from_the_previous_result(content_picture, style_pictur
 def test_relative_losses_weigh_layers_by_their_targets(content_picture, style_picture, vgg_weights):
     """With relative losses the style term is the weighted squared relative Gram error, and the
     content term the squared relative feature error: zero for the targets, about 1 and more far off."""
-    from styletransfer_utils.images import preprocess
-    from styletransfer_utils.optimize import StyleTransfer
+    from styletransfer_utils.core.images import preprocess
+    from styletransfer_utils.gatys import StyleTransfer
 
     transfer = StyleTransfer(content_picture, [content_picture], Settings(size=64, relative_losses=True, **FAST))
     at_content, _ = transfer.value_and_grad(transfer.x_content)  # the content as the run sees it
@@ -112,12 +113,12 @@ def test_relative_losses_weigh_layers_by_their_targets(content_picture, style_pi
 
 def test_a_size_that_cannot_fit_is_a_one_line_error_naming_one_that_fits(content_picture, monkeypatch):
     from styletransfer_utils import device
-    from styletransfer_utils.optimize import CoarseToFine, estimated_peak_bytes
+    from styletransfer_utils.gatys.run import estimated_peak_bytes, stylize
 
     monkeypatch.setattr(device, "available_memory_bytes", lambda: 4 * 2**30)
     with pytest.raises(SettingsError, match=r"size 4096 needs about .* GB of memory and 4.0 GB are free; "
                                             r"use --size (\d+) or less") as info:
-        CoarseToFine(content_picture, [content_picture], Settings(size=4096, precision="float32"))
+        stylize(content_picture, [content_picture], Settings(size=4096, precision="float32"))
     largest = int(str(info.value).rsplit("--size ", 1)[1].split()[0])
     h, w = resize_to_long_side(content_picture, largest).shape[:2]
     assert 256 <= largest < 4096 and estimated_peak_bytes(h, w) <= 4 * 2**30
@@ -126,7 +127,7 @@ def test_a_size_that_cannot_fit_is_a_one_line_error_naming_one_that_fits(content
 
 
 def test_relative_objective_divides_each_layer_by_its_target():
-    from styletransfer_utils.objective import Objective
+    from styletransfer_utils.core.objective import Objective
 
     rng = np.random.default_rng(0)
     feats = {"c": rng.normal(size=(1, 4, 4, 3)).astype(np.float32), "s": rng.normal(size=(1, 5, 5, 2)).astype(np.float32)}
@@ -143,8 +144,9 @@ def test_relative_objective_divides_each_layer_by_its_target():
 
 
 def test_a_panorama_skips_the_sizes_too_small_for_vgg19(style_picture, vgg_weights):
-    from styletransfer_utils.optimize import CoarseToFine
+    from styletransfer_utils.gatys.run import stylize
 
-    panorama = np.full((40, 400, 3), 120.0, np.float32)  # 10:1: at 128 px its short side is 13
-    transfer = CoarseToFine(panorama, [style_picture], Settings(size=256, precision="float32"))
-    assert [size for size, _ in transfer.schedule] == [181, 256]
+    assert [size for size, _ in schedule(Settings(size=256), aspect=0.1)] == [181, 256]  # at 128 px: 13 px
+    panorama = np.full((40, 400, 3), 120.0, np.float32)  # 10:1
+    result = stylize(panorama, [style_picture], Settings(size=256, steps=4, precision="float32"))
+    assert [size for size, _ in result.sizes] == [181, 256] and result.image.shape[:2] == (26, 256)

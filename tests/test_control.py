@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 from helpers import assert_one_line_error
-from styletransfer_utils.control import (yiq, color_transform, keep_colors, luminance_picture, match_colors,
+from styletransfer_utils.gatys.control import (yiq, color_transform, keep_colors, luminance_picture, match_colors,
                                          style_masks)
 from styletransfer_utils.errors import ImageError, SettingsError
-from styletransfer_utils.images import resize
+from styletransfer_utils.core.images import resize
 from styletransfer_utils.settings import Settings
 
 SMALL = dict(size=64, sizes=(64,), steps=12, seed=0)
@@ -131,19 +131,19 @@ def test_bad_masks_are_one_line_errors(tmp_path, bad, words):
 
 
 def test_settings_check_preserve_colors_and_masks_in_one_line():
-    assert Settings(preserve_colors="luminance", style_masks=["a.png"]).validated().style_masks == ("a.png",)
+    assert Settings(preserve_colors="luminance", style_masks=["a.png"]).style_masks == ("a.png",)
     for bad, words in [(dict(preserve_colors="colour"), "preserve_colors is 'colour'"),
                        (dict(color_transform="lab"), "color_transform is 'lab'"),
                        (dict(style_masks="a.png"), "one mask"), (dict(style_masks=()), "style_masks is empty")]:
         with pytest.raises(SettingsError, match=words) as info:
-            Settings(**bad).validated()
+            Settings(**bad)
         assert "\n" not in str(info.value)
 
 
 # -- the guided Gram matrix ---------------------------------------------------------------------
 
 def test_a_guided_gram_matrix_with_a_full_mask_equals_the_plain_one():
-    from styletransfer_utils.losses import gram_matrix, guided_gram_matrix
+    from styletransfer_utils.core.losses import gram_matrix, guided_gram_matrix
 
     features = np.random.default_rng(0).normal(size=(1, 6, 7, 5)).astype(np.float32)
     guided = np.asarray(guided_gram_matrix(features, np.ones((2, 6, 7), np.float32)))
@@ -152,7 +152,7 @@ def test_a_guided_gram_matrix_with_a_full_mask_equals_the_plain_one():
 
 
 def test_a_guided_gram_matrix_sees_only_its_region_normalised_by_its_size():
-    from styletransfer_utils.losses import gram_matrix, guided_gram_matrix
+    from styletransfer_utils.core.losses import gram_matrix, guided_gram_matrix
 
     features = np.random.default_rng(1).normal(size=(1, 6, 8, 4)).astype(np.float32)
     mask = np.zeros((1, 6, 8), np.float32)
@@ -164,7 +164,7 @@ def test_a_guided_gram_matrix_sees_only_its_region_normalised_by_its_size():
 # -- whole runs (VGG19) -------------------------------------------------------------------------
 
 def test_luminance_transfer_keeps_the_contents_chroma(content_picture, style_picture, vgg_weights):
-    from styletransfer_utils.optimize import stylize
+    from styletransfer_utils.gatys.run import stylize
 
     for sizes in ((64,), (48, 64)):  # one size, and coarse-to-fine
         result = stylize(content_picture, [style_picture], **{**SMALL, "sizes": sizes}, preserve_colors="luminance")
@@ -175,7 +175,7 @@ def test_luminance_transfer_keeps_the_contents_chroma(content_picture, style_pic
 
 
 def test_colour_matching_runs_towards_the_recoloured_style(content_picture, style_picture, vgg_weights):
-    from styletransfer_utils.optimize import StyleTransfer
+    from styletransfer_utils.gatys import StyleTransfer
 
     transfer = StyleTransfer(content_picture, [style_picture], Settings(**SMALL, preserve_colors="match"))
     recoloured = transfer.styles[0].reshape(-1, 3)
@@ -184,7 +184,7 @@ def test_colour_matching_runs_towards_the_recoloured_style(content_picture, styl
 
 def test_under_a_mask_the_unstyled_half_stays_near_the_content(style_picture, vgg_weights):
     from conftest import _smooth_picture
-    from styletransfer_utils.optimize import stylize
+    from styletransfer_utils.gatys.run import stylize
 
     content = _smooth_picture(72, 96, seed=1)
     mask = np.zeros((72, 96), np.float32)
@@ -199,7 +199,7 @@ def test_under_a_mask_the_unstyled_half_stays_near_the_content(style_picture, vg
 
 
 def test_two_styles_each_paint_their_own_region(content_picture, vgg_weights):
-    from styletransfer_utils.optimize import StyleTransfer
+    from styletransfer_utils.gatys import StyleTransfer
 
     red, blue = np.zeros((48, 48, 3), np.float32), np.zeros((48, 48, 3), np.float32)
     red[..., 0], blue[..., 2] = 230, 230
@@ -217,7 +217,7 @@ def test_two_styles_each_paint_their_own_region(content_picture, vgg_weights):
 
 
 def test_masks_work_across_the_sizes_of_a_schedule(content_picture, style_picture, vgg_weights):
-    from styletransfer_utils.optimize import stylize
+    from styletransfer_utils.gatys.run import stylize
 
     mask = np.ones(content_picture.shape[:2], np.float32)
     result = stylize(content_picture, [style_picture], **{**SMALL, "sizes": (40, 64)}, style_masks=[mask])

@@ -10,8 +10,9 @@ import pytest
 import tensorflow as tf
 
 from helpers import TINY, assert_one_line_error
-from styletransfer_utils import exercises, grading, images, losses
-from styletransfer_utils.exercises import ExerciseFailed
+from styletransfer_utils.core import images, losses
+from styletransfer_utils.lessons import exercises, grading
+from styletransfer_utils.lessons.exercises import ExerciseFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -117,7 +118,7 @@ def test_total_variation(capsys):
 @pytest.fixture(scope="module")
 def gatys():
     from styletransfer_utils.data import load_example
-    from styletransfer_utils.optimize import StyleTransfer
+    from styletransfer_utils.gatys import StyleTransfer
     from styletransfer_utils.settings import Settings
 
     return StyleTransfer(load_example("tubingen", 64), [load_example("starry_night", 64)],
@@ -197,9 +198,9 @@ def test_a_stub_is_not_done(capsys):
 def test_the_committed_exercise_notebooks_are_what_the_generator_makes(tmp_path):
     written = grading.generate(NOTEBOOKS, tmp_path)
     committed = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
-    assert [p.name for p in written] == [p.name for p in committed], "run: python -m styletransfer_utils.grading"
+    assert [p.name for p in written] == [p.name for p in committed], "run: python -m styletransfer_utils.lessons.grading"
     for new, old in zip(written, committed):
-        assert new.read_text() == old.read_text(), f"{old.name} is stale; run: python -m styletransfer_utils.grading"
+        assert new.read_text() == old.read_text(), f"{old.name} is stale; run: python -m styletransfer_utils.lessons.grading"
     numbers = sorted(n for p in committed for n in json.loads(p.read_text())["metadata"]["styletransfer"]["exercises"])
     assert numbers == list(exercises.EXERCISES)
 

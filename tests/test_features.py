@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from styletransfer_utils.features import (
+from styletransfer_utils.core.features import (
     FeatureExtractor, LAYER_NAMES, build_vgg19, layer_channels, resolve_precision,
 )
 from styletransfer_utils.errors import SettingsError
@@ -60,7 +60,7 @@ def test_unknown_layer():
 def test_imagenet_features_equal_keras_vgg19(vgg_weights):
     import keras
 
-    from styletransfer_utils.images import preprocess
+    from styletransfer_utils.core.images import preprocess
 
     picture = np.random.default_rng(0).uniform(0, 255, (64, 80, 3)).astype(np.float32)
     x = preprocess(picture)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from helpers import TINY, assert_one_line_error, make_bad_picture, synthetic_photo as _picture
 from styletransfer_utils import feedforward as ff
+from styletransfer_utils import DataError, ModelError
 from styletransfer_utils.cli import main
 from styletransfer_utils.errors import SettingsError, StyleTransferError
 
@@ -36,7 +37,7 @@ def test_any_size_gives_same_size(half_net, h, w):
 def test_full_width_architecture():
     net = ff.build_transformer()
     assert 1_600_000 < net.count_params() < 1_700_000  # about 1.68 M, as in the paper
-    assert not ff.is_half_width(net)
+    assert not ff.network.is_half_width(net)
     kinds = [type(layer).__name__ for layer in net.layers]
     assert kinds.count("InstanceNormalization") == 15 and kinds.count("UpsampleConv2D") == 2
     assert "Conv2DTranspose" not in kinds
@@ -60,7 +61,7 @@ def test_mixed_precision_output_stays_close_to_float32():
     # the shipped files were saved with a float32 output convolution: loading rebuilds them
     assert ff.load_model("starry_night", precision="mixed_bfloat16").get_layer("out").compute_dtype == "bfloat16"
     a = ff.stylize_fast(exact, photo)
-    b = ff.stylize_fast(ff.with_precision(exact, "mixed_bfloat16"), photo)
+    b = ff.stylize_fast(ff.network.with_precision(exact, "mixed_bfloat16"), photo)
     assert np.abs(a - b).mean() < 1.0
 
 
@@ -110,8 +111,8 @@ def _older_layout(current):
     from styletransfer_utils.feedforward.layers import (CropLike, InstanceNormalization, ReflectionPadding2D,
                                                         ReflectPadToMultiple, TanhToPixels)
 
-    policy = ff.model_precision(current)
-    c1, c2, c3 = ff.HALF_WIDTH if ff.is_half_width(current) else ff.FULL_WIDTH
+    policy = ff.network.model_precision(current)
+    c1, c2, c3 = ff.network.HALF_WIDTH if ff.network.is_half_width(current) else ff.network.FULL_WIDTH
 
     def conv(x, filters, size, stride=1, name=None, dtype=policy, bias=False):
         x = ReflectionPadding2D(size // 2, dtype=dtype, name=f"{name}_pad")(x)
@@ -123,11 +124,11 @@ def _older_layout(current):
 
     inputs = keras.Input(shape=(None, None, 3), name="rgb")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, dtype="float32", name="to_unit")(inputs)
-    x = ReflectPadToMultiple(ff.MULTIPLE, dtype="float32", name="pad_to_multiple")(x)
+    x = ReflectPadToMultiple(ff.layers.MULTIPLE, dtype="float32", name="pad_to_multiple")(x)
     x = norm(conv(x, c1, 9, name="c9s1"), "c9s1")
     x = norm(conv(x, c2, 3, 2, name="down1"), "down1")
     x = norm(conv(x, c3, 3, 2, name="down2"), "down2")
-    for i in range(1, ff.RESIDUAL_BLOCKS + 1):
+    for i in range(1, ff.network.RESIDUAL_BLOCKS + 1):
         y = norm(conv(x, c3, 3, name=f"res{i}a"), f"res{i}a")
         y = norm(conv(y, c3, 3, name=f"res{i}b"), f"res{i}b", relu=False)
         x = keras.layers.Add(dtype="float32", name=f"res{i}_add")([x, y])
@@ -172,21 +173,21 @@ def test_save_load_round_trip_is_identical(tmp_path, half_net, suffix):
     x = _picture(37, 53, 1).astype(np.float32)
     path = ff.save_model(half_net, tmp_path / f"m{suffix}")
     loaded = ff.load_model(path)
-    assert ff.is_half_width(loaded)
+    assert ff.network.is_half_width(loaded)
     np.testing.assert_array_equal(ff.stylize_fast(loaded, x), ff.stylize_fast(half_net, x))
     assert ff.load_model(str(path), precision="mixed_bfloat16").get_layer("res1a").compute_dtype == "bfloat16"
 
 
 def test_model_errors_are_one_line(tmp_path):
-    with pytest.raises(ff.ModelError, match="no model file or shipped model named 'nosuch'.*shipped name"):
+    with pytest.raises(ModelError, match="no model file or shipped model named 'nosuch'.*shipped name"):
         ff.load_model("nosuch")
-    with pytest.raises(ff.ModelError, match="no such file"):
+    with pytest.raises(ModelError, match="no such file"):
         ff.load_model(tmp_path / "missing.keras")
     bad = tmp_path / "bad.keras"
     bad.write_text("junk")
-    with pytest.raises(ff.ModelError, match="not a readable model"):
+    with pytest.raises(ModelError, match="not a readable model"):
         ff.load_model(bad)
-    with pytest.raises(ff.ModelError, match=r"\.keras or \.weights\.h5"):
+    with pytest.raises(ModelError, match=r"\.keras or \.weights\.h5"):
         ff.save_model(ff.build_transformer(half_width=True), tmp_path / "m.h5")
 
 
@@ -195,18 +196,18 @@ def test_shipped_models_are_found_by_name(tmp_path, monkeypatch, half_net):
     monkeypatch.setattr("styletransfer_utils.feedforward.models.MODELS_DIR", tmp_path)
     ff.save_model(half_net, tmp_path / "my_style.weights.h5")
     assert list(ff.shipped_models()) == ["my_style"]
-    assert ff.is_half_width(ff.load_model("my-style"))
+    assert ff.network.is_half_width(ff.load_model("my-style"))
 
 
 # -- the data ---------------------------------------------------------------------------------
 
 
 def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(ff.DataError, match="does not exist"):
+    with pytest.raises(DataError, match="does not exist"):
         ff.find_pictures(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.txt").write_text("x")
-    with pytest.raises(ff.DataError, match="no JPEG or PNG pictures"):
+    with pytest.raises(DataError, match="no JPEG or PNG pictures"):
         ff.find_pictures(tmp_path / "empty")
 
 
@@ -215,7 +216,7 @@ def test_pipeline_finds_pictures_recursively_and_skips_bad_ones(photos):
     make_bad_picture(photos, "text")  # text.jpg
     make_bad_picture(photos, "empty")
     (photos / "sub" / "tiny.png").write_bytes(b"")  # empty PNG
-    data = ff.PictureFolder(photos, crop_size=32, batch_size=3, seed=0)
+    data = ff.photos.PictureFolder(photos, crop_size=32, batch_size=3, seed=0)
     assert len(data.paths) == 10  # 6 good + 4 bad; notes.txt ignored
     seen = 0
     for batch in data.dataset().take(8):
@@ -228,7 +229,7 @@ def test_pipeline_finds_pictures_recursively_and_skips_bad_ones(photos):
 def test_a_resumed_stream_goes_on_where_the_first_stopped(photos):
     """The stream skipped by k pictures equals the uninterrupted one from its k-th picture on."""
     def batches(start, count):
-        data = ff.PictureFolder(photos, crop_size=32, batch_size=2, seed=3)
+        data = ff.photos.PictureFolder(photos, crop_size=32, batch_size=2, seed=3)
         return [b.numpy() for b in data.dataset(start=start).take(count)]
 
     whole = batches(0, 7)  # 6 pictures: a new order for each pass, the 3rd pass included
@@ -257,7 +258,7 @@ def test_folder_of_only_bad_pictures_is_a_clear_error(tmp_path, style_file, vgg_
     make_bad_picture(folder, "text")
     make_bad_picture(folder, "empty")
     trainer = ff.Trainer(style_file, folder, ff.TrainSettings(steps=1, **TINY))
-    with pytest.raises(ff.DataError, match="none of the 2 pictures"):
+    with pytest.raises(DataError, match="none of the 2 pictures"):
         trainer.run()
     # the command line says so in one line and leaves no checkpoint folder behind
     model = tmp_path / "m.keras"
@@ -268,11 +269,11 @@ def test_folder_of_only_bad_pictures_is_a_clear_error(tmp_path, style_file, vgg_
 
 def test_settings_are_validated():
     with pytest.raises(StyleTransferError, match="batch_size is 0"):
-        ff.TrainSettings(batch_size=0).validated()
+        ff.TrainSettings(batch_size=0)
     with pytest.raises(StyleTransferError, match="unknown VGG19 layer"):
-        ff.TrainSettings(style_layers=("conv9_9",)).validated()
+        ff.TrainSettings(style_layers=("conv9_9",))
     with pytest.raises(StyleTransferError, match="style_weight"):
-        ff.TrainSettings(style_weight=-1.0).validated()
+        ff.TrainSettings(style_weight=-1.0)
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -310,9 +311,9 @@ def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file,
 
 
 def test_records_of_networks_trained_before_relative_losses_read_as_absolute():
-    record = {"settings": {k: v for k, v in ff.settings_dict(ff.TrainSettings()).items() if k != "relative_losses"}}
-    assert ff.record_settings(record).relative_losses is False
-    assert ff.gatys_settings(ff.record_settings(record)).relative_losses is False
+    record = {"settings": {k: v for k, v in ff.records.settings_dict(ff.TrainSettings()).items() if k != "relative_losses"}}
+    assert ff.records.record_settings(record).relative_losses is False
+    assert ff.gatys_settings(ff.records.record_settings(record)).relative_losses is False
     assert ff.gatys_settings(ff.TrainSettings()).relative_losses is True
 
 
@@ -353,14 +354,14 @@ def test_damaged_or_unwritable_checkpoint_folders_are_one_line_errors(tmp_path, 
     ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt).run()
     index = next(ckpt.glob("ckpt-1.index"))
     index.write_bytes(b"not a checkpoint")
-    with pytest.raises(ff.ModelError, match=r"the checkpoint in .* cannot be read .*; delete .* to start afresh"):
+    with pytest.raises(ModelError, match=r"the checkpoint in .* cannot be read .*; delete .* to start afresh"):
         ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
     (ckpt / "settings.json").write_text("{ half a")
-    with pytest.raises(ff.ModelError, match=r"settings.json cannot be read"):
+    with pytest.raises(ModelError, match=r"settings.json cannot be read"):
         ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
     a_file = tmp_path / "file"
     a_file.write_text("")
-    with pytest.raises(ff.ModelError, match=r"cannot write checkpoints to .*file.*; give a writable folder"):
+    with pytest.raises(ModelError, match=r"cannot write checkpoints to .*file.*; give a writable folder"):
         ff.Trainer(style_file, photos, settings, checkpoint_dir=a_file)
 
 
@@ -540,12 +541,12 @@ def test_gatys_settings_and_objective_match_the_training_objective(style_file, v
     assert noisy["content"] > 0 and noisy["tv"] > same["tv"]
     with pytest.raises(StyleTransferError, match="differ in size"):
         ff.objective(photo[:20], photo, style_file, settings)
-    record = {"settings": ff.settings_dict(settings)}
-    assert ff.record_settings(record) == settings
+    record = {"settings": ff.records.settings_dict(settings)}
+    assert ff.records.record_settings(record) == settings
 
 
 def test_layer_table_reads_like_the_paper(half_net):
-    rows = ff.layer_table(half_net, 30, 42)
+    rows = ff.network.layer_table(half_net, 30, 42)
     kinds = [r["kind"] for r in rows]
     assert rows[0]["kind"].startswith("reflection-pad") and rows[0]["output"] == "32x44x3"
     assert rows[-1]["kind"] == "crop back to the input size" and rows[-1]["output"] == "30x42x3"
@@ -562,8 +563,8 @@ def test_api_slips_with_networks_are_one_line_errors(tmp_path, half_net):
     with pytest.raises(SettingsError, match="half_width is 'no'"):
         ff.build_transformer(half_width="no")
     with pytest.raises(SettingsError, match="a 2x2 picture is too small for the table"):
-        ff.layer_table(half_net, 2, 2)
-    with pytest.raises(ff.ModelError, match="cannot save a str as a model"):
+        ff.network.layer_table(half_net, 2, 2)
+    with pytest.raises(ModelError, match="cannot save a str as a model"):
         ff.save_model("x", tmp_path / "x.keras")
     with pytest.raises(SettingsError, match="as if scaled to 0-1"):
         ff.stylize_fast(half_net, np.full((16, 16, 3), 0.5, np.float32))
@@ -585,7 +586,7 @@ def _edge_ratios(picture, pairs=2):
 
 def test_shipped_networks_paint_no_seam_along_the_edges():
     from styletransfer_utils.data import shipped_content
-    from styletransfer_utils.images import resize_to_long_side
+    from styletransfer_utils.core.images import resize_to_long_side
 
     photo = resize_to_long_side(shipped_content("coffee"), 256)  # a smooth photo, 256x171: 171 is no multiple of 4
     for name in ("starry_night", "the_scream", "shipwreck"):

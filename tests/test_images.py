@@ -7,7 +7,7 @@ from PIL import Image
 from helpers import make_bad_picture
 
 from styletransfer_utils.errors import ImageError, StyleTransferError
-from styletransfer_utils.images import (
+from styletransfer_utils.core.images import (
     IMAGENET_MEAN_BGR, deprocess, load_image, preprocess, resize_to_long_side, save_image, to_uint8,
 )
 
@@ -173,14 +173,14 @@ def test_to_uint8_rounds():
     (object(), "cannot read a picture from a object"),
 ])
 def test_picture_arrays_are_checked(picture, words):
-    from styletransfer_utils.images import check_picture_array
+    from styletransfer_utils.core.images import check_picture_array
 
     with pytest.raises(StyleTransferError, match=re.escape(words)):
         check_picture_array(picture)
 
 
 def test_picture_arrays_that_pass():
-    from styletransfer_utils.images import check_picture_array
+    from styletransfer_utils.core.images import check_picture_array
 
     assert check_picture_array(np.zeros((4, 5, 3), np.uint8)).dtype == np.float32  # black is fine
     overshoot = np.full((4, 5, 3), 255.4, np.float32)  # a resampling filter's overshoot: clipped

@@ -2,8 +2,8 @@
 
 import pytest
 
-from styletransfer_utils import notebook
-from styletransfer_utils.notebook import Lesson
+from styletransfer_utils.lessons import notebook
+from styletransfer_utils.lessons.notebook import Lesson
 
 
 def test_full_mode_keeps_the_full_sizes():

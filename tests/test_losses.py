@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from styletransfer_utils.losses import content_loss, gram_matrix, layer_style_loss, style_loss, total_variation_loss
+from styletransfer_utils.core.losses import content_loss, gram_matrix, layer_style_loss, style_loss, total_variation_loss
 
 
 def _feats(shape, seed):
@@ -102,14 +102,14 @@ def test_total_variation_by_hand():
 # -- the Wasserstein-2 style loss (style_loss="w2") ---------------------------------------------
 
 def _w2_targets(features):
-    from styletransfer_utils.objective import Objective
+    from styletransfer_utils.core.objective import Objective
 
     objective = Objective(1.0, 1.0, 0.0, (), {"x": 1.0}, style_loss="w2")
     return Objective.prepare_targets(objective.style_targets({"x": features}))["x"]
 
 
 def test_the_w2_loss_is_zero_for_identical_features():
-    from styletransfer_utils.losses import wasserstein_style_loss
+    from styletransfer_utils.core.losses import wasserstein_style_loss
 
     features = np.random.default_rng(0).gamma(1.0, 1.0, size=(1, 9, 11, 6)).astype(np.float32)
     value = float(wasserstein_style_loss(features, *_w2_targets(features)))
@@ -119,7 +119,7 @@ def test_the_w2_loss_is_zero_for_identical_features():
 def test_the_w2_loss_matches_numpy():
     from scipy.linalg import sqrtm
 
-    from styletransfer_utils.losses import wasserstein_style_loss
+    from styletransfer_utils.core.losses import wasserstein_style_loss
 
     rng = np.random.default_rng(1)
     mine = rng.gamma(1.0, 1.0, size=(1, 10, 12, 5)).astype(np.float32)
@@ -137,7 +137,7 @@ def test_the_w2_loss_matches_numpy():
 def test_the_w2_loss_has_a_finite_gradient_where_features_do_not_vary():
     import tensorflow as tf
 
-    from styletransfer_utils.losses import wasserstein_style_loss
+    from styletransfer_utils.core.losses import wasserstein_style_loss
 
     style = np.random.default_rng(2).gamma(1.0, 1.0, size=(1, 6, 6, 4)).astype(np.float32)
     flat = tf.constant(np.zeros((1, 6, 6, 4), np.float32))  # ReLU features that are all zero

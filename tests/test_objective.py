@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from styletransfer_utils.objective import LOSS_TERMS, Objective
+from styletransfer_utils.core.objective import LOSS_TERMS, Objective
 from styletransfer_utils.settings import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, Settings, TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,19 +64,19 @@ def test_style_targets_of_the_style_features_give_zero_style_loss():
 
 
 def test_from_settings_gatys_and_training():
-    gatys = Objective.from_settings(Settings(style_layers=("conv1_1", "conv3_1"), style_layer_weights=(1, 3)).validated())
+    gatys = Objective.from_settings(Settings(style_layers=("conv1_1", "conv3_1"), style_layer_weights=(1, 3)))
     assert gatys.style_layer_weights == {"block1_conv1": 0.25, "block3_conv1": 0.75}
     assert gatys.content_layers == ("block4_conv2",)
     assert gatys.layers == ("block4_conv2", "block1_conv1", "block3_conv1")
-    training = Objective.from_settings(TrainSettings().validated())  # networks train on Gatys' layers
+    training = Objective.from_settings(TrainSettings())  # networks train on Gatys' layers
     assert training.style_layer_weights == {f"block{i}_conv1": 0.2 for i in range(1, 6)}
     assert training.content_layers == ("block4_conv2",)
     johnson = Objective.from_settings(TrainSettings(content_layers=JOHNSON_CONTENT_LAYERS,
-                                                    style_layers=JOHNSON_STYLE_LAYERS).validated())
+                                                    style_layers=JOHNSON_STYLE_LAYERS))
     assert johnson.style_layer_weights == {name: 0.25 for name in JOHNSON_STYLE_LAYERS}
     assert johnson.content_layers == ("block2_conv2",)
-    assert Objective.from_settings(Settings(content_weight=0).validated()).content_layers == ()
-    assert Objective.from_settings(Settings(style_weight=0).validated()).style_layer_weights == {}
+    assert Objective.from_settings(Settings(content_weight=0)).content_layers == ()
+    assert Objective.from_settings(Settings(style_weight=0)).style_layer_weights == {}
 
 
 def test_batch_terms_take_content_targets_from_the_photos():
@@ -116,7 +116,7 @@ import keras
 spec = importlib.util.spec_from_file_location("jax_gpu", sys.argv[2])
 jax_gpu = importlib.util.module_from_spec(spec); spec.loader.exec_module(jax_gpu)
 from styletransfer_utils.feedforward import build_transformer
-from styletransfer_utils.objective import Objective
+from styletransfer_utils.core.objective import Objective
 data = np.load(sys.argv[1])
 objective = Objective(**json.loads(str(data["objective"])))
 extractor = jax_gpu.vgg(objective.layers, {k[4:]: data[k] for k in data.files if k.startswith("vgg/")}, "float32")
@@ -135,7 +135,7 @@ def test_the_objective_runs_on_jax_without_tensorflow_as_on_tensorflow(tmp_path)
     """``bench/jax_gpu.py`` trains on a GPU machine that has JAX and no TensorFlow: its step,
     run there with TensorFlow blocked, gives the terms ``Trainer.losses`` computes here."""
     pytest.importorskip("jax", reason="JAX is a development dependency (pip install -e '.[dev]')")
-    from styletransfer_utils.features import FeatureExtractor
+    from styletransfer_utils.core.features import FeatureExtractor
     from styletransfer_utils.feedforward import build_transformer
 
     objective = Objective(1.0, 1e-2, 1e-3, content_layers=("block1_conv2",),
@@ -145,7 +145,7 @@ def test_the_objective_runs_on_jax_without_tensorflow_as_on_tensorflow(tmp_path)
     rng = np.random.default_rng(6)
     batch = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
     style = rng.uniform(0, 255, (1, 40, 40, 3)).astype(np.float32)
-    from styletransfer_utils.images import preprocess
+    from styletransfer_utils.core.images import preprocess
 
     grams = {k: np.asarray(v) for k, v in objective.style_targets(extractor(preprocess(style))).items()}
     expected = np.asarray(Objective.stack(objective.batch_terms(extractor, net(batch), batch, grams)))

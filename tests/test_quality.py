@@ -1,9 +1,9 @@
-"""The multi-scale quality measure (styletransfer_utils.quality)."""
+"""The multi-scale quality measure (styletransfer_utils.measure.quality)."""
 
 import numpy as np
 import pytest
 
-from styletransfer_utils import quality
+from styletransfer_utils.measure import quality
 
 
 def test_a_picture_scores_zero_against_itself(content_picture, style_picture, vgg_weights):
@@ -14,7 +14,7 @@ def test_a_picture_scores_zero_against_itself(content_picture, style_picture, vg
 
 def test_style_errors_match_a_numpy_computation(content_picture, style_picture, vgg_weights):
     """Relative Frobenius error of G = F^T F / M, from the same features computed by hand."""
-    from styletransfer_utils.images import preprocess, resize_to_long_side
+    from styletransfer_utils.core.images import preprocess, resize_to_long_side
 
     errors = quality.style_errors(content_picture, style_picture, 48)
     extractor = quality._extractor()

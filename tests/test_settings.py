@@ -3,17 +3,17 @@ import math
 import pytest
 
 from styletransfer_utils import Settings, SettingsError
-from styletransfer_utils.features import resolve_layer_name
+from styletransfer_utils.core.features import resolve_layer_name
 
 
 def test_defaults_are_valid():
-    s = Settings().validated()
+    s = Settings()
     assert s.content_layers == ("block4_conv2",)
     assert sum(s.layer_weights().values()) == pytest.approx(1.0)
 
 
 def test_paper_layer_names_are_resolved():
-    s = Settings(content_layers=("relu4_2",), style_layers=("conv1_1", "pool2", "block3_conv1")).validated()
+    s = Settings(content_layers=("relu4_2",), style_layers=("conv1_1", "pool2", "block3_conv1"))
     assert s.content_layers == ("block4_conv2",)
     assert s.style_layers == ("block1_conv1", "block2_pool", "block3_conv1")
     assert resolve_layer_name(" CONV5_4 ") == "block5_conv4"
@@ -42,12 +42,12 @@ def test_paper_layer_names_are_resolved():
 ])
 def test_bad_settings_are_one_line_errors(changes, words):
     with pytest.raises(SettingsError) as err:
-        Settings(**changes).validated()
+        Settings(**changes)
     assert words in str(err.value) and "\n" not in str(err.value)
 
 
 def test_blend_weights_normalised_and_counted():
-    s = Settings(style_blend_weights=(1.0, 3.0)).validated()
+    s = Settings(style_blend_weights=(1.0, 3.0))
     assert s.blend_weights(2) == [0.25, 0.75]
     with pytest.raises(SettingsError, match="one blend weight per style"):
         s.blend_weights(3)

@@ -12,7 +12,7 @@ from styletransfer_utils import feedforward as ff
 from styletransfer_utils.cli import main
 from styletransfer_utils.data import resolve_picture
 from styletransfer_utils.data import shipped_content
-from styletransfer_utils.images import resize, resize_to_long_side
+from styletransfer_utils.core.images import resize, resize_to_long_side
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("starry_night", "the_scream", "shipwreck")
@@ -33,25 +33,25 @@ def other_photo(photo):
 def test_each_model_is_shipped_small_and_has_a_training_record():
     found = ff.shipped_models()
     assert set(SHIPPED) <= set(found), f"missing: {set(SHIPPED) - set(found)}"
-    readme = (ff.MODELS_DIR / "README.md").read_text(encoding="utf-8")
+    readme = (ff.models.MODELS_DIR / "README.md").read_text(encoding="utf-8")
     for name in SHIPPED:
         assert found[name].stat().st_size <= MAX_BYTES, f"{found[name].name} is over 8 MB"
         record = ff.read_record(name)
-        assert record is not None, f"{name}: no training record {ff.record_path(found[name]).name}"
+        assert record is not None, f"{name}: no training record {ff.records.record_path(found[name]).name}"
         # styletransfer train on a CPU, or bench/jax_gpu.py on a GPU machine without TensorFlow
         assert record["command"].startswith(("styletransfer train ", "python bench/jax_gpu.py prepare "))
         assert f" {name} " in record["command"]
         assert record["steps"] == record["settings"]["steps"] and record["images_seen"] > 0
         assert record["total_seconds"] > 0 and record["machine"]["cpus"] >= 1
         assert "imagenet-samples" in record["data"]  # BSDS500 stays held out for the benchmark
-        ff.record_settings(record)  # the recorded settings are valid TrainSettings
+        ff.records.record_settings(record)  # the recorded settings are valid TrainSettings
         assert record["command"] in readme, f"models/README.md does not give {name}'s command"
 
 
 def test_package_data_ships_every_model_file():
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
         "styletransfer_utils"]
-    for path in ff.MODELS_DIR.iterdir():
+    for path in ff.models.MODELS_DIR.iterdir():
         rel = f"models/{path.name}"
         assert any(fnmatch.fnmatch(rel, p) for p in patterns), f"{rel} would not be installed"
 
@@ -59,14 +59,14 @@ def test_package_data_ships_every_model_file():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_model_loads_by_name_and_stylises(name, photo, other_photo, vgg_weights):
     model = ff.load_model(name)
-    assert ff.is_half_width(model)  # the width that meets the 0.25 s target at 512 px
+    assert ff.network.is_half_width(model)  # the width that meets the 0.25 s target at 512 px
     out = ff.stylize_fast(model, photo)
     assert out.shape == photo.shape and out.dtype == np.float32
     assert np.abs(out - photo).mean() > 10 and out.std() > 10  # changed, and not a flat picture
     # the trained objective: the result is closer to the style than the photo is (measured:
     # 0.08x starry_night, 0.29x shipwreck, 0.64x the_scream, the mildest network) ...
     record = ff.read_record(name)
-    settings = ff.record_settings(record)
+    settings = ff.records.record_settings(record)
     style = resolve_picture(record["style"])
     stylised = ff.objective(out, photo, style, settings)
     untouched = ff.objective(photo, photo, style, settings)

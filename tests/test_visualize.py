@@ -7,8 +7,9 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from styletransfer_utils import StyleTransferError, visualize
-from styletransfer_utils.features import LAYER_NAMES
+from styletransfer_utils import StyleTransferError
+from styletransfer_utils.lessons import visualize
+from styletransfer_utils.core.features import LAYER_NAMES
 
 
 def test_paper_names():

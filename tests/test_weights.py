@@ -4,7 +4,7 @@ import tarfile
 
 import pytest
 
-from styletransfer_utils import weights as W
+from styletransfer_utils.core import weights as W
 from styletransfer_utils.errors import WeightsError
 
 FAKE = b"not really VGG19 but has an md5"

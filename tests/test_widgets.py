@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from styletransfer_utils import Settings
-from styletransfer_utils.widgets import feature_map_browser, png_bytes, style_transfer_sliders
+from styletransfer_utils.lessons.widgets import feature_map_browser, png_bytes, style_transfer_sliders
 
 pytestmark = pytest.mark.weights
 
@@ -31,7 +31,7 @@ def test_feature_map_browser_follows_its_sliders(vgg_weights, content_picture, t
     fig = browser.figure()
     assert len(fig.axes) == 2
     # a picture file and one layer given as a plain string work too
-    from styletransfer_utils.images import save_image
+    from styletransfer_utils.core.images import save_image
 
     path = save_image(tmp_path / "c.png", content_picture)
     assert feature_map_browser(path, layers="conv2_1").layer.options == ("conv2_1",)

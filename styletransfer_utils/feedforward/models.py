@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..control import check_network_colors, keep_colors  # noqa: E402
+from ..gatys.control import check_network_colors, keep_colors  # noqa: E402
 from ..errors import ImageError, ModelError, SettingsError  # noqa: E402
 from ..files import atomic_path  # noqa: E402
-from ..images import as_picture, check_picture_array, load_image, preprocess  # noqa: E402
+from ..core.images import as_picture, check_picture_array, load_image, preprocess  # noqa: E402
 from ..limits import MIN_NETWORK_SIDE  # noqa: E402
-from ..objective import LOSS_TERMS  # noqa: E402
+from ..core.objective import LOSS_TERMS  # noqa: E402
 from ..settings import PRECISIONS, TrainSettings, _choice, gatys_settings  # noqa: E402
 from .network import MULTIPLE, build_transformer, keras, with_precision  # noqa: E402
 
@@ -156,7 +156,7 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
     ``model`` is a Keras model, a path or a shipped model's name. Returns an RGB float32 array
     in ``[0, 255]`` of the picture's size (a path's long side is capped at ``max_size``).
     ``preserve_colors="luminance"`` keeps the picture's colours: the network's luminance with
-    the photo's chroma (:func:`~styletransfer_utils.control.keep_colors`). The network sees the
+    the photo's chroma (:func:`~styletransfer_utils.gatys.control.keep_colors`). The network sees the
     picture inside a mirrored margin (:data:`BORDER_MARGIN`), so its edges show no seam.
     """
     check_network_colors(preserve_colors)
@@ -201,7 +201,7 @@ def objective(picture, content, style, settings: TrainSettings | None = None) ->
     the style picture is resized to ``picture``'s long side, as :func:`gatys_settings` does. Use
     it to compare a network's output with a Gatys result or another package's on equal terms.
     """
-    from ..optimize import StyleTransfer
+    from ..gatys.transfer import StyleTransfer
 
     picture, content = as_picture(picture), as_picture(content)
     if picture.shape != content.shape:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError, ImageError
-from ..images import load_image
+from ..core.images import load_image
 
 #: Training pictures: files with these extensions (any case), found recursively.
 PICTURE_EXTENSIONS = (".jpg", ".jpeg", ".png")

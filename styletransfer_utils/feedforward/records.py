@@ -18,7 +18,7 @@ import numpy as np
 
 from ..device import processor_name
 from ..files import atomic_path
-from ..objective import LOSS_TERMS
+from ..core.objective import LOSS_TERMS
 from ..settings import TrainSettings
 from .models import model_kind, shipped_models
 
@@ -70,7 +70,7 @@ def record_settings(record: dict) -> TrainSettings:
     # records written before relative losses existed were trained on the absolute errors
     saved = {"relative_losses": False, **record["settings"]}
     return TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
-                            for k, v in saved.items() if k in fields}).validated()
+                            for k, v in saved.items() if k in fields})
 
 
 def write_record(output, result, settings: TrainSettings, *, style: str, data, pictures: int,

@@ -34,10 +34,10 @@ import tensorflow as tf  # noqa: E402
 
 from ..data import shipped_content  # noqa: E402
 from ..errors import DataError, ModelError, SettingsError, StyleTransferError  # noqa: E402
-from ..features import FeatureExtractor  # noqa: E402
-from ..images import as_picture, preprocess, resize_to_long_side, save_image  # noqa: E402
+from ..core.features import FeatureExtractor  # noqa: E402
+from ..core.images import as_picture, preprocess, resize_to_long_side, save_image  # noqa: E402
 from ..limits import MAX_STYLE_DECODE, MIN_NETWORK_SIDE  # noqa: E402
-from ..objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
+from ..core.objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
 from ..settings import TrainSettings, _int_in_range  # noqa: E402
 from .models import check_model_path, save_model, stylize_fast  # noqa: E402
 from .network import build_transformer, is_half_width  # noqa: E402
@@ -98,7 +98,7 @@ class Trainer:
                  extractor=None, preview=None):
         if settings is not None and not isinstance(settings, TrainSettings):
             raise SettingsError(f"settings is a {type(settings).__name__}", "pass a feedforward.TrainSettings")
-        self.settings = s = (settings or TrainSettings()).validated()
+        self.settings = s = (settings or TrainSettings())
         if s.seed is not None:
             keras.utils.set_random_seed(s.seed)
         self.data = PictureFolder(folder, s.crop_size, s.batch_size, seed=s.seed)
@@ -323,7 +323,7 @@ def train(style, folder, output, settings: TrainSettings | None = None, *, check
     the output every ``settings.preview_every`` steps. Ctrl-C saves a checkpoint and the model.
     """
     output = check_model_path(output)
-    settings = (settings or TrainSettings()).validated()
+    settings = (settings or TrainSettings())
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(output)
     trainer = Trainer(style, folder, settings, checkpoint_dir=checkpoint_dir, preview=preview)
     result = trainer.run(callbacks=callbacks, preview_pattern=preview_pattern(output) if previews else None)

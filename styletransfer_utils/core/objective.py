@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .losses import (content_loss, feature_moments, gram_matrix, guided_style_loss, layer_style_loss,
+from .losses import (content_loss, feature_moments, gram_matrix, guided_style_loss, layer_style_loss, matrix_power,
                      total_variation_loss, wasserstein_style_loss)
 
 #: The terms every optimiser reports, in this order (``Objective.stack``).
@@ -145,15 +145,11 @@ class Objective:
 
     @classmethod
     def from_settings(cls, settings) -> "Objective":
-        """The objective of a :class:`~.settings.Settings` (style layers weighted as it says) or a
-        :class:`~.settings.TrainSettings` (style layers weighted equally)."""
-        if hasattr(settings, "layer_weights"):
-            layer_weights = settings.layer_weights()
-        else:
-            layer_weights = {name: 1.0 / len(settings.style_layers) for name in settings.style_layers}
+        """The objective a :class:`~..settings.Settings` or :class:`~..settings.TrainSettings`
+        describes: its weights and layers, each style layer weighted by ``settings.layer_weights()``."""
         return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
                    tuple(settings.content_layers) if settings.content_weight > 0 else (),
-                   layer_weights if settings.style_weight > 0 else {})
+                   settings.layer_weights() if settings.style_weight > 0 else {})
 
     @property
     def style_layers(self) -> tuple[str, ...]:
@@ -181,7 +177,6 @@ class Objective:
         :class:`Moments` as :class:`W2Targets` (the covariance's symmetric root, in NumPy, once)."""
         import numpy as np
 
-        from .control import matrix_power
 
         prepared = {}
         for name, target in targets.items():

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Callable
 
-from .device import gpu_available, processor_name  # noqa: F401 (processor_name: re-exported for bench/)
-from .settings import Settings
+from ..device import gpu_available, processor_name  # noqa: F401 (processor_name: re-exported for bench/)
+from ..settings import Settings
 
 
 def seconds_per_step(history: list[dict], skip: int = 1) -> float:
@@ -67,7 +67,7 @@ def time_variants(content, styles, variants: dict | None = None, *, steps: int =
     keyword arguments are Settings fields shared by all runs (``size=256``...). Adam is used by
     default so every variant does exactly one evaluation per step.
     """
-    from .optimize import stylize
+    from ..gatys.run import stylize
 
     variants = SPEED_VARIANTS if variants is None else variants
     settings = {"optimizer": "adam", **settings, "steps": steps}
@@ -127,8 +127,8 @@ def johnson_vs_gatys(model, style, sizes=(256, 512, 1024), *, gatys_steps: int =
     """
     import numpy as np
 
-    from .optimize import stylize
-    from .settings import gatys_settings
+    from ..gatys.run import stylize
+    from ..settings import gatys_settings
 
     rows = []
     for size in sizes:
@@ -246,7 +246,7 @@ def release_free_memory() -> None:
 
 def _one_size_in_this_process(content, styles, size: int, steps: int, settings: dict) -> dict:
     """Warm up at a tiny size, then measure one run's peak RSS growth; run in a fresh process."""
-    from .optimize import stylize  # imports TensorFlow quietly
+    from ..gatys.run import stylize  # imports TensorFlow quietly
 
     stylize(content, styles, **{**settings, "size": WARM_UP_SIZE, "sizes": (WARM_UP_SIZE,), "steps": 1})
     release_free_memory()
@@ -284,7 +284,7 @@ def memory_by_size(content, styles, sizes, *, steps: int = 3, fresh_process: boo
                 run = pool.submit(_one_size_in_this_process, content, styles, size, steps, settings).result()
             shape, history, seconds, peak, what = (run[k] for k in ("shape", "history", "seconds", "peak", "measured"))
         else:
-            from .optimize import stylize
+            from ..gatys.run import stylize
 
             result, peak, what = peak_memory(lambda s=size: stylize(content, styles, **{**settings, "size": s, "sizes": (s,),
                                                                                         "steps": steps}))

@@ -1,6 +1,6 @@
 """The set-up cell that every lesson opens with, as one call.
 
-    from styletransfer_utils.notebook import setup
+    from styletransfer_utils.lessons.notebook import setup
     lesson = setup()       # quiet TensorFlow; print versions and the GPU; lesson.smoke, lesson.gpus
 
 Three modes, read by the ``parameters`` cells through :meth:`Lesson.size`:
@@ -67,13 +67,13 @@ def setup(*, show: bool = True) -> Lesson:
     limited to errors (each run traces its own graph, so "retracing" notes are expected), and
     one line each for the versions and the GPU (if any)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from .device import import_tensorflow_quietly
+    from ..device import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import keras
     import tensorflow as tf
 
-    from . import __version__
+    from .. import __version__
 
     size = class_size()  # a bad STYLETRANSFER_SIZE stops the first cell, not a later one
     tf.get_logger().setLevel(logging.ERROR)

@@ -10,7 +10,7 @@ Lessons mark each exercise's solution in a code cell::
 and check it in a later cell with ``exercises.check(3, my_content_loss)`` (:mod:`.exercises`).
 :func:`generate` writes ``notebooks/exercises/`` with every region replaced by a stub that raises
 ``NotImplementedError("Exercise 3: ...")`` under its hint; the lessons stay the readable
-solutions. ``python -m styletransfer_utils.grading`` regenerates them (a test fails when the
+solutions. ``python -m styletransfer_utils.lessons.grading`` regenerates them (a test fails when the
 committed ones differ).
 
 :func:`grade` (``styletransfer grade NOTEBOOK...``) runs a learner's notebook in a fresh kernel,
@@ -28,14 +28,14 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import StyleTransferError
+from ..errors import StyleTransferError
 from .exercises import EXERCISES
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN EXERCISE (?P<number>\d+): (?P<hint>.*)$")
 END = re.compile(r"^\s*# END EXERCISE (?P<number>\d+)\s*$")
 CHECK = re.compile(r"exercises\.check\(\s*(\d+)")
 RESULT = re.compile(r"Exercise (\d+) \([^)]*\): (PASS|FAIL|NOT DONE)(?:: (.*))?")
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SERIES = "StyleTransfer"
 
 

@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .errors import WeightsError
+from ..errors import WeightsError
 
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
@@ -62,7 +62,7 @@ def _from_cache(md5: str) -> Path | None:
 
 
 def _from_keras_download(md5: str) -> Path | None:
-    from .device import import_tensorflow_quietly
+    from ..device import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # Keras imports TensorFlow, whose C++ start-up lines would reach the terminal
     import keras

@@ -23,15 +23,15 @@ import math
 import ipywidgets as widgets
 import numpy as np
 
-from .errors import StyleTransferError
-from .settings import Settings
+from ..errors import StyleTransferError
+from ..settings import Settings
 
 
 def png_bytes(image: np.ndarray) -> bytes:
     """An RGB float (``[0, 255]``) or uint8 array as PNG bytes for an ``ipywidgets.Image``."""
     from PIL import Image
 
-    from .images import to_uint8
+    from ..core.images import to_uint8
 
     arr = image if image.dtype == np.uint8 else to_uint8(image)
     buf = io.BytesIO()
@@ -52,9 +52,9 @@ class FeatureMapBrowser(widgets.VBox):
     """
 
     def __init__(self, picture: np.ndarray, layers, *, extractor=None, display_size: int = 256):
-        from .features import FeatureExtractor
-        from .images import preprocess
-        from .images import as_picture
+        from ..core.features import FeatureExtractor
+        from ..core.images import preprocess
+        from ..core.images import as_picture
         from .visualize import paper_name
 
         self.picture = as_picture(picture, 1024)  # a path or an RGB array, checked
@@ -102,7 +102,7 @@ class FeatureMapBrowser(widgets.VBox):
 
     def figure(self):
         """The picture and the current map side by side, as a matplotlib figure (headless view)."""
-        from .images import show_grid
+        from ..core.images import show_grid
 
         return show_grid([self.picture, self.current], ["input", f"{self.layer.value}, channel {self.channel.value}"],
                          size=3.2)
@@ -145,9 +145,9 @@ class StyleTransferSliders(widgets.VBox):
 
     def __init__(self, content, styles, settings: Settings | None = None, *, preview_size: int = 96,
                  preview_steps: int = 10, live: bool = True, max_size: int = 1024, max_steps: int = 1000):
-        base = (settings or Settings()).validated()
+        base = (settings or Settings())
         self.base = base
-        from .images import one_or_many
+        from ..core.images import one_or_many
 
         self.content, self.styles = content, one_or_many(styles)
         self.preview_size, self.preview_steps = preview_size, preview_steps
@@ -235,7 +235,7 @@ class StyleTransferSliders(widgets.VBox):
         return self.base.replace(**{**values, **changes})
 
     def _run(self, **changes):
-        from .optimize import stylize
+        from ..gatys.run import stylize
 
         try:
             settings = self.settings(**changes)
@@ -276,7 +276,7 @@ class StyleTransferSliders(widgets.VBox):
 
     def figure(self):
         """The latest preview (and render, if any) as a matplotlib figure, for headless runs."""
-        from .images import show_grid
+        from ..core.images import show_grid
 
         pictures, titles = [], []
         if self.last_preview is not None:

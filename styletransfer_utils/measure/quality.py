@@ -26,9 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .device import import_tensorflow_quietly
-from .images import as_picture, preprocess, resize, resize_to_long_side
-from .settings import DEFAULT_STYLE_LAYERS
+from ..device import import_tensorflow_quietly
+from ..core.images import as_picture, preprocess, resize, resize_to_long_side
+from ..settings import DEFAULT_STYLE_LAYERS
 
 EVAL_SIZES = (512, 256, 128)
 STYLE_LAYERS = DEFAULT_STYLE_LAYERS
@@ -52,13 +52,13 @@ class Score:
 @lru_cache(maxsize=1)
 def _extractor():
     import_tensorflow_quietly()
-    from .features import FeatureExtractor
+    from ..core.features import FeatureExtractor
 
     return FeatureExtractor(STYLE_LAYERS + (CONTENT_LAYER,), precision="float32")
 
 
 def _grams(picture: np.ndarray) -> dict:
-    from .losses import gram_matrix
+    from ..core.losses import gram_matrix
 
     feats = _extractor()(preprocess(picture))
     return {name: np.asarray(gram_matrix(feats[name]), np.float64)[0] for name in STYLE_LAYERS}

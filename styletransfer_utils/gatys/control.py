@@ -36,8 +36,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ImageError, SettingsError
-from .settings import COLOR_TRANSFORMS, PRESERVE_COLORS
+from ..errors import ImageError, SettingsError
+from ..settings import COLOR_TRANSFORMS, PRESERVE_COLORS
 
 #: A mask whose mean is below this covers no region: an error, not a silently unstyled run.
 EMPTY_MASK = 1e-3
@@ -83,7 +83,7 @@ def keep_colors(stylised: np.ndarray, content: np.ndarray) -> np.ndarray:
 
     ``content`` is resized to ``stylised``'s shape when they differ.
     """
-    from .images import resize
+    from ..core.images import resize
 
     if content.shape[:2] != stylised.shape[:2]:
         content = resize(content, stylised.shape[:2])
@@ -100,18 +100,13 @@ def _moments(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, cov + np.eye(3) * 1e-6 * max(np.trace(cov) / 3.0, 1.0)
 
 
-def matrix_power(matrix: np.ndarray, power: float, floor: float = 0.0) -> np.ndarray:
-    """``matrix ** power`` of a symmetric matrix (``0.5``: its symmetric square root), its
-    eigenvalues clipped at ``floor`` first (``floor > 0`` for a negative power)."""
-    values, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.clip(values, floor, None) ** power) @ vectors.T
-
-
 def color_transform(style: np.ndarray, content: np.ndarray, method: str = "symmetric"):
     """``(A, b)`` such that ``A @ x + b`` gives the style's pixels ``x`` the content's mean and
     covariance (see the module's docstring for the two ``method``\\ s)."""
     if method not in COLOR_TRANSFORMS:
         raise SettingsError(f"color_transform is {method!r}", f"use one of {', '.join(COLOR_TRANSFORMS)}")
+    from ..core.losses import matrix_power  # (imports Keras: only when colours are matched)
+
     mean_s, cov_s = _moments(style)
     mean_c, cov_c = _moments(content)
     if method == "symmetric":
@@ -149,7 +144,7 @@ def check_network_colors(preserve_colors) -> None:
     if preserve_colors == "match":
         raise SettingsError("preserve_colors 'match' recolours the style picture before a run, and a trained network "
                             "has already learnt its style's colours", "use luminance with a network, or train on a "
-                            "style picture recoloured by styletransfer_utils.control.match_colors")
+                            "style picture recoloured by styletransfer_utils.gatys.control.match_colors")
     if preserve_colors not in (None, "luminance"):
         raise SettingsError(f"preserve_colors is {preserve_colors!r}", "use luminance, or None to keep the network's colours")
 
@@ -166,7 +161,7 @@ Finish = Callable[[np.ndarray], np.ndarray]
 def _mask_array(mask, index: int) -> np.ndarray:
     """A mask (path or array) as a float array in ``[0, 1]``, ``(H, W)`` or ``(H, W, 3)``."""
     if isinstance(mask, (str, Path)):
-        from .images import load_image
+        from ..core.images import load_image
 
         try:
             return load_image(mask) / 255.0

@@ -136,15 +136,15 @@ def _tensor(shape, seed: int, low: float = 0.0, high: float = 3.0):
 
 def _pictures(size: int = 64):
     """Tübingen and The Starry Night, long side ``size`` (the example pictures, cached)."""
-    from .data import load_example
+    from ..data import load_example
 
     return load_example("tubingen", size), load_example("starry_night", size)
 
 
 def _features(layers, picture=None, *, x=None):
     """The float32 VGG19 features of ``picture`` (RGB) or of the VGG19 input ``x``."""
-    from .images import preprocess
-    from .optimize import cached_extractor
+    from ..core.images import preprocess
+    from ..gatys.transfer import cached_extractor
 
     return cached_extractor(tuple(layers), "max", "float32")(preprocess(picture) if x is None else x)
 
@@ -152,7 +152,7 @@ def _features(layers, picture=None, *, x=None):
 # -- the exercises -------------------------------------------------------------------------------
 
 def _check_preprocess(preprocess_fn) -> None:
-    from .images import IMAGENET_MEAN_BGR, preprocess
+    from ..core.images import IMAGENET_MEAN_BGR, preprocess
 
     photo = _pictures(48)[0]
     mine = preprocess_fn(photo.copy())
@@ -170,8 +170,8 @@ def _check_preprocess(preprocess_fn) -> None:
 
 
 def _check_layers(select_fn) -> None:
-    from .features import VGG19_LAYERS
-    from .images import preprocess
+    from ..core.features import VGG19_LAYERS
+    from ..core.images import preprocess
 
     convs = tuple(name for name, kind, _ in VGG19_LAYERS if kind == "conv")
     wanted = ["block1_conv1", "block3_conv1", "block4_conv2"]
@@ -192,8 +192,8 @@ def _check_layers(select_fn) -> None:
 
 
 def _check_content_loss(content_fn) -> None:
-    from .images import resize
-    from .losses import content_loss
+    from ..core.images import resize
+    from ..core.losses import content_loss
 
     cases = [(_tensor((1, 4, 6, 3), 1), _tensor((1, 4, 6, 3), 2))]
     content, style = _pictures(64)
@@ -213,7 +213,7 @@ def _check_content_loss(content_fn) -> None:
 
 
 def _check_gram(gram_fn) -> None:
-    from .losses import gram_matrix
+    from ..core.losses import gram_matrix
 
     for F in (_tensor((1, 4, 5, 3), 3), _features(["block3_conv1"], _pictures(64)[0])["block3_conv1"]):
         h, w, n = (int(d) for d in F.shape[1:])
@@ -230,7 +230,7 @@ def _check_gram(gram_fn) -> None:
 
 
 def _check_style_loss(style_fn) -> None:
-    from .losses import gram_matrix, style_loss
+    from ..core.losses import gram_matrix, style_loss
 
     content, style = _pictures(64)
     layers = ["block1_conv1", "block2_conv1", "block3_conv1"]
@@ -250,7 +250,7 @@ def _check_style_loss(style_fn) -> None:
 def _check_tv(tv_fn) -> None:
     import tensorflow as tf
 
-    from .losses import total_variation_loss
+    from ..core.losses import total_variation_loss
 
     loop = _loops(tv_fn)
     if loop:

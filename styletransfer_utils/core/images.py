@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, SettingsError
-from .files import atomic_path
-from .limits import MIN_PICTURE_SIDE
+from ..errors import ImageError, SettingsError
+from ..files import atomic_path
+from ..limits import MIN_PICTURE_SIDE
 
 #: ImageNet channel means in BGR order, as used by the original Caffe VGG models.
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)

@@ -21,7 +21,9 @@ Normalisations are chosen so the default weights work at every image size:
 
 from __future__ import annotations
 
-from .device import import_tensorflow_quietly
+import numpy as np
+
+from ..device import import_tensorflow_quietly
 
 import_tensorflow_quietly()  # Keras imports TensorFlow, whose C++ start-up lines would reach the terminal
 from keras import ops  # noqa: E402
@@ -162,3 +164,10 @@ def total_variation_loss(image):
     down = ops.mean(ops.square(image[:, 1:, :, :] - image[:, :-1, :, :]))
     across = ops.mean(ops.square(image[:, :, 1:, :] - image[:, :, :-1, :]))
     return down + across
+
+
+def matrix_power(matrix: np.ndarray, power: float, floor: float = 0.0) -> np.ndarray:
+    """``matrix ** power`` of a symmetric matrix (``0.5``: its symmetric square root), its
+    eigenvalues clipped at ``floor`` first (``floor > 0`` for a negative power)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.clip(values, floor, None) ** power) @ vectors.T

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 
-from .device import bf16_fast_on_cpu, gpu_compute_capability, import_tensorflow_quietly, resolve_precision  # noqa: F401
-from .errors import SettingsError
+from ..device import bf16_fast_on_cpu, gpu_compute_capability, import_tensorflow_quietly, resolve_precision  # noqa: F401
+from ..errors import SettingsError
 
 #: (block, number of convolutions, filters) for VGG19.
 VGG19_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))

@@ -35,10 +35,12 @@ WINDOW = 5
 
 
 def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, low: np.ndarray,
-             high: np.ndarray, *, memory: int = MEMORY, first_step: float = FIRST_STEP,
+             high: np.ndarray, *, max_evals: int, memory: int = MEMORY, first_step: float = FIRST_STEP,
              window: int = WINDOW) -> np.ndarray:
     """Minimise ``fun`` (``x -> (value, gradient)``, float32 arrays of ``x0``'s shape) inside
-    ``[low, high]``, until ``fun`` raises (a spent budget), or no step changes anything.
+    ``[low, high]`` with at most ``max_evals`` calls of ``fun``. It stops early when a value is
+    NaN or infinite (the objective diverged: nothing after it can be trusted) or when no step
+    changes anything.
 
     A step that raises the loss above the last ``window`` kept values is taken back. After an
     L-BFGS step the memory is cleared and a gradient step of ``first_step`` follows (the curvature
@@ -47,17 +49,21 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
     """
     x = np.clip(np.asarray(x0, np.float32), low, high)
     value, grad = fun(x)
+    evals = 1
     best, best_value = x, value
     kept = deque([value], maxlen=window)
     pairs: deque = deque(maxlen=memory)
     direction = _gradient_step(grad, first_step)
-    while True:
+    while evals < max_evals and np.isfinite(value):
         trial = np.clip(x + direction, low, high)
         moved = trial - x
         if not np.any(moved):  # the step rounds to nothing: as far as float32 goes
-            return best
+            break
         new_value, new_grad = fun(trial)
-        if not new_value <= max(kept):  # worse than all the last few (or NaN): back to x
+        evals += 1
+        if not np.isfinite(new_value):
+            break
+        if not new_value <= max(kept):  # worse than all the last few: back to x
             direction = direction / 2 if not pairs else _gradient_step(grad, first_step)
             pairs.clear()
             continue
@@ -71,6 +77,7 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
             best, best_value = x, value
         # without a usable pair (no curvature seen along the step), a gradient step as long as this one
         direction = -_two_loop(grad, pairs) if pairs else _gradient_step(grad, float(np.mean(np.abs(moved))))
+    return best
 
 
 def _gradient_step(grad: np.ndarray, mean_change: float) -> np.ndarray:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SettingsError
-from .features import VGG19_LAYERS, resolve_layer_name
+from ..errors import SettingsError
+from ..core.features import VGG19_LAYERS, resolve_layer_name
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def pixel_grid(pictures, row_labels, column_labels, *, highlight_last_column: bo
     """
     import matplotlib.pyplot as plt
 
-    from .images import to_uint8
+    from ..core.images import to_uint8
 
     h, w = np.asarray(pictures[0][0]).shape[:2]
     width, height = left + len(pictures[0]) * (w + gap), top + len(pictures) * (h + gap)
@@ -239,7 +239,7 @@ def layer_statistics(features: dict) -> list[dict]:
     """Per layer: mean and standard deviation of the activations and the fraction that are > 0.
 
     ``features`` maps layer names to ``(1, H, W, N)`` outputs (what a
-    :class:`~styletransfer_utils.features.FeatureExtractor` returns).
+    :class:`~styletransfer_utils.core.features.FeatureExtractor` returns).
     """
     rows = []
     for name, value in features.items():
