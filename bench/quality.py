@@ -23,7 +23,7 @@ better). The reference Torch implementation's own outputs score 0.260/1.00 (Star
 that commit's own code (a git worktree under ``bench/out/``), in the same run as the others, so
 "how much faster than before" is measured on one machine at one time.
 
-``--memory`` is where ``optimize.MEMORY_BASE`` and ``MEMORY_PER_PIXEL`` (the estimate that refuses
+``--memory`` is where ``gatys.run.MEMORY_BASE`` and ``MEMORY_PER_PIXEL`` (the estimate that refuses
 a size which cannot fit) come from: it prints the peak of each size beside that estimate.
 """
 

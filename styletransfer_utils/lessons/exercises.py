@@ -278,7 +278,7 @@ def _check_tv(tv_fn) -> None:
 
 
 def _check_value_and_grad(step_fn, transfer) -> None:
-    """``step_fn(x)`` -> ``(terms, gradient)`` for a :class:`~.optimize.StyleTransfer` with the
+    """``step_fn(x)`` -> ``(terms, gradient)`` for a :class:`~..gatys.transfer.StyleTransfer` with the
     paper's absolute losses (``relative_losses=False``), as notebook 04 writes it."""
     import tensorflow as tf
 
