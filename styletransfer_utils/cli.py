@@ -149,22 +149,15 @@ class ProgressBar:
     time left; for training (a progress with ``images_per_second``) also the speed and the
     unreadable photos skipped so far. ``initial``: the step a resumed run starts from."""
 
-    def __init__(self, steps: int, enabled: bool = True, initial: int = 0):
-        self.steps, self.enabled, self.initial, self._bar = steps, enabled, initial, None
-
-    @property
-    def bar(self):
-        """The tqdm bar, drawn at the first step: an error before it leaves one line, not a bar."""
-        if self._bar is None:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=self.steps, initial=self.initial, unit="step", disable=not self.enabled,
-                             dynamic_ncols=True, file=sys.stderr)
-        return self._bar
+    def __init__(self, enabled: bool = True, initial: int = 0):
+        self.enabled, self.initial, self.bar = enabled, initial, None
 
     def __call__(self, progress) -> None:
-        if self.bar.total != progress.steps:  # a panorama's schedule skips the sizes too small for VGG19
-            self.bar.total = progress.steps
+        if self.bar is None:  # drawn at the first step, with the run's own total: an error before it stays one line
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=progress.steps, initial=self.initial, unit="step", disable=not self.enabled,
+                            dynamic_ncols=True, file=sys.stderr)
         losses = progress.losses
         text = (f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} "
                 f"tv={losses['tv']:.3g}")
@@ -176,8 +169,8 @@ class ProgressBar:
         self.bar.update(1)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) -> int:
@@ -186,9 +179,8 @@ def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) 
     out = check_writable(output)
     import_tensorflow_quietly()
     from .gatys.run import SaveEvery, stylize
-    from .gatys.schedule import schedule
 
-    bar = ProgressBar(sum(steps for _, steps in schedule(settings)), enabled=not quiet)
+    bar = ProgressBar(enabled=not quiet)
     callbacks = [bar]
     if settings.save_every:
         callbacks.append(SaveEvery(settings.save_every, str(out.with_name(out.stem + "_step{step:05d}" + out.suffix))))
@@ -293,7 +285,7 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
     if start >= settings.steps:
         print(f"the checkpoint is at step {start}, --steps is {settings.steps}: nothing to train; "
               f"writing the model as it is (raise --steps to train on)", file=sys.stderr)
-    bar = ProgressBar(settings.steps, enabled=not args.quiet, initial=start)
+    bar = ProgressBar(enabled=not args.quiet, initial=start)
     try:
         result = trainer.run(callbacks=[bar], preview_pattern=preview_pattern(output))
     finally:

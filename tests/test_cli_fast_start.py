@@ -134,11 +134,11 @@ def test_one_progress_bar_for_both_runs():
     from types import SimpleNamespace
 
     losses = {"total": 1.0, "content": 0.5, "style": 0.25, "tv": 0.25}
-    bar = cli.ProgressBar(10)
+    bar = cli.ProgressBar()
     bar(SimpleNamespace(step=1, steps=10, losses=losses, elapsed=0.1))
     assert bar.bar.n == 1 and "img/s" not in bar.bar.postfix
     bar.close()
-    bar = cli.ProgressBar(10, initial=4)
+    bar = cli.ProgressBar(initial=4)
     bar(SimpleNamespace(step=5, steps=10, losses=losses, elapsed=0.1, images_per_second=12.5, skipped=2))
     assert bar.bar.n == 5 and "12.5 img/s skipped=2" in bar.bar.postfix
     bar.close()

@@ -9,7 +9,7 @@ Both methods minimise the same sum::
           + style_weight   * sum_l w_l * layer_style_loss(F_l, A_l)
           + tv_weight      * total_variation_loss(picture)
 
-Gatys et al. minimise it over the pixels of one picture (:mod:`.optimize`); Johnson et al. over
+Gatys et al. minimise it over the pixels of one picture (:mod:`..gatys`); Johnson et al. over
 the weights of a network, on batches of photos (:mod:`.feedforward.trainer`), with the content
 targets taken from the same forward pass. :class:`Objective` holds the weights and layers;
 :meth:`Objective.terms` is written in ``keras.ops``, so the same code runs inside a

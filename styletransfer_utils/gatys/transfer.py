@@ -66,12 +66,13 @@ def settings_or_default(settings) -> Settings:
 @dataclass(frozen=True)
 class Pictures:
     """A run's pictures, read once: the content and the styles with their colours prepared
-    (``settings.preserve_colors``), the style masks as arrays at the content's shape, and
-    ``finish``, which turns a picture of the run into the one to show (the content's colours put
-    back, or the picture itself)."""
+    (``settings.preserve_colors``), each style's blend weight (summing to one), the style masks
+    as arrays at the content's shape, and ``finish``, which turns a picture of the run into the
+    one to show (the content's colours put back, or the picture itself)."""
 
     content: np.ndarray
     styles: list
+    blend: list
     masks: tuple | None
     finish: Callable
 
@@ -84,11 +85,11 @@ class Pictures:
         styles = [as_picture(p, decode) for p in one_or_many(styles)]
         if settings.style_weight > 0 and not styles:
             raise SettingsError("no style picture given", "pass at least one style picture, or set style_weight to 0")
-        settings.blend_weights(len(styles)) if styles else None  # one blend weight per style, or a one-line error
+        blend = settings.blend_weights(len(styles)) if styles else []  # one per style, or a one-line error
         content, styles, finish = prepare_colors(content, styles, settings.preserve_colors, settings.color_transform)
         masks = (tuple(style_masks(settings.style_masks, len(styles), content.shape[:2]))
                  if settings.style_masks else None)
-        return cls(content, styles, masks, finish)
+        return cls(content, styles, blend, masks, finish)
 
     @property
     def aspect(self) -> float:
@@ -133,8 +134,7 @@ class StyleTransfer:
             h, w = self.content.shape[:2]
             raise SettingsError(f"the content picture is {w}x{h} pixels at size {size}: VGG19 needs a short side of "
                                 f"at least {MIN_VGG_SHORT_SIDE}", "use a larger size, or crop the picture less wide")
-        self.styles = pictures.styles
-        self.blend = s.blend_weights(len(self.styles)) if self.styles else []
+        self.styles, self.blend = pictures.styles, pictures.blend
         self.masks = (style_masks(pictures.masks, len(self.styles), self.content.shape[:2])
                       if pictures.masks is not None else None)
         self.precision = resolve_precision(s.precision)

@@ -5,8 +5,8 @@ Lessons: ``notebooks/01_preprocessing.ipynb`` (histograms, feature statistics),
 ``notebooks/02_vgg19_feature_maps.ipynb`` (layer table, feature-map grids, activations over the photo) and
 ``notebooks/04_optimization_and_acceleration.ipynb`` (loss curves, pictures at their pixel size).
 
-Everything here only *shows* things; the numbers come from :mod:`.features`,
-:mod:`.images` and :mod:`.optimize`.
+Everything here only *shows* things; the numbers come from :mod:`..core.features`,
+:mod:`..core.images` and :mod:`..gatys`.
 """
 
 from __future__ import annotations
