@@ -289,7 +289,22 @@ def make_losses(net, extractor, objective):
     return terms
 
 
-def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, init=None, learning_rate=None):
+def training_objective(settings, name: str, grams_npz: dict):
+    """``(objective, style targets)`` of ``name``'s network from the bundle's Gram matrices: the
+    objective ``styletransfer train`` builds (``Objective.for_training``: relative to the style's
+    size when the settings say so)."""
+    from styletransfer_utils.core.objective import Objective
+
+    layers = Objective.from_settings(settings).style_layers
+    grams = {layer: np.asarray(grams_npz[f"{name}/{layer}"])[None] for layer in layers}
+    return Objective.for_training(settings, grams), grams
+
+
+def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, init=None, learning_rate=None,
+          decay_at=None, decay_to=0.1):
+    """Train ``name``'s network for ``seconds``; with ``decay_at`` (a fraction of the seconds), the
+    learning rate drops to ``decay_to`` times its value from then on, in the same run and with the
+    same Adam moments (the rate is one of the optimiser's variables, passed to the compiled step)."""
     import jax
     import keras
 
@@ -306,12 +321,11 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     if init is not None:  # go on from a trained network (a fresh optimiser)
         net.set_weights(ff.load_model(init / f"{name}.keras").get_weights())
         log(f"  {name}: starting from {init / f'{name}.keras'}")
-    objective = Objective.from_settings(s)
+    objective, grams = training_objective(s, name, grams_npz)
     extractor = vgg(objective.layers, vgg_weights, policy)
     optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
     optimizer.build(net.trainable_variables)
     terms = make_losses(net, extractor, objective)
-    grams = {layer: jax.numpy.asarray(grams_npz[f"{name}/{layer}"])[None] for layer in objective.style_layers}
     vgg_vars = ([v.value for v in extractor.model.trainable_variables], [v.value for v in extractor.model.non_trainable_variables])
 
     @jax.jit
@@ -334,8 +348,14 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     compile_s = time.perf_counter() - t0
     log(f"  {name}: compiled and ran step 1 in {compile_s:.1f} s")
     steps, t1 = 1, time.perf_counter()
+    rate_index = [v.path for v in optimizer.variables].index(optimizer._learning_rate.path)
+    decayed_at = None
     try:
         while time.perf_counter() - t1 < seconds:
+            if decay_at is not None and decayed_at is None and time.perf_counter() - t1 >= decay_at * seconds:
+                opt_vars[rate_index] = jax.numpy.asarray(s.learning_rate * decay_to, opt_vars[rate_index].dtype)
+                decayed_at = steps
+                log(f"  {name}: step {steps}: learning rate {s.learning_rate:g} -> {s.learning_rate * decay_to:g}")
             nt, opt_vars, values = step(nt, nn, opt_vars, jax.numpy.asarray(batches.get()))
             steps += 1
             pending.append(values)
@@ -361,6 +381,9 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     log(f"  {name}: {steps} steps of {batch} in {seconds_run:.0f} s ({rate:.0f} img/s), saved {name}.keras; "
         f"last 500 steps: " + ", ".join(f"{k} {v:.4g}" for k, v in final.items()))
     settings = {**ff.records.settings_dict(s), "steps": steps, "batch_size": batch, "precision": policy}
+    if decayed_at is not None:
+        settings["learning_rate_schedule"] = (f"{s.learning_rate:g} for steps 1-{decayed_at - 1}, "
+                                              f"then {s.learning_rate * decay_to:g}")
     return {"init": None if init is None else str(init / f"{name}.keras"), "steps": steps, "batch_size": batch,
             "images_seen": steps * batch, "seconds": round(seconds_run, 1), "compile_seconds": round(compile_s, 1), "images_per_second": round(rate, 1),
             "final_losses_mean_of_last_500_steps": final, "settings": settings, "history": history}
@@ -441,7 +464,7 @@ def gatys_eval_table(meta, vgg_weights, sizes, log) -> dict:
 
 
 def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes, deadline: float, *,
-        init=None, learning_rate=None, tables: bool = True) -> None:
+        init=None, learning_rate=None, decay_at=None, decay_to=0.1, tables: bool = True) -> None:
     import jax
     import keras
 
@@ -456,7 +479,7 @@ def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes
     meta = json.loads((bundle / "meta.json").read_text())
     results.update(data=meta["data"], skipped=meta["skipped"],
                    args={"train_seconds": train_seconds, "batch_size": batch, "init": None if init is None else str(init),
-                         "learning_rate": learning_rate})
+                         "learning_rate": learning_rate, "decay_at": decay_at, "decay_to": decay_to})
     grams = dict(np.load(bundle / "grams.npz"))
     vgg_weights = dict(np.load(bundle / "vgg19_f16.npz"))
     t = time.perf_counter()
@@ -472,7 +495,7 @@ def run(bundle: Path, out: Path, train_seconds: float, batch: int, styles, sizes
         try:
             results["train"][name] = {"style": meta["styles"][name]["style"],
                                       **train(name, meta, grams, photos, vgg_weights, train_seconds, batch, out, log,
-                                              init, learning_rate)}
+                                              init, learning_rate, decay_at, decay_to)}
         except Exception as exc:  # keep the other styles and tables
             log(f"  {name}: failed: {type(exc).__name__}: {exc}")
         save()
@@ -510,6 +533,8 @@ def main() -> None:
     r.add_argument("--budget", type=float, default=540, help="seconds the whole run may take")
     r.add_argument("--init", type=Path, help="folder of NAME.keras networks to go on training from")
     r.add_argument("--learning-rate", type=float, help="instead of the one in the style's settings")
+    r.add_argument("--decay-at", type=float, help="fraction of --train-seconds after which the rate drops")
+    r.add_argument("--decay-to", type=float, default=0.1, help="factor the rate drops by at --decay-at")
     r.add_argument("--no-tables", action="store_true", help="train only: skip the inference and Gatys tables")
     c = sub.add_parser("record", help="a network's NAME.keras and training record NAME.json from its runs")
     c.add_argument("runs", type=Path, nargs="+", help="the runs' --out folders, in the order they ran")
@@ -538,7 +563,8 @@ def main() -> None:
             raise SystemExit("error: run needs JAX: pip install jax (jax[cuda13] on an NVIDIA GPU)")
         run(args.bundle, args.out, args.train_seconds, args.batch_size, [s for s in args.styles.split(",") if s],
             [int(n) for n in args.sizes.split(",")], time.time() + args.budget, init=args.init,
-            learning_rate=args.learning_rate, tables=not args.no_tables)
+            learning_rate=args.learning_rate, decay_at=args.decay_at, decay_to=args.decay_to,
+            tables=not args.no_tables)
 
 
 if __name__ == "__main__":

@@ -31,13 +31,16 @@ def jax_gpu():
 def test_the_gpu_scripts_stateless_step_matches_the_trainer(jax_gpu, photos, style_file, vgg_weights):
     """bench/jax_gpu.py trains on Keras' JAX backend by calling the network and VGG19
     statelessly around the package's Objective; on this (TensorFlow) backend that glue must give
-    the trainer's four terms for the same batch (tests/test_objective.py runs it on JAX)."""
+    the trainer's four terms for the same batch (tests/test_objective.py runs it on JAX), with the
+    objective built from the bundle's Gram matrices (relative to the style, as the trainer's)."""
     trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **{**TINY, "style_weight": 1e-2}))
     trainer.run()  # trained a step: not the initial weights
     batch = trainer.next_batch()
-    terms = jax_gpu.make_losses(trainer.model, trainer.extractor, trainer.objective)
+    bundle = {f"shipwreck/{layer}": np.asarray(gram)[0] for layer, gram in trainer.style_grams.items()}
+    objective, grams = jax_gpu.training_objective(trainer.settings, "shipwreck", bundle)  # as the script builds it
+    terms = jax_gpu.make_losses(trainer.model, trainer.extractor, objective)
     variables = lambda m: ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables])  # noqa: E731
-    total, got = terms(variables(trainer.model), variables(trainer.extractor.model), batch, trainer.style_grams)
+    total, got = terms(variables(trainer.model), variables(trainer.extractor.model), batch, grams)
     expected = np.asarray(trainer.losses(batch))
     assert expected[1] > 0 and expected[2] > 0 and expected[3] > 0
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5)

@@ -144,6 +144,14 @@ class Objective:
                                    style_scales=style_scales or None, content_relative=True)
 
     @classmethod
+    def for_training(cls, settings, style_targets: dict) -> "Objective":
+        """The objective a feed-forward network trains on: :meth:`from_settings`, made
+        :meth:`relative_to_style` when ``settings.relative_losses`` (the default). The trainer and
+        ``bench/jax_gpu.py`` both build it here, so that the two cannot train different objectives."""
+        objective = cls.from_settings(settings)
+        return objective.relative_to_style(style_targets) if settings.relative_losses else objective
+
+    @classmethod
     def from_settings(cls, settings) -> "Objective":
         """The objective a :class:`~..settings.Settings` or :class:`~..settings.TrainSettings`
         describes: its weights and layers, each style layer weighted by ``settings.layer_weights()``."""

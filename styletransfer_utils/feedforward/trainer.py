@@ -103,14 +103,12 @@ class Trainer:
             keras.utils.set_random_seed(s.seed)
         self.data = PictureFolder(folder, s.crop_size, s.batch_size, seed=s.seed)
         self.style = resize_to_long_side(as_picture(style, max(s.style_size, MAX_STYLE_DECODE)), s.style_size)
-        self.objective = Objective.from_settings(s)
-        self.content_layers, self.style_layers = self.objective.content_layers, self.objective.style_layers
-        self.extractor = extractor or FeatureExtractor(self.objective.layers, pooling=s.pooling,
-                                                       precision=s.vgg_precision())
+        plain = Objective.from_settings(s)
+        self.content_layers, self.style_layers = plain.content_layers, plain.style_layers
+        self.extractor = extractor or FeatureExtractor(plain.layers, pooling=s.pooling, precision=s.vgg_precision())
         feats = self.extractor(preprocess(self.style))
-        self.style_grams = {n: tf.constant(g) for n, g in self.objective.style_targets(feats).items()}  # once
-        if s.relative_losses:
-            self.objective = self.objective.relative_to_style(self.style_grams)
+        self.style_grams = {n: tf.constant(g) for n, g in plain.style_targets(feats).items()}  # once
+        self.objective = Objective.for_training(s, self.style_grams)
         self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
         if s.init is not None:
             start_from(self.model, s.init)
