@@ -20,6 +20,7 @@ imports it (quietly) only once its arguments have been checked.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import shlex
 import shutil
@@ -144,6 +145,41 @@ def build_fast_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class StopRequest:
+    """Ctrl-C and SIGTERM during a run: the run stops at its next step and saves what it has.
+
+    The signal handler only notes the request; the run's own callback (this object, called after
+    each step) raises ``KeyboardInterrupt``. So the exception never starts inside a library's code,
+    where it could leave a lock held (the progress bar's, for one) and hang the exit. Outside a
+    run, or at a second signal, it is raised at once, as Python does.
+    """
+
+    def __init__(self):
+        self.running = self.requested = False
+
+    def handler(self, signum=None, frame=None) -> None:
+        if self.running and not self.requested:
+            self.requested = True
+            return
+        raise KeyboardInterrupt
+
+    def __call__(self, progress=None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def run(self):
+        """Within this block a signal asks the run to stop (this object must be one of its callbacks)."""
+        self.running, self.requested = True, False
+        try:
+            yield self
+        finally:
+            self.running = False
+
+
+STOP = StopRequest()
+
+
 class ProgressBar:
     """The progress callback of every command: a tqdm bar with the step, the loss terms and the
     time left; for training (a progress with ``images_per_second``) also the speed and the
@@ -185,7 +221,8 @@ def run_transfer(content, styles, settings: Settings, output: str, quiet: bool) 
     if settings.save_every:
         callbacks.append(SaveEvery(settings.save_every, str(out.with_name(out.stem + "_step{step:05d}" + out.suffix))))
     try:
-        result = stylize(content, styles, settings, callbacks=callbacks)
+        with STOP.run():
+            result = stylize(content, styles, settings, callbacks=[*callbacks, STOP])
     finally:
         bar.close()
     save_image(out, result.image)
@@ -287,7 +324,8 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
               f"writing the model as it is (raise --steps to train on)", file=sys.stderr)
     bar = ProgressBar(enabled=not args.quiet, initial=start)
     try:
-        result = trainer.run(callbacks=[bar], preview_pattern=preview_pattern(output))
+        with STOP.run():
+            result = trainer.run(callbacks=[bar, STOP], preview_pattern=preview_pattern(output))
     finally:
         bar.close()
     save_model(trainer.model, output)
@@ -335,25 +373,28 @@ def cmd_fast(argv) -> int:
     model = load_model(args.model, precision=args.precision)
     skipped = done = 0
     try:
-        for ref, out, named in jobs:
-            try:
-                picture = load(ref)
-            except ImageError as exc:
-                if named:
-                    raise
-                skipped += 1
+        with STOP.run():
+            for ref, out, named in jobs:
+                try:
+                    picture = load(ref)
+                except ImageError as exc:
+                    if named:
+                        raise
+                    skipped += 1
+                    if not args.quiet:
+                        print(f"styletransfer: skipped {exc}", file=sys.stderr)
+                    continue
+                try:
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise ImageError(f"cannot create the output folder {out.parent} ({exc.strerror or exc})",
+                                     "choose a folder you can write to with -o") from None
+                # save_image is atomic: an interrupted picture leaves no file
+                save_image(out, stylize_fast(model, picture, preserve_colors=args.preserve_colors))
+                done += 1
                 if not args.quiet:
-                    print(f"styletransfer: skipped {exc}", file=sys.stderr)
-                continue
-            try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ImageError(f"cannot create the output folder {out.parent} ({exc.strerror or exc})",
-                                 "choose a folder you can write to with -o") from None
-            save_image(out, stylize_fast(model, picture, preserve_colors=args.preserve_colors))  # atomic: an interrupted picture leaves no file
-            done += 1
-            if not args.quiet:
-                print(f"{ref} -> {out}", file=sys.stderr)
+                    print(f"{ref} -> {out}", file=sys.stderr)
+                STOP()  # Ctrl-C during a picture: stop after it
     except KeyboardInterrupt:
         print(f"styletransfer fast: interrupted; {done} of {len(jobs)} picture(s) were saved", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -417,16 +458,16 @@ def cmd_grade(argv) -> int:
 COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast, "grade": cmd_grade}
 
 
-def _interrupt_on_sigterm() -> None:
-    """Treat SIGTERM (``kill``, a scheduler's time limit) like Ctrl-C: save what there is, then stop."""
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (``kill``, a scheduler's time limit) go to :data:`STOP`: a run stops at
+    its next step and saves what there is."""
     import signal
     import threading
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job ignores Ctrl-C: so do we
+                signal.signal(sig, STOP.handler)
 
 
 def _as_options(exc: StyleTransferError) -> str:
@@ -453,9 +494,10 @@ def _suggest_command(word: str) -> None:
 
 
 def main(argv=None) -> int:
-    """The ``styletransfer`` command. ``argv=None`` means a real process: SIGTERM then acts as Ctrl-C."""
+    """The ``styletransfer`` command. ``argv=None`` means a real process: Ctrl-C and SIGTERM then
+    stop a run at its next step (:class:`StopRequest`)."""
     if argv is None:
-        _interrupt_on_sigterm()
+        _stop_on_signals()
     argv = list(sys.argv[1:] if argv is None else argv)
     # a content picture may be called "train"; a folder of that name is no picture, so no clash
     command = COMMANDS.get(argv[0]) if argv and not Path(argv[0]).is_file() else None

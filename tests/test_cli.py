@@ -153,6 +153,45 @@ def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights, sig):
     assert Image.open(out).size == (64, 48)
 
 
+def test_a_signal_is_noted_during_a_run_and_raised_at_its_next_step():
+    """The handler never raises inside a run (it could leave a library's lock held and hang the
+    exit); the run's own callback does, after the step. Outside a run, or twice, it raises."""
+    from styletransfer_utils.cli import StopRequest
+
+    stop = StopRequest()
+    with pytest.raises(KeyboardInterrupt):
+        stop.handler()
+    with stop.run():
+        stop(None)  # nothing asked for: the run goes on
+        stop.handler()  # Ctrl-C: noted only
+        with pytest.raises(KeyboardInterrupt):
+            stop(None)
+        with pytest.raises(KeyboardInterrupt):
+            stop.handler()  # a second Ctrl-C: at once
+    assert not stop.running
+    with stop.run():
+        stop(None)  # a new run starts without the old request
+
+
+def test_a_run_asked_to_stop_saves_its_best_picture(tmp_path, pictures, vgg_weights, capsys, monkeypatch):
+    from styletransfer_utils import cli
+
+    steps = []
+
+    def bar(self, progress):  # Ctrl-C arrives during step 3
+        steps.append(progress.step)
+        if progress.step == 3:
+            cli.STOP.handler()
+
+    monkeypatch.setattr(cli.ProgressBar, "__call__", bar)
+    out = tmp_path / "out.png"
+    code = main([str(pictures[0]), str(pictures[1]), "-o", str(out), "--size", "48", "--steps", "50",
+                 "--precision", "float32"])
+    assert code == 130 and steps == [1, 2, 3]
+    assert "interrupted after 3 steps; saved the best picture so far" in capsys.readouterr().err
+    assert Image.open(out).size == (48, 36)
+
+
 def test_tensorflow_start_up_lines_stay_out_of_the_terminal():
     code = ("from styletransfer_utils.device import import_tensorflow_quietly; import_tensorflow_quietly(); "
             "import tensorflow as tf; tf.constant(1.0)")
