@@ -53,6 +53,7 @@ def test_bad_style_picture(capsys, tmp_path, pictures):
     (["--optimizer", "sgd"], ["optimizer"]),
     (["--style-blend-weights", "1,2"], ["2 style blend weights for 1 style images"]),
     (["--style-layer-weights", "a,b"], ["comma-separated numbers"]),
+    (["--style-loss", "bogus"], ["--style-loss is 'bogus'", "gram, meanstd, w2, histogram, sliced"]),
 ])
 def test_bad_options(capsys, tmp_path, pictures, options, words, vgg_weights):
     assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(tmp_path / "o.png"), *options], *words)
