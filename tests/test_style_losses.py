@@ -90,6 +90,24 @@ def test_mean_std_and_histogram_by_hand():
     assert _loss(features, _targets("histogram", twice)) == pytest.approx(378.0, rel=1e-5)
 
 
+def test_the_histogram_loss_pulls_each_value_towards_its_remapped_value():
+    """Risser et al.: ``||F - R(F)||^2 / (M N)``, ``R(F)`` the features histogram-matched to the style
+    (each value replaced by the style's value of the same rank), outside the gradient."""
+    import tensorflow as tf
+
+    features, style = _features((1, 3, 4, 2), 17), _features((1, 3, 4, 2), 18, shift=2.0)
+    flat, remapped = features.reshape(-1, 2).astype(np.float64), np.empty((12, 2))
+    for j in range(2):
+        remapped[np.argsort(flat[:, j]), j] = np.sort(style.reshape(-1, 2)[:, j])
+    x = tf.constant(features)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = layer_loss(x, _targets("histogram", style))
+    assert float(value) == pytest.approx(np.mean((flat - remapped) ** 2), rel=1e-5)
+    expected = (2 * (flat - remapped) / flat.size).reshape(features.shape)
+    np.testing.assert_allclose(tape.gradient(value, x).numpy(), expected, rtol=1e-4, atol=1e-7)
+
+
 def test_sliced_directions_are_unit_vectors_fixed_by_the_seed():
     style = _features((1, 4, 4, 6), 3)
     a, b, c = (_targets("sliced", style, seed=s).directions for s in (7, 7, 8))

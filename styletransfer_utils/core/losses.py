@@ -207,39 +207,33 @@ def quantiles_at(quantiles, levels):
             + ops.take_along_axis(quantiles, high, axis=0) * frac)
 
 
-def matched_values(values, quantiles, weights=None):
-    """Risser et al. (2017)'s histogram matching: ``values`` ``(M, P)`` remapped, column by column,
-    so that they follow the target's distribution (``quantiles``, see :func:`quantiles_at`) and
-    keep their order. The value of rank ``r`` becomes the target's quantile at level
-    ``(r + 1/2) / M`` or, with ``weights`` ``(M, 1)``, at the middle of its share of the
-    cumulative weight. Outside the gradient: the loss pulls the values towards it."""
-    values = ops.stop_gradient(_f32(values))
-    order = ops.argsort(values, axis=0)
-    ranks = ops.argsort(order, axis=0)
+def _matching_loss(values, quantiles, mask=None):
+    """Each column of ``values`` ``(M, P)`` against the target distribution ``quantiles`` (see
+    :func:`quantiles_at`): the squared 1-D Wasserstein-2 distance, averaged over the columns.
+
+    This is Risser et al. (2017)'s ``||F - R(F)||^2 / M`` with ``R(F)`` the histogram-matched
+    values, outside the gradient: ``R`` gives the value of rank ``r`` the target's quantile at
+    level ``(r + 1/2) / M`` (with a ``mask``, at the middle of its share of the cumulative weight,
+    each position weighted by the mask squared), so the same sum is taken over the sorted values
+    against the target's quantiles, with one sort (instead of sorting and putting back).
+    """
+    order = ops.argsort(ops.stop_gradient(values), axis=0)
+    ranked = ops.take_along_axis(values, order, axis=0)
     count = ops.shape(values)[0]
-    if weights is None:
-        matched = quantiles_at(quantiles, (ops.cast(ops.arange(count), "float32") + 0.5) / ops.cast(count, "float32"))
-    else:
-        ranked = ops.take_along_axis(ops.broadcast_to(_f32(weights), ops.shape(values)), order, axis=0)
-        levels = (ops.cumsum(ranked, axis=0) - ranked / 2.0) / ops.maximum(ops.sum(ranked, axis=0), 1e-6)
-        matched = quantiles_at(quantiles, levels)
-    return ops.stop_gradient(ops.take_along_axis(matched, ranks, axis=0))
-
-
-def _matching_loss(values, quantiles, mask):
-    """``mean over columns of sum_k w_k (v_k - R(v)_k)^2 / sum_k w_k``: each column's squared 1-D
-    Wasserstein-2 distance to the target (:func:`matched_values`), averaged."""
-    weights = None if mask is None else _position_weights(values, mask)
-    error = ops.square(values - matched_values(values, quantiles, weights))
-    if weights is None:
-        return ops.mean(error)
-    return ops.mean(ops.sum(weights * error, axis=0) / ops.maximum(ops.sum(weights), 1e-6))
+    if mask is None:
+        levels = (ops.cast(ops.arange(count), "float32") + 0.5) / ops.cast(count, "float32")
+        return ops.mean(ops.square(ranked - ops.stop_gradient(quantiles_at(quantiles, levels))))
+    weights = ops.take_along_axis(ops.broadcast_to(_position_weights(values, mask), ops.shape(values)), order, axis=0)
+    total = ops.maximum(ops.sum(weights, axis=0), 1e-6)
+    levels = (ops.cumsum(weights, axis=0) - weights / 2.0) / total
+    error = weights * ops.square(ranked - ops.stop_gradient(quantiles_at(quantiles, levels)))
+    return ops.mean(ops.sum(error, axis=0) / total)
 
 
 def histogram_loss(features, quantiles, mask=None):
     """Risser et al. (2017)'s histogram loss: ``||F - R(F)||^2 / (M N)``, where ``R(F)`` is ``F``
-    with each channel histogram-matched to the style's (:func:`matched_values`, outside the
-    gradient). ``quantiles`` ``(K, N)``: each channel's sorted values, or a blend's quantiles.
+    with each channel histogram-matched to the style's (outside the gradient; see
+    :func:`_matching_loss`). ``quantiles`` ``(K, N)``: each channel's sorted values, or a blend's.
     Its value is each channel's squared 1-D Wasserstein-2 distance, averaged over the channels."""
     return _matching_loss(_flat(features), quantiles, mask)
 
