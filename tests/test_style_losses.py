@@ -230,3 +230,60 @@ def test_a_tiny_run_lowers_each_loss(loss, content_picture, style_picture, vgg_w
     style = [h["style"] for h in result.history]
     assert all(np.isfinite(style)) and min(style[-4:]) < 0.9 * style[0], style
     assert result.image.shape == content_picture.shape
+
+
+_JAX_CHILD = r"""
+import json, sys
+class NoTensorFlow:  # as on a GPU machine without TensorFlow
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("TensorFlow is blocked in this test")
+sys.meta_path.insert(0, NoTensorFlow())
+import jax
+import numpy as np
+from styletransfer_utils.core.objective import Objective
+from styletransfer_utils.core.style_targets import layer_loss
+data = np.load(sys.argv[1])
+found = {}
+for loss in ("meanstd", "w2", "histogram", "sliced"):
+    objective = Objective(0.0, 1.0, 0.0, (), {"x": 1.0}, style_loss=loss, projection_seed=0)
+    target = objective.prepare_targets(objective.style_targets({"x": data["style"]}))["x"]
+    for mask in (None, data["mask"]):
+        value, grad = jax.value_and_grad(lambda f: layer_loss(f, target, mask))(data["features"])
+        found[f"{loss} {mask is None}"] = [float(value)] + np.asarray(grad).ravel().tolist()
+print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "found": found}))
+"""
+
+
+def test_each_loss_runs_on_jax_without_tensorflow_as_on_tensorflow(tmp_path):
+    """``keras.ops`` only: the same values and gradients under JAX, with and without a mask."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    pytest.importorskip("jax", reason="JAX is a development dependency (pip install -e '.[dev]')")
+    features, style = _features((1, 4, 5, 3), 19), _features((1, 5, 5, 3), 20, shift=0.5)
+    mask = np.zeros((4, 5), np.float32)
+    mask[1:, 2:] = 0.8
+    np.savez(tmp_path / "case.npz", features=features, style=style, mask=mask)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)}
+    run = subprocess.run([sys.executable, "-c", _JAX_CHILD, str(tmp_path / "case.npz")], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not got["tensorflow"]
+    for loss in LOSSES:
+        target = _targets(loss, style)
+        for each in (None, mask):
+            x = tf.constant(features)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = layer_loss(x, target, each)
+            expected = [float(value)] + tape.gradient(value, x).numpy().ravel().tolist()
+            np.testing.assert_allclose(got["found"][f"{loss} {each is None}"], expected, rtol=1e-4, atol=1e-6,
+                                       err_msg=f"{loss}, mask: {each is not None}")
