@@ -3,9 +3,9 @@
 :class:`Pictures` reads the content and style pictures once and prepares their colours and masks.
 :class:`StyleTransfer` builds, at one size, what does not change while the picture does (the
 feature extractor, the content features, the blended style targets (Gram matrices, or what
-``settings.style_loss`` compares) and a compiled
-value-and-gradient function) and optimises with L-BFGS (the paper's choice, :mod:`.lbfgs`;
-each step is clipped to valid pixel values) or Adam. :func:`.run.stylize` runs one per size of
+``settings.style_loss`` compares) and a compiled value-and-gradient function) and optimises
+with L-BFGS (the paper's choice, :mod:`.lbfgs`; each step is clipped to valid pixel values) or
+Adam. :func:`.run.stylize` runs one per size of
 the schedule; ``StyleTransfer(content, styles, settings).run()`` is the plain one-size algorithm.
 """
 
