@@ -103,6 +103,17 @@ def test_run_writes_picture(tmp_path, pictures, vgg_weights, capsys):
     assert (tmp_path / "out_step00002.png").exists() and (tmp_path / "out_step00004.png").exists()
 
 
+def test_style_loss_option_reaches_the_run(tmp_path, pictures, vgg_weights, capsys, monkeypatch):
+    from styletransfer_utils.gatys import run
+
+    seen, real = [], run.stylize
+    monkeypatch.setattr(run, "stylize", lambda *a, **k: seen.append(a[2].style_loss) or real(*a, **k))
+    out = tmp_path / "out.png"
+    assert main([str(pictures[0]), str(pictures[1]), "-o", str(out), *FAST, "--style-loss", "sliced", "--seed", "3",
+                 "--style-layers", "conv1_1,conv2_1", "--content-layers", "conv2_2"]) == 0
+    assert seen == ["sliced"] and Image.open(out).size == (64, 48)
+
+
 def test_examples_lists_catalogue(capsys):
     assert main(["examples"]) == 0
     out = capsys.readouterr().out
