@@ -206,7 +206,13 @@ def test_relative_losses_are_one_at_zero_features(loss):
 
 
 def test_the_settings_choose_the_loss_and_the_directions_seed():
+    from styletransfer_utils.core.style_targets import LOSSES as CORE_LOSSES
+    from styletransfer_utils.errors import SettingsError
     from styletransfer_utils.settings import Settings
+
+    assert STYLE_LOSSES == ("gram",) + CORE_LOSSES == ("gram",) + LOSSES
+    with pytest.raises(SettingsError, match="style_loss is 'slice'; use one of: gram, meanstd"):
+        Objective(0.0, 1.0, 0.0, style_loss="slice")
 
     assert Objective.from_settings(Settings()).style_loss == "gram"
     sliced = Objective.from_settings(Settings(style_loss="sliced", seed=5))

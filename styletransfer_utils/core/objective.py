@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .losses import content_loss, gram_matrix, guided_style_loss, layer_style_loss, total_variation_loss
-from .style_targets import (TARGET_TYPES, Moments, W2Targets, describe, layer_loss, prepare, projection_directions,
-                            target_size)
+from ..errors import SettingsError
+from .style_targets import (LOSSES, TARGET_TYPES, Moments, W2Targets, describe, layer_loss, prepare,
+                            projection_directions, target_size)
 
 #: The terms every optimiser reports, in this order (``Objective.stack``).
 LOSS_TERMS = ("total", "content", "style", "tv")
@@ -93,6 +94,8 @@ class Objective:
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
         object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
+        if self.style_loss not in ("gram",) + LOSSES:
+            raise SettingsError(f"style_loss is {self.style_loss!r}", "use one of: " + ", ".join(("gram",) + LOSSES))
 
     def relative(self, content_targets: dict, style_targets: dict) -> "Objective":
         """The same objective with every layer's error divided by the size of its target.

@@ -34,6 +34,9 @@ import numpy as np
 from .losses import (feature_moments, histogram_loss, matrix_power, mean_std_loss, sliced_wasserstein_loss,
                      wasserstein_style_loss)
 
+#: The style losses of this module (``Settings.style_loss`` also offers "gram", :mod:`.losses`' own).
+LOSSES = ("meanstd", "w2", "histogram", "sliced")
+
 #: Projections per channel of ``sliced`` (Heitz et al. use as many directions as channels).
 PROJECTIONS_PER_CHANNEL = 1
 
@@ -166,5 +169,5 @@ def layer_loss(features, target, mask=None):
     return histogram_loss(features, target.quantiles, mask=mask)
 
 
-__all__ = ["Moments", "Samples", "MeanStdTargets", "W2Targets", "HistogramTargets", "SlicedTargets",
+__all__ = ["LOSSES", "Moments", "Samples", "MeanStdTargets", "W2Targets", "HistogramTargets", "SlicedTargets",
            "TARGET_TYPES", "describe", "prepare", "quantile_function", "projection_directions", "target_size", "layer_loss"]
