@@ -4,7 +4,7 @@ Each variant runs the package's default (coarse-to-fine) recipe on Tübingen wit
 512 px, in this process, with one change, and is scored by :mod:`styletransfer_utils.measure.quality`:
 
 * ``default``: the package's defaults (L-BFGS, relative Gram losses);
-* ``w2``: the Wasserstein-2 style loss (``Objective(style_loss="w2")``, :func:`~styletransfer_utils.core.losses.
+* ``w2``: the Wasserstein-2 style loss (``Settings(style_loss="w2")``, :func:`~styletransfer_utils.core.losses.
   wasserstein_style_loss`) at a few style weights (``--w2-weights``);
 * ``adam``: Adam at the package's learning rate, and ``adam-avg``: the same with an exponential
   average of its iterates (decay ``AVERAGE_DECAY``) as each size's result (it gets the size's
@@ -14,9 +14,9 @@ Each variant runs the package's default (coarse-to-fine) recipe on Tübingen wit
   its L1 norm and multiplied by the term's weight, before it flows back through VGG19 (with
   L-BFGS, and with Adam as ``gradnorm-adam``).
 
-None of these is a setting of the package: ``w2`` is an objective and the others are subclasses of
-``StyleTransfer`` here, handed to ``stylize(objective=..., transfer=...)``, so nothing is adopted
-without a measurement.
+Apart from ``w2`` (a setting since the style losses became one: ``--style-loss w2``), none of these
+is a setting of the package: the others are subclasses of ``StyleTransfer`` here, handed to
+``stylize(transfer=...)``, so nothing is adopted without a measurement.
 
     python bench/variants.py                                  # every variant, The Starry Night
     python bench/variants.py --variants default,w2 --paintings starry_night,the_scream
@@ -25,7 +25,6 @@ without a measurement.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import time
@@ -41,7 +40,7 @@ from quality import painting_file  # noqa: E402
 from gatys import find_picture  # noqa: E402
 
 from styletransfer_utils.core.images import IMAGENET_MEAN_BGR  # noqa: E402
-from styletransfer_utils.core.objective import LOSS_TERMS, Objective  # noqa: E402
+from styletransfer_utils.core.objective import LOSS_TERMS  # noqa: E402
 from styletransfer_utils.gatys import StyleTransfer, stylize  # noqa: E402
 from styletransfer_utils.gatys.transfer import ADAM_EPSILON  # noqa: E402
 from styletransfer_utils.measure.benchmarking import peak_rss_bytes  # noqa: E402
@@ -52,11 +51,6 @@ from styletransfer_utils.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "variants"
 AVERAGE_DECAY = 0.9
-
-
-def wasserstein(settings: Settings) -> Objective:
-    """The style term as the Wasserstein-2 distance of the features' Gaussians, not Gram matrices."""
-    return dataclasses.replace(Objective.from_settings(settings), style_loss="w2")
 
 
 class AveragedAdam(StyleTransfer):
@@ -128,7 +122,7 @@ def main() -> None:
     variants = []
     for name in args.variants.split(","):
         if name == "w2":
-            variants += [(f"w2 sw={w}", StyleTransfer, dict(style_weight=float(w)))
+            variants += [(f"w2 sw={w}", StyleTransfer, dict(style_loss="w2", style_weight=float(w)))
                          for w in args.w2_weights.split(",")]
         else:
             cls = {"adam-avg": AveragedAdam, "gradnorm": NormalisedGradients,
@@ -147,9 +141,8 @@ def main() -> None:
         style = load_image(style_path)
         for name, cls, changes in variants:
             settings = base.replace(**changes)
-            objective = wasserstein(settings) if name.startswith("w2") else None
             start = time.perf_counter()
-            result = stylize(content, [style], settings, objective=objective, transfer=cls)
+            result = stylize(content, [style], settings, transfer=cls)
             wall = time.perf_counter() - start
             out = save_image(args.out / f"tubingen_{painting}_{name.replace(' ', '_')}.png", result.image)
             s = score(out, content_path, style_path)

@@ -42,6 +42,8 @@ INITS = ("content", "noise")
 #: ``preserve_colors`` and ``color_transform`` (see :mod:`.control`, which also defines them).
 PRESERVE_COLORS = ("luminance", "match")
 COLOR_TRANSFORMS = ("symmetric", "cholesky")
+#: ``style_loss``: what "style" means (see :mod:`.core.style_targets`, which computes each).
+STYLE_LOSSES = ("gram", "meanstd", "w2", "histogram", "sliced")
 
 
 
@@ -89,6 +91,10 @@ class Settings:
     init: str = _option("content", "starting picture: content, noise, or a picture file")
     style_blend_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style picture "
                                                             "(default: equal)", csv=float, metavar="W1,W2,...")
+    style_loss: str = _option("gram", "what style is: gram (Gram matrices, the paper's), meanstd (each channel's mean "
+                              "and standard deviation), w2 (Wasserstein-2 distance of the features' Gaussians), "
+                              "histogram (each channel's histogram) or sliced (sliced Wasserstein)",
+                              metavar="gram|meanstd|w2|histogram|sliced")
     style_scale: float = _option(1.0, "style picture size relative to the output's long side")
     preserve_colors: str | None = _option(None, "keep the content's colours: luminance (stylise light and dark only, "
                                           "keep the photo's colours) or match (recolour the style pictures to the "
@@ -102,7 +108,8 @@ class Settings:
     precision: str = _option("auto", "auto (bf16 where the hardware is fast at it), mixed_bfloat16, mixed_float16 "
                              "or float32")
     jit_compile: bool = _option(False, "compile the step with XLA")
-    seed: int | None = _option(None, "random seed for repeatable noise initialisation", type=int)
+    seed: int | None = _option(None, "random seed for repeatable noise initialisation (and --style-loss sliced's "
+                               "directions, 0 without it)", type=int)
     # the command line's --save-every; in Python, pass a SaveEvery callback
     save_every: int = _option(0, "also save the picture every N steps next to the output (0: never)")
 
@@ -160,6 +167,7 @@ class Settings:
         if self.preserve_colors is not None:
             _choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         _choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
+        _choice("style_loss", self.style_loss, STYLE_LOSSES)
         if self.style_masks is not None:
             if isinstance(self.style_masks, (str, bytes)) or not hasattr(self.style_masks, "__len__"):
                 raise SettingsError(f"style_masks is {self.style_masks!r}",

@@ -53,6 +53,7 @@ def test_bad_style_picture(capsys, tmp_path, pictures):
     (["--optimizer", "sgd"], ["optimizer"]),
     (["--style-blend-weights", "1,2"], ["2 style blend weights for 1 style images"]),
     (["--style-layer-weights", "a,b"], ["comma-separated numbers"]),
+    (["--style-loss", "bogus"], ["--style-loss is 'bogus'", "gram, meanstd, w2, histogram, sliced"]),
 ])
 def test_bad_options(capsys, tmp_path, pictures, options, words, vgg_weights):
     assert_one_line_error(capsys, [str(pictures[0]), str(pictures[1]), "-o", str(tmp_path / "o.png"), *options], *words)
@@ -100,6 +101,17 @@ def test_run_writes_picture(tmp_path, pictures, vgg_weights, capsys):
                  "--style-blend-weights", "1,1", "--save-every", "2"]) == 0
     assert Image.open(out).size == (64, 48)
     assert (tmp_path / "out_step00002.png").exists() and (tmp_path / "out_step00004.png").exists()
+
+
+def test_style_loss_option_reaches_the_run(tmp_path, pictures, vgg_weights, capsys, monkeypatch):
+    from styletransfer_utils.gatys import run
+
+    seen, real = [], run.stylize
+    monkeypatch.setattr(run, "stylize", lambda *a, **k: seen.append(a[2].style_loss) or real(*a, **k))
+    out = tmp_path / "out.png"
+    assert main([str(pictures[0]), str(pictures[1]), "-o", str(out), *FAST, "--style-loss", "sliced", "--seed", "3",
+                 "--style-layers", "conv1_1,conv2_1", "--content-layers", "conv2_2"]) == 0
+    assert seen == ["sliced"] and Image.open(out).size == (64, 48)
 
 
 def test_examples_lists_catalogue(capsys):

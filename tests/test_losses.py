@@ -105,7 +105,7 @@ def _w2_targets(features):
     from styletransfer_utils.core.objective import Objective
 
     objective = Objective(1.0, 1.0, 0.0, (), {"x": 1.0}, style_loss="w2")
-    return Objective.prepare_targets(objective.style_targets({"x": features}))["x"]
+    return objective.prepare_targets(objective.style_targets({"x": features}))["x"]
 
 
 def test_the_w2_loss_is_zero_for_identical_features():

@@ -39,6 +39,8 @@ def test_paper_layer_names_are_resolved():
     ({"save_every": -2}, "save_every"),
     ({"init": ""}, "init"),
     ({"init": 3}, "init"),
+    ({"style_loss": "bogus"}, "style_loss is 'bogus'; use one of: gram, meanstd, w2, histogram, sliced"),
+    ({"style_loss": None}, "style_loss is None"),
 ])
 def test_bad_settings_are_one_line_errors(changes, words):
     with pytest.raises(SettingsError) as err:

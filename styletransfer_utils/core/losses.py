@@ -16,7 +16,16 @@ Normalisations are chosen so the default weights work at every image size:
   ``E_l = 1/(4 N^2 M^2) * sum (F^T F - S^T S)^2`` exactly (averaged over a batch);
 * total variation is the mean squared difference of neighbouring pixels.
 
-:mod:`.objective` combines these into the whole objective, for Gatys and for training alike.
+The style losses besides Gram's (``Settings.style_loss``), each of one picture's features
+``(1, H, W, N)`` against a style's targets, over the whole picture or a mask's region:
+
+* ``meanstd``: each channel's mean and standard deviation (Li et al. 2017), :func:`mean_std_loss`;
+* ``w2``: the Wasserstein-2 distance of Gaussians fitted to the features, :func:`wasserstein_style_loss`;
+* ``histogram``: each channel's histogram (Risser et al. 2017), :func:`histogram_loss`;
+* ``sliced``: the sliced Wasserstein distance (Heitz et al. 2021), :func:`sliced_wasserstein_loss`.
+
+Their targets, blends and relative sizes are in :mod:`.style_targets`; :mod:`.objective`
+combines all of these into the whole objective, for Gatys and for training alike.
 """
 
 from __future__ import annotations
@@ -112,27 +121,64 @@ def guided_style_loss(features, target_grams, masks, weights):
     return ops.sum(_f32(weights) * per_style)
 
 
-def feature_moments(features):
-    """Mean ``(N,)`` and second moment ``F^T F / M`` ``(N, N)`` of one picture's feature maps
-    (``features`` of shape ``(1, H, W, N)``): what :func:`wasserstein_style_loss` compares."""
+def _flat(features):
+    """``(1, H, W, N)`` (or a batch, whose pictures are pooled) -> ``(M, N)`` float32."""
     features = _f32(features)
-    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))
-    return ops.mean(flat, axis=0), gram_matrix(features)[0]
+    return ops.reshape(features, (-1, ops.shape(features)[-1]))
 
 
-def wasserstein_style_loss(features, mean, cov_root, cov_trace):
+def _position_weights(flat, mask):
+    """Each position's weight, ``(M, 1)``: the mask squared, as in :func:`guided_gram_matrix` (so
+    a region's second moment is its guided Gram matrix), or one everywhere for ``mask=None``."""
+    if mask is None:
+        return ops.ones_like(flat[:, :1])
+    return ops.reshape(ops.square(_f32(mask)), (-1, 1))
+
+
+def feature_moments(features, mask=None):
+    """Mean ``(N,)`` and second moment ``F^T F / M`` ``(N, N)`` of one picture's feature maps
+    (``features`` of shape ``(1, H, W, N)``): what :func:`wasserstein_style_loss` compares. With a
+    ``mask`` ``(H, W)``, the moments of its region (positions weighted by the mask squared)."""
+    if mask is None:
+        features = _f32(features)
+        flat = ops.reshape(features, (-1, ops.shape(features)[-1]))
+        return ops.mean(flat, axis=0), gram_matrix(features)[0]
+    flat = _flat(features)
+    weights = _position_weights(flat, mask)
+    total = ops.maximum(ops.sum(weights), 1e-6)
+    return ops.sum(weights * flat, axis=0) / total, ops.matmul(ops.transpose(weights * flat), flat) / total
+
+
+def mean_std_loss(features, mean, std, mask=None):
+    """Li et al. (2017)'s batch-normalisation statistics loss: ``1/N sum_i (mu_i - m_i)^2 + (sigma_i - s_i)^2``.
+
+    ``mu`` and ``sigma`` are the mean and standard deviation of each of the ``N`` channels over the
+    positions of ``features`` ``(1, H, W, N)`` (of a ``mask``'s region, weighted as in
+    :func:`feature_moments`); ``mean`` and ``std`` ``(N,)`` are the style's. What AdaIN matches
+    too. ``sigma`` is ``sqrt(variance + 1e-8)``, so its gradient stays finite on a flat channel.
+    """
+    flat = _flat(features)
+    weights = _position_weights(flat, mask)
+    total = ops.maximum(ops.sum(weights), 1e-6)
+    mu = ops.sum(weights * flat, axis=0) / total
+    variance = ops.sum(weights * ops.square(flat - mu), axis=0) / total
+    sigma = ops.sqrt(variance + 1e-8)
+    return ops.mean(ops.square(mu - _f32(mean)) + ops.square(sigma - _f32(std)))
+
+
+def wasserstein_style_loss(features, mean, cov_root, cov_trace, mask=None):
     """Squared Wasserstein-2 distance between Gaussians fitted to two sets of features, per channel.
 
-    ``features`` ``(1, H, W, N)`` give mean ``mu`` and covariance ``C``; the style is given by
-    its mean, the symmetric square root of its covariance ``S = C_s^(1/2)`` and ``tr C_s``
-    (computed once, in NumPy). The distance is
+    ``features`` ``(1, H, W, N)`` (a ``mask``'s region of them) give mean ``mu`` and covariance
+    ``C``; the style is given by its mean, the symmetric square root of its covariance
+    ``S = C_s^(1/2)`` and ``tr C_s`` (computed once, in NumPy). The distance is
     ``|mu - mu_s|^2 + tr C + tr C_s - 2 tr (S C S)^(1/2)``, divided by ``N``: where the Gram loss
     matches the second moments only, this matches mean and covariance as distributions do
-    (Kolkin et al. 2019; Mroueh 2019). ``(S C S)^(1/2)``'s trace is the sum of the square roots
-    of its eigenvalues (``ops.eigh``), which are clipped at a small floor so the gradient stays
-    finite where the features have no variance.
+    (Kolkin et al. 2019; Mroueh 2019; crowsonkb/style-transfer-pytorch). ``(S C S)^(1/2)``'s trace
+    is the sum of the square roots of its eigenvalues (``ops.eigh``), which are clipped at a small
+    floor so the gradient stays finite where the features have no variance.
     """
-    mu, second = feature_moments(features)
+    mu, second = feature_moments(features, mask)
     cov = second - ops.einsum("i,j->ij", mu, mu)
     root = _f32(cov_root)
     middle = ops.matmul(ops.matmul(root, cov), root)
@@ -141,6 +187,63 @@ def wasserstein_style_loss(features, mean, cov_root, cov_trace):
     channels = ops.cast(ops.shape(cov)[-1], "float32")
     distance = ops.sum(ops.square(mu - _f32(mean))) + ops.trace(cov) + _f32(cov_trace) - 2.0 * cross
     return distance / channels
+
+
+def quantiles_at(quantiles, levels):
+    """A quantile function sampled at ``K`` even levels ``(k + 1/2) / K`` (``quantiles`` ``(K, P)``,
+    one column per channel or projection, each sorted) read at ``levels`` in ``[0, 1]`` (``(L,)``
+    for every column alike, or ``(L, P)``), by linear interpolation: a target of any count
+    resampled to the output's."""
+    quantiles = _f32(quantiles)
+    count = ops.shape(quantiles)[0]
+    where = ops.clip(_f32(levels) * ops.cast(count, "float32") - 0.5, 0.0, ops.cast(count - 1, "float32"))
+    low = ops.floor(where)
+    frac = where - low
+    low = ops.cast(low, "int32")
+    high = ops.minimum(low + 1, count - 1)
+    if len(ops.shape(where)) == 1:
+        return ops.take(quantiles, low, axis=0) * (1.0 - frac[:, None]) + ops.take(quantiles, high, axis=0) * frac[:, None]
+    return (ops.take_along_axis(quantiles, low, axis=0) * (1.0 - frac)
+            + ops.take_along_axis(quantiles, high, axis=0) * frac)
+
+
+def _matching_loss(values, quantiles, mask=None):
+    """Each column of ``values`` ``(M, P)`` against the target distribution ``quantiles`` (see
+    :func:`quantiles_at`): the squared 1-D Wasserstein-2 distance, averaged over the columns.
+
+    This is Risser et al. (2017)'s ``||F - R(F)||^2 / M`` with ``R(F)`` the histogram-matched
+    values, outside the gradient: ``R`` gives the value of rank ``r`` the target's quantile at
+    level ``(r + 1/2) / M`` (with a ``mask``, at the middle of its share of the cumulative weight,
+    each position weighted by the mask squared), so the same sum is taken over the sorted values
+    against the target's quantiles, with one sort (instead of sorting and putting back).
+    """
+    order = ops.argsort(ops.stop_gradient(values), axis=0)
+    ranked = ops.take_along_axis(values, order, axis=0)
+    count = ops.shape(values)[0]
+    if mask is None:
+        levels = (ops.cast(ops.arange(count), "float32") + 0.5) / ops.cast(count, "float32")
+        return ops.mean(ops.square(ranked - ops.stop_gradient(quantiles_at(quantiles, levels))))
+    weights = ops.take_along_axis(ops.broadcast_to(_position_weights(values, mask), ops.shape(values)), order, axis=0)
+    total = ops.maximum(ops.sum(weights, axis=0), 1e-6)
+    levels = (ops.cumsum(weights, axis=0) - weights / 2.0) / total
+    error = weights * ops.square(ranked - ops.stop_gradient(quantiles_at(quantiles, levels)))
+    return ops.mean(ops.sum(error, axis=0) / total)
+
+
+def histogram_loss(features, quantiles, mask=None):
+    """Risser et al. (2017)'s histogram loss: ``||F - R(F)||^2 / (M N)``, where ``R(F)`` is ``F``
+    with each channel histogram-matched to the style's (outside the gradient; see
+    :func:`_matching_loss`). ``quantiles`` ``(K, N)``: each channel's sorted values, or a blend's.
+    Its value is each channel's squared 1-D Wasserstein-2 distance, averaged over the channels."""
+    return _matching_loss(_flat(features), quantiles, mask)
+
+
+def sliced_wasserstein_loss(features, directions, quantiles, mask=None):
+    """Heitz et al. (2021)'s sliced Wasserstein loss: the features projected on ``P`` unit
+    directions (``directions`` ``(N, P)``), each projection's sorted values compared with the
+    style's (``quantiles`` ``(K, P)``, the style's projections sorted) resampled to the same count:
+    the squared 1-D Wasserstein-2 distances, averaged over the directions."""
+    return _matching_loss(ops.matmul(_flat(features), _f32(directions)), quantiles, mask)
 
 
 def style_loss(features: dict, target_grams: dict, layer_weights: dict):

@@ -23,8 +23,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .losses import (content_loss, feature_moments, gram_matrix, guided_style_loss, layer_style_loss, matrix_power,
-                     total_variation_loss, wasserstein_style_loss)
+from .losses import content_loss, gram_matrix, guided_style_loss, layer_style_loss, total_variation_loss
+from ..errors import SettingsError
+from .style_targets import (LOSSES, TARGET_TYPES, Moments, W2Targets, describe, layer_loss, prepare,
+                            projection_directions, target_size)
 
 #: The terms every optimiser reports, in this order (``Objective.stack``).
 LOSS_TERMS = ("total", "content", "style", "tv")
@@ -50,23 +52,13 @@ class GuidedTargets(NamedTuple):
     weights: Any
 
 
-class Moments(NamedTuple):
-    """A style picture's feature mean and second moment at one layer (``style_loss="w2"``);
-    blends of several styles add them, weighted, as Gram matrices add."""
+class RegionTargets(NamedTuple):
+    """:class:`GuidedTargets` for the style losses besides Gram (:mod:`.style_targets`):
+    ``targets``, each style's targets (a tuple); ``masks`` ``(S, h, w)``; ``weights`` ``(S,)``."""
 
-    mean: Any
-    second: Any
-
-    def __add__(self, other):  # a weighted blend: the mixture's moments
-        return Moments(self.mean + other.mean, self.second + other.second)
-
-
-class W2Targets(NamedTuple):
-    """A style layer's targets for the Wasserstein-2 loss: mean, covariance square root, trace."""
-
-    mean: Any
-    cov_root: Any
-    cov_trace: Any
+    targets: tuple
+    masks: Any
+    weights: Any
 
 
 @dataclass(frozen=True)
@@ -85,10 +77,12 @@ class Objective:
     content_scales: dict | None = None  #: a factor per content layer (see :meth:`relative`); None: all 1
     #: for style layers with :class:`GuidedTargets`: a factor per style (see :meth:`relative`); None: all 1
     style_scales: dict | None = None
-    #: "gram" (the paper's Gram-matrix loss) or "w2" (the Wasserstein-2 distance of Gaussians fitted to the
-    #: features). Not a setting: measured worse than "gram" on the quality measure (bench/variants.py,
-    #: bench/RESULTS.md), it stays here for that comparison and for experiments.
+    #: "gram" (the paper's Gram-matrix loss), "meanstd" (each channel's mean and standard deviation),
+    #: "w2" (the Wasserstein-2 distance of Gaussians fitted to the features), "histogram" (each channel's
+    #: histogram) or "sliced" (sliced Wasserstein): ``Settings.style_loss``; see :mod:`.style_targets`
     style_loss: str = "gram"
+    #: the seed of ``sliced``'s random directions (``Settings.seed``, or 0): fixed for a run
+    projection_seed: int = 0
     #: the dtype the Gram matrices of the generated picture are multiplied in (:func:`.losses.gram_matrix`):
     #: "bfloat16" in Gatys runs under ``mixed_bfloat16``
     gram_dtype: str = "float32"
@@ -100,6 +94,8 @@ class Objective:
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
         object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
+        if self.style_loss not in ("gram",) + LOSSES:
+            raise SettingsError(f"style_loss is {self.style_loss!r}", "use one of: " + ", ".join(("gram",) + LOSSES))
 
     def relative(self, content_targets: dict, style_targets: dict) -> "Objective":
         """The same objective with every layer's error divided by the size of its target.
@@ -129,9 +125,12 @@ class Objective:
         weights, style_scales = {}, {}
         for name, weight in self.style_layer_weights.items():
             target = style_targets[name]
-            if isinstance(target, W2Targets):  # the loss divides by N: undo it, divide by the target's mean square
-                size = float(target.cov_trace) + float(np.sum(np.square(np.asarray(target.mean, np.float64))))
-                weights[name] = weight * np.asarray(target.cov_root).shape[-1] / max(size, 1e-30)
+            if isinstance(target, TARGET_TYPES):  # divided by its loss at zero features (see .style_targets)
+                weights[name] = weight / max(target_size(target), 1e-30)
+                continue
+            if isinstance(target, RegionTargets):
+                weights[name] = weight
+                style_scales[name] = tuple(1.0 / max(target_size(t), 1e-30) for t in target.targets)
                 continue
             grams = np.asarray(target.grams if isinstance(target, GuidedTargets) else target, np.float64)
             channels = grams.shape[-1]  # the style losses divide by 4 N^2: undo it, divide by ||A||^2
@@ -157,7 +156,8 @@ class Objective:
         describes: its weights and layers, each style layer weighted by ``settings.layer_weights()``."""
         return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
                    tuple(settings.content_layers) if settings.content_weight > 0 else (),
-                   settings.layer_weights() if settings.style_weight > 0 else {})
+                   settings.layer_weights() if settings.style_weight > 0 else {},
+                   style_loss=getattr(settings, "style_loss", "gram"), projection_seed=getattr(settings, "seed", None) or 0)
 
     @property
     def style_layers(self) -> tuple[str, ...]:
@@ -170,31 +170,35 @@ class Objective:
 
     def style_targets(self, features: dict, weight: float = 1.0) -> dict:
         """``{layer: weight * G}``: the Gram matrices of a style picture's features (blends add
-        them); for ``style_loss="w2"`` weighted :class:`Moments`, which :meth:`prepare_targets`
-        turns into the loss's targets once the blend is summed."""
-        if self.style_loss == "w2":
+        them); for the other style losses, the weighted summaries of :func:`.style_targets.describe`
+        (which add too), which :meth:`prepare_targets` turns into the loss's targets once the
+        blend is summed."""
+        if self.style_loss == "gram":
+            return {name: weight * gram_matrix(features[name]) for name in self.style_layers}
+        return {name: describe(self.style_loss, features[name], weight, self._directions(name, features[name]))
+                for name in self.style_layers}
+
+    def _directions(self, name: str, features):
+        if self.style_loss != "sliced":
+            return None
+        return projection_directions(int(features.shape[-1]), self.projection_seed, self.style_layers.index(name))
+
+    def prepare_targets(self, targets: dict) -> dict:
+        """Blended :meth:`style_targets` as :meth:`terms` takes them: Gram matrices as they are,
+        other summaries as their loss's targets (:func:`.style_targets.prepare`, in NumPy, once)."""
+        if self.style_loss == "gram":
+            return dict(targets)
+        return {name: prepare(self.style_loss, target) for name, target in targets.items()}
+
+    def regions(self, targets: list, masks, weights):
+        """One style layer's targets when each style paints its own region: ``targets`` holds each
+        style's prepared targets, ``masks`` ``(S, h, w)`` their regions at this layer's resolution,
+        ``weights`` ``(S,)`` their weights."""
+        if self.style_loss == "gram":
             import numpy as np
 
-            return {name: Moments(*(weight * np.asarray(m, np.float64) for m in feature_moments(features[name])))
-                    for name in self.style_layers}
-        return {name: weight * gram_matrix(features[name]) for name in self.style_layers}
-
-    @staticmethod
-    def prepare_targets(targets: dict) -> dict:
-        """Blended :meth:`style_targets` as :meth:`terms` takes them: Gram matrices as they are;
-        :class:`Moments` as :class:`W2Targets` (the covariance's symmetric root, in NumPy, once)."""
-        import numpy as np
-
-
-        prepared = {}
-        for name, target in targets.items():
-            if isinstance(target, Moments):
-                cov = target.second - np.outer(target.mean, target.mean)
-                root = matrix_power((cov + cov.T) / 2, 0.5)
-                target = W2Targets(target.mean.astype(np.float32), root.astype(np.float32),
-                                   np.float32(np.trace(cov)))
-            prepared[name] = target
-        return prepared
+            return GuidedTargets(np.concatenate([np.asarray(g) for g in targets]), masks, weights)
+        return RegionTargets(tuple(targets), masks, weights)
 
     def terms(self, features: dict, content_targets: dict, style_targets: dict, picture) -> dict:
         """The loss terms of one evaluation, as float32 scalars.
@@ -223,8 +227,14 @@ class Objective:
         return {"total": total, "content": content, "style": style, "tv": tv, "style_layers": per_layer}
 
     def _layer_style(self, name: str, features, target):
-        if isinstance(target, W2Targets):
-            return wasserstein_style_loss(features, *target)
+        if isinstance(target, TARGET_TYPES):
+            return layer_loss(features, target)
+        if isinstance(target, RegionTargets):
+            scales = self.style_scales.get(name) if self.style_scales else None
+            total = 0.0
+            for s, (each, mask, weight) in enumerate(zip(target.targets, target.masks, target.weights)):
+                total = total + float(weight) * (scales[s] if scales else 1.0) * layer_loss(features, each, mask)
+            return total
         if not isinstance(target, GuidedTargets):
             return layer_style_loss(features, target, dtype=self.gram_dtype)
         weights = target.weights
@@ -262,4 +272,4 @@ class Objective:
         return ops.stack([ops.cast(ops.convert_to_tensor(terms[k]), "float32") for k in LOSS_TERMS])
 
 
-__all__ = ["Objective", "GuidedTargets", "Moments", "W2Targets", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]
+__all__ = ["Objective", "GuidedTargets", "RegionTargets", "Moments", "W2Targets", "LOSS_TERMS", "FLOAT16_LOSS_SCALE", "FLOAT16_SCALE_STEP", "FLOAT16_MIN_SCALE"]

@@ -2,9 +2,10 @@
 
 :class:`Pictures` reads the content and style pictures once and prepares their colours and masks.
 :class:`StyleTransfer` builds, at one size, what does not change while the picture does (the
-feature extractor, the content features, the blended style Gram matrices and a compiled
-value-and-gradient function) and optimises with L-BFGS (the paper's choice, :mod:`.lbfgs`;
-each step is clipped to valid pixel values) or Adam. :func:`.run.stylize` runs one per size of
+feature extractor, the content features, the blended style targets (Gram matrices, or what
+``settings.style_loss`` compares) and a compiled value-and-gradient function) and optimises
+with L-BFGS (the paper's choice, :mod:`.lbfgs`; each step is clipped to valid pixel values) or
+Adam. :func:`.run.stylize` runs one per size of
 the schedule; ``StyleTransfer(content, styles, settings).run()`` is the plain one-size algorithm.
 """
 
@@ -24,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from ..core.features import FeatureExtractor  # noqa: E402
 from ..core.images import IMAGENET_MEAN_BGR, as_picture, one_or_many, preprocess, resize, resize_to_long_side  # noqa: E402
-from ..core.objective import FLOAT16_LOSS_SCALE, FLOAT16_MIN_SCALE, FLOAT16_SCALE_STEP, GuidedTargets, Objective  # noqa: E402
+from ..core.objective import FLOAT16_LOSS_SCALE, FLOAT16_MIN_SCALE, FLOAT16_SCALE_STEP, Objective  # noqa: E402
 from ..errors import SettingsError  # noqa: E402
 from ..limits import MAX_STYLE_DECODE, MIN_VGG_SHORT_SIDE  # noqa: E402
 from ..settings import Settings  # noqa: E402
@@ -148,7 +149,7 @@ class StyleTransfer:
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
         if self.masks is None:
-            self.style_targets = Objective.prepare_targets(self._blended_grams())
+            self.style_targets = self.objective.prepare_targets(self._blended_grams())
         else:
             self.style_targets = self._guided_targets(feats)
         if s.relative_losses:
@@ -174,14 +175,15 @@ class StyleTransfer:
         return grams
 
     def _guided_targets(self, content_features: dict) -> dict:
-        """Per style layer, each style's Gram matrix and its mask at that layer's resolution."""
-        grams = [self.objective.style_targets(self._style_features(style)) for style in self.styles]
+        """Per style layer, each style's targets (its Gram matrix) and its mask at that layer's resolution."""
+        objective = self.objective
+        per_style = [objective.prepare_targets(objective.style_targets(self._style_features(s))) for s in self.styles]
         weights = np.asarray(self.blend, np.float32) / max(self.blend)
         targets = {}
-        for name in self.objective.style_layers:
+        for name in objective.style_layers:
             shape = tuple(content_features[name].shape[1:3])
             masks = np.stack([resize_mask(mask, shape) for mask in self.masks])
-            targets[name] = GuidedTargets(np.concatenate([np.asarray(g[name]) for g in grams]), masks, weights)
+            targets[name] = objective.regions([t[name] for t in per_style], masks, weights)
         return targets
 
     # -- the compiled objective ------------------------------------------------------------
