@@ -120,7 +120,7 @@ def reference_failure(number: int, called) -> ExerciseFailed | None:
     """The failure of a right answer that came from the package's own function(s) ``called``."""
     if not called:
         return None
-    names = ", ".join(sorted(set(called)))
+    names = " and ".join(sorted(set(called)))
     return ExerciseFailed(f"your function calls the package's own {names}, the answer itself: the exercise is to "
                           f"write it yourself, from the operations the hint names")
 

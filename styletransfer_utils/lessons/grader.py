@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 import pickle
 import secrets
@@ -41,6 +42,11 @@ SERIES = "StyleTransfer"
 LESSONS = sorted({e.lesson for e in EXERCISES.values()})
 PROBE_SOURCE = Path(probe_module.__file__).read_text(encoding="utf-8")
 PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+_QUIET = logging.getLogger("styletransfer_utils.grader")  # nbclient's "Timeout waiting..." lines: the report says it
+_QUIET.propagate = False
+_QUIET.addHandler(logging.NullHandler())
 
 
 class GradingError(StyleTransferError):
@@ -147,7 +153,7 @@ def run(path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
     client = NotebookClient(nb, timeout=limits.timeout, allow_errors=True, interrupt_on_timeout=True,
                             error_on_timeout={"ename": "TimeLimit", "evalue": f"the cell ran longer than {limits.timeout} s "
                                               "and was interrupted", "traceback": []},
-                            kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            kernel_name="python3", log=_QUIET, extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(Path(path).parent.resolve())}})
     result = {"error": "", "failed_cells": [], "records": {}}
     where = "the kernel's start"
@@ -160,7 +166,9 @@ def run(path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
                     client.execute_cell(cell, index)
                     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                     if errors:
-                        result["failed_cells"].append(f"cell {index + 1}: {errors[0].get('ename', '')}")
+                        name = errors[0].get("ename", "")
+                        name = f"stopped at the time limit ({limits.timeout} s)" if name in ("KeyboardInterrupt", "TimeLimit") else name
+                        result["failed_cells"].append(f"cell {index + 1}: {name}")
             for number in lesson_exercises(lesson):
                 nonce = secrets.token_hex(16)
                 spec = out / f"{secrets.token_hex(8)}.pkl"
@@ -233,6 +241,8 @@ def _judge_one(number, nb, found, cases, context) -> tuple[str, str]:
         return "NOT DONE", f"the notebook defines no {exercise.function}, the function this exercise asks for"
     if record["status"] == "not done":
         return "NOT DONE", "the function still raises NotImplementedError; write it where the stub is"
+    if record["status"] == "raised" and record["error"].startswith("KeyboardInterrupt"):
+        return "FAIL", "your function ran longer than the time limit of a cell and was stopped"
     if record["status"] == "raised":
         return "FAIL", crash_message(record["error"], record["line"], eager=number == 7)
     info = {"source": function_source(nb, exercise.function), "seconds": record["seconds"],
