@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import TINY, assert_one_line_error
+from helpers import TINY
 from styletransfer_utils.core import images, losses
 from styletransfer_utils.lessons import exercises, grading
 from styletransfer_utils.lessons.exercises import ExerciseFailed

@@ -26,8 +26,6 @@ import importlib
 import inspect
 import os
 import re
-import sys
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,7 +33,7 @@ import numpy as np
 
 from .answers import CASES, JUDGES, _features  # noqa: F401 - _features: the tests build wrong answers with it
 from .feedback import RTOL, ExerciseFailed, compare
-from .probe import as_tensors, call, learner_line
+from .probe import as_tensors, learner_line, run_cases
 
 
 @dataclass(frozen=True)
@@ -170,28 +168,12 @@ def crash_message(error: str, line: str = "", eager: bool = False) -> str:
 
 
 def _run(number: int, function, cases, info) -> list:
-    """The learner's outputs for ``cases``, in this process, watched as the grader's kernel probe watches them."""
+    """The learner's outputs for ``cases``, in this process, watched as the grader's probe watches them."""
     exercise = EXERCISES[number]
-    codes, seen, outputs = set(answer_codes(number)), set(), []
-
-    def profile(frame, event, arg):
-        if event == "call" and (os.path.realpath(frame.f_code.co_filename), frame.f_code.co_name) in codes:
-            seen.add(frame.f_code.co_name)
-
-    for i, case in enumerate(cases):
-        args = tuple(as_tensors(a) if exercise.tensors else (a.copy() if isinstance(a, np.ndarray) else a)
-                     for a in case)
-        for _ in range(2 if i in exercise.timed else 1):
-            start = time.perf_counter()
-            sys.setprofile(profile)
-            try:
-                output = call(function, args, model_call=exercise.model_call)
-            finally:
-                sys.setprofile(None)
-            seconds = time.perf_counter() - start
-        outputs.append(output)
-        info["seconds"].append(seconds)
-    info["references"] = sorted(seen)
+    args = [tuple(as_tensors(a) if exercise.tensors else (a.copy() if isinstance(a, np.ndarray) else a) for a in case)
+            for case in cases]
+    outputs, info["seconds"], info["references"] = run_cases(function, args, answer_codes(number),
+                                                             model_call=exercise.model_call, timed=exercise.timed)
     return outputs
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import ast
 import json
 import logging
-import os
 import pickle
 import secrets
 import tempfile

@@ -93,22 +93,35 @@ def as_tensors(value):
     return value
 
 
+def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=()):
+    """``function`` on each case: its outputs, seconds per call, and which of the ``forbidden`` codes
+    ((file, name) pairs: the package's answers) ran inside it, seen by a profiler."""
+    forbidden, seen, outputs, seconds = {tuple(f) for f in forbidden}, set(), [], []
+
+    def profile(frame, event, arg):
+        if event == "call" and (os.path.realpath(frame.f_code.co_filename), frame.f_code.co_name) in forbidden:
+            seen.add(frame.f_code.co_name)
+
+    for i, case in enumerate(cases):
+        for _ in range(2 if i in timed else 1):  # a timed call: once to warm up
+            start = time.perf_counter()
+            sys.setprofile(profile)
+            try:
+                output = call(function, case, model_call=model_call)
+            finally:
+                sys.setprofile(None)
+            took = time.perf_counter() - start
+        outputs.append(output)
+        seconds.append(took)
+    return outputs, seconds, sorted(seen)
+
+
 def probe(spec_path: str) -> None:
     with open(spec_path, "rb") as file:
         spec = pickle.load(file)
     record = {"nonce": spec["nonce"], "status": "done", "error": "", "line": "", "seconds": [], "references": []}
     arrays = {}
-    namespace = get_ipython().user_ns  # noqa: F821 - the kernel's, where the learner's cells ran
-    function = namespace.get(spec["function"])
-    forbidden = {tuple(f) for f in spec["forbidden"]}
-    seen = set()
-
-    def profile(frame, event, arg):
-        if event == "call":
-            key = (os.path.realpath(frame.f_code.co_filename), frame.f_code.co_name)
-            if key in forbidden:
-                seen.add(key[1])
-
+    function = get_ipython().user_ns.get(spec["function"])  # noqa: F821 - the kernel's, where the learner's cells ran
     if not callable(function):
         record["status"] = "missing"
     else:
@@ -117,26 +130,17 @@ def probe(spec_path: str) -> None:
         if spec["tensors"] and "tensorflow" in sys.modules:
             cases = [tuple(as_tensors(a) for a in case) for case in cases]
         try:
-            for i, case in enumerate(cases):
-                for _ in range(2 if i in spec["timed"] else 1):  # a timed call: once to warm up
-                    start = time.perf_counter()
-                    sys.setprofile(profile)
-                    try:
-                        output = call(function, case, model_call=spec["model_call"])
-                    finally:
-                        sys.setprofile(None)
-                    seconds = time.perf_counter() - start
+            outputs, record["seconds"], record["references"] = run_cases(
+                function, cases, spec["forbidden"], model_call=spec["model_call"], timed=spec["timed"])
+            for i, output in enumerate(outputs):
                 flatten(output, f"c{i}", arrays)
-                record["seconds"].append(seconds)
-            state = spec.get("state")
-            if state:  # the weights the function works with (exercise 8: the network's)
-                flatten([np.asarray(w) for w in function.__globals__[state].get_weights()], "state", arrays)
+            if spec.get("state"):  # the weights the function works with (exercise 8: the network's)
+                flatten([np.asarray(w) for w in function.__globals__[spec["state"]].get_weights()], "state", arrays)
         except NotImplementedError:
             record["status"] = "not done"
         except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt too: the cell's time limit
             record.update(status="raised", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                           line=learner_line(exc.__traceback__, _LIBRARIES + tuple(spec["libraries"])))
-    record["references"] = sorted(seen)
     base = os.path.join(spec["out"], spec["nonce"])
     with open(base + ".npz", "wb") as file:
         np.savez(file, **arrays)
