@@ -166,3 +166,34 @@ def test_the_source_of_a_learners_function_is_found_in_the_notebook():
                                          nbformat.v4.new_code_cell("f = lambda x: losses.gram_matrix(x)")])
     assert grader.function_source(nb, "f") == "lambda x: losses.gram_matrix(x)"
     assert grader.function_source(nb, "g") is None
+
+
+def _keywords(notebook, call):
+    """The literal keyword arguments of the first ``call(...)`` in a notebook's code cells."""
+    import ast
+
+    for cell in nbformat.read(str(NOTEBOOKS / notebook), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        text = "\n".join("" if line.startswith("%") else line for line in cell.source.split("\n"))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == call:
+                found = {}
+                for k in node.keywords:
+                    try:
+                        found[k.arg] = ast.literal_eval(k.value)
+                    except ValueError:
+                        found[k.arg] = ast.unparse(k.value)
+                return found
+    raise AssertionError(f"no {call}(...) in {notebook}")
+
+
+def test_the_grader_sets_exercises_7_and_8_up_as_notebooks_04_and_06_do_in_smoke_mode():
+    from styletransfer_utils.lessons.answers import GATYS_SETTINGS, TRAIN_SETTINGS
+
+    gatys = _keywords("04_optimization_and_acceleration.ipynb", "Settings")
+    assert gatys.pop("size") == "COMPARE_SIZE" and gatys == GATYS_SETTINGS
+    smoke = {"TRAIN_STEPS": 4, "TRAIN_BATCH": 1, "TRAIN_CROP": 64, "HALF_WIDTH": True}  # the parameters cell's
+    train = {k: smoke.get(v, v) for k, v in _keywords("06_feed_forward_networks.ipynb", "TrainSettings").items()
+             if k not in ("content_layers", "style_layers")}
+    assert train == TRAIN_SETTINGS

@@ -24,6 +24,9 @@ from .feedback import ExerciseFailed, compare, loops
 
 #: notebook 04's StyleTransfer for exercise 7 (the paper's absolute losses), less its size
 GATYS_SETTINGS = dict(precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3)
+#: notebook 06's TrainSettings for exercise 8 in smoke mode (its layers: Johnson et al.'s), less its precision
+TRAIN_SETTINGS = dict(steps=4, batch_size=1, crop_size=64, half_width=True, checkpoint_every=0, preview_every=0, seed=0,
+                      init=None, relative_losses=False, style_weight=2e-4, tv_weight=1.0)
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -326,10 +329,8 @@ def grading_context(number: int, folder) -> dict:
         photos.mkdir(parents=True, exist_ok=True)
         for name in data.SHIPPED_CONTENT:
             save_image(photos / f"{name}.png", data.shipped_content(name))
-        settings = TrainSettings(steps=4, batch_size=1, crop_size=64, half_width=True, checkpoint_every=0,
-                                 preview_every=0, seed=0, init=None, relative_losses=False, precision="float32",
-                                 content_layers=JOHNSON_CONTENT_LAYERS, style_layers=JOHNSON_STYLE_LAYERS,
-                                 style_weight=2e-4, tv_weight=1.0)
+        settings = TrainSettings(**TRAIN_SETTINGS, precision="float32", content_layers=JOHNSON_CONTENT_LAYERS,
+                                 style_layers=JOHNSON_STYLE_LAYERS)
         return {"trainer": Trainer(data.example_path("starry_night"), photos, settings)}
     return {}
 
@@ -339,4 +340,4 @@ CASES = {1: _cases_preprocess, 2: _cases_layers, 3: _cases_content, 4: _cases_gr
 JUDGES = {1: _judge_preprocess, 2: _judge_layers, 3: _judge_content, 4: _judge_gram, 5: _judge_style,
           6: _judge_tv, 7: _judge_value_and_grad, 8: _judge_training_step}
 
-__all__ = ["CASES", "GATYS_SETTINGS", "GRAM_RESHAPED", "JUDGES", "grading_context"]
+__all__ = ["CASES", "GATYS_SETTINGS", "GRAM_RESHAPED", "JUDGES", "TRAIN_SETTINGS", "grading_context"]
