@@ -96,6 +96,17 @@ def test_gram_matrix(capsys):
     _fails(capsys, 4, reshaped, "straight to (N, M)", "then transpose")
 
 
+def test_an_answer_that_hides_its_call_of_the_reference_fails(capsys):
+    import sys
+
+    def hidden(features):  # no reference named, and the profiler turned off before the call
+        sys.setprofile(None)
+        return getattr(losses, "gram_" + "matrix")(features)
+
+    _fails(capsys, 4, hidden, "turned off the profiler")
+    _fails(capsys, 4, lambda f: getattr(losses, "gram_" + "matrix")(f), "calls the package's own gram_matrix")
+
+
 def test_a_crash_shows_the_learners_line_not_the_checkers(capsys):
     def gram(features):
         flat = tf.reshape(features, (-1, 7))  # a wrong reshape: the error is raised here

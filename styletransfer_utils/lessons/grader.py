@@ -116,23 +116,26 @@ def read_notebook(path):
     return nb, lesson
 
 
-def function_source(nb, name: str) -> str | None:
-    """The source of the last definition of ``name`` in the notebook's code cells (def, lambda or assignment)."""
+def _definition(source: str, name: str) -> str | None:
+    """The source of the last top-level definition of ``name`` in a cell (def, lambda or assignment)."""
+    text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
     found = None
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.split("\n"))
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-                found = ast.get_source_segment(text, node)
-            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-                found = ast.get_source_segment(text, node.value)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            found = ast.get_source_segment(text, node)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            found = ast.get_source_segment(text, node.value)
     return found
+
+
+def function_source(nb, name: str) -> str | None:
+    """The source of the last definition of ``name`` in the notebook's code cells."""
+    index = defining_cell(nb.cells, name)
+    return None if index is None else _definition(nb.cells[index].source, name)
 
 
 # -- running: the learner's cells, then the probes -------------------------------------------------
@@ -143,7 +146,6 @@ def run(path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
     Thread-safe: each call has its own kernel. Returns ``{"error", "failed_cells", "records": {n: (record,
     arrays)}}``; a probe that wrote nothing (a dead kernel, a probe broken by the learner's code) has none.
     """
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -159,35 +161,55 @@ def run(path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
     try:
         with client.setup_kernel():
             _limit(client.km, limits)
-            for index, cell in enumerate(nb.cells):
+            numbers, cells = lesson_exercises(lesson), list(nb.cells)
+            after = {n: defining_cell(cells, EXERCISES[n].function) for n in numbers}
+            for index, cell in enumerate(cells):
                 where = f"cell {index + 1}"
                 if cell.cell_type == "code":
                     client.execute_cell(cell, index)
                     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                     if errors:
                         name = errors[0].get("ename", "")
-                        name = f"stopped at the time limit ({limits.timeout} s)" if name in ("KeyboardInterrupt", "TimeLimit") else name
+                        if name in ("KeyboardInterrupt", "TimeLimit"):
+                            name = f"stopped at the time limit ({limits.timeout} s)"
                         result["failed_cells"].append(f"cell {index + 1}: {name}")
-            for number in lesson_exercises(lesson):
-                nonce = secrets.token_hex(16)
-                spec = out / f"{secrets.token_hex(8)}.pkl"
-                exercise, where = EXERCISES[number], f"the grader's call of {EXERCISES[number].function}"
-                with open(spec, "wb") as file:
-                    pickle.dump({"nonce": nonce, "out": str(out), "function": exercise.function, "cases": cases[number],
-                                 "forbidden": answer_codes(number), "model_call": exercise.model_call,
-                                 "tensors": exercise.tensors, "timed": exercise.timed, "state": exercise.state,
-                                 "libraries": [PACKAGE]}, file)
-                code = PROBE_SOURCE + f"\nprobe({str(spec)!r})\n"
-                cell = nbformat.v4.new_code_cell(f"exec(compile({code!r}, '<grader>', 'exec'), {{'__name__': '__grader__'}})")
-                nb.cells.append(cell)
-                client.execute_cell(cell, len(nb.cells) - 1)
-                result["records"][number] = _read_probe(out, nonce)
+                for number in [n for n in numbers if after[n] == index]:  # where its check cell would be
+                    where = f"the grader's call of {EXERCISES[number].function}"
+                    result["records"][number] = _probe(client, nb, number, cases[number], out)
+            for number in [n for n in numbers if after[n] is None]:  # defined nowhere the grader can see
+                where = f"the grader's call of {EXERCISES[number].function}"
+                result["records"][number] = _probe(client, nb, number, cases[number], out)
     except DeadKernelError:
         result["error"] = (f"the kernel died in {where} (often memory: the cap is "
                            f"{limits.memory / 2**30:.3g} GB); the exercises after it were not graded")
     except Exception as exc:  # noqa: BLE001 - a kernel that would not start, or a client that broke
         result["error"] = f"the notebook could not be run to the end: {type(exc).__name__}: {exc}"
     return result
+
+
+def defining_cell(cells, name: str) -> int | None:
+    """The index of the last code cell that defines ``name`` at its top level, or None."""
+    found = None
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code" and _definition(cell.source, name) is not None:
+            found = index
+    return found
+
+
+def _probe(client, nb, number: int, cases, out: Path):
+    """Run the probe for exercise ``number`` in the client's kernel; its (record, arrays), or None."""
+    import nbformat
+
+    nonce, spec, exercise = secrets.token_hex(16), out / f"{secrets.token_hex(8)}.pkl", EXERCISES[number]
+    with open(spec, "wb") as file:
+        pickle.dump({"nonce": nonce, "out": str(out), "function": exercise.function, "cases": cases,
+                     "forbidden": answer_codes(number), "model_call": exercise.model_call, "tensors": exercise.tensors,
+                     "timed": exercise.timed, "state": exercise.state, "libraries": [PACKAGE]}, file)
+    code = PROBE_SOURCE + f"\nprobe({str(spec)!r})\n"
+    cell = nbformat.v4.new_code_cell(f"exec(compile({code!r}, '<grader>', 'exec'), {{'__name__': '__grader__'}})")
+    nb.cells.append(cell)
+    client.execute_cell(cell, len(nb.cells) - 1)
+    return _read_probe(out, nonce)
 
 
 def _limit(km, limits: Limits) -> None:

@@ -93,6 +93,9 @@ def as_tensors(value):
     return value
 
 
+PROFILER_OFF = "<profiler off>"  #: what run_cases reports when the learner's code turned its profiler off
+
+
 def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=()):
     """``function`` on each case: its outputs, seconds per call, and which of the ``forbidden`` codes
     ((file, name) pairs: the package's answers) ran inside it, seen by a profiler."""
@@ -102,6 +105,7 @@ def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=())
         if event == "call" and (os.path.realpath(frame.f_code.co_filename), frame.f_code.co_name) in forbidden:
             seen.add(frame.f_code.co_name)
 
+    real = getattr(sys.setprofile, "__self__", None) is sys and sys.setprofile.__name__ == "setprofile"
     for i, case in enumerate(cases):
         for _ in range(2 if i in timed else 1):  # a timed call: once to warm up
             start = time.perf_counter()
@@ -109,6 +113,8 @@ def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=())
             try:
                 output = call(function, case, model_call=model_call)
             finally:
+                if not real or sys.getprofile() is not profile:  # replaced, or turned off by the learner's code
+                    seen.add(PROFILER_OFF)
                 sys.setprofile(None)
             took = time.perf_counter() - start
         outputs.append(output)
