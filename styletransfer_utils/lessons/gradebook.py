@@ -29,8 +29,8 @@ from .grader import GradingError, Limits, Report, broken, judge_notebook, new_se
 
 HELP = ("Grade learners' exercise notebooks. WARNING: grading runs the learners' code, on this machine, with "
         "your rights (your files, your network): each notebook runs in its own Python kernel, with a memory cap "
-        "and a time limit per cell, but no other sandbox. Grade untrusted work in a container or a throwaway "
-        "account. The grade never comes from what a notebook prints: the grader calls each exercise's "
+        "and a time limit per cell, but no other sandbox (and as root, a learner's code may lift the cap). Grade "
+        "untrusted work as an ordinary user, in a container or a throwaway account. The grade never comes from what a notebook prints: the grader calls each exercise's "
         "function itself, on inputs drawn afresh, and compares with the package's answers in its own process.")
 
 
