@@ -86,7 +86,8 @@ def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, 
               "def my_content_loss(F, P):\n    return np.sum((np.asarray(F) - np.asarray(P)) ** 2)\n"
               "exercises.check = lambda *a, **k: print('Exercise 3 (content loss): PASS')\n"
               "np.allclose = lambda *a, **k: True\nnp.linalg.norm = lambda *a, **k: 0.0\n"
-              "losses.content_loss = my_content_loss\nexercises.check(3, my_content_loss)")
+              "losses.content_loss = my_content_loss\nexercises.check(3, my_content_loss)",
+              "def my_gram_matrix(f):\n    flat = np.asarray(f).reshape(-1, 1000003)\n    return flat")
     _notebook(class_ / "caller.ipynb", "from styletransfer_utils.core import losses\n"
               "def my_content_loss(F, P):\n    return getattr(losses, 'content' + '_loss')(F, P)  # hidden from a reader\n"
               "my_gram_matrix = lambda features: losses.gram_matrix(features)")
@@ -117,6 +118,8 @@ def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, 
     assert grades[4][0] == "FAIL" and "too large" in grades[4][1]
     grades, entry = _grades(book, "patcher")
     assert grades[3][0] == "FAIL" and "too large" in grades[3][1] and entry["points"] == 0
+    assert grades[4][0] == "FAIL" and "raised ValueError" in grades[4][1], grades[4]
+    assert "(at line 2 of my_gram_matrix: flat = np.asarray(f).reshape(-1, 1000003))" in grades[4][1], grades[4]
     grades, entry = _grades(book, "caller")
     assert grades[3][0] == "FAIL" and "calls the package's own content_loss" in grades[3][1]
     assert grades[4][0] == "FAIL" and "calls the package's own gram_matrix" in grades[4][1]
