@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from helpers import TINY
 from styletransfer_utils.core import images, losses
-from styletransfer_utils.lessons import exercises, grading
+from styletransfer_utils.lessons import answers, exercises, grading
 from styletransfer_utils.lessons.exercises import ExerciseFailed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,14 +161,14 @@ def gatys():
 def _step(transfer, *, content_layer=None, drop=None, sign=1.0):
     s, extractor = transfer.settings, transfer.extractor
     layer = content_layer or s.content_layers[0]
-    content_extractor = exercises._features((layer,), x=transfer.x_content) if content_layer else None
+    content_extractor = answers._features((layer,), x=transfer.x_content) if content_layer else None
 
     def value_and_grad(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
             F = extractor(x)
             if content_layer:
-                mine = exercises._features((layer,), x=x)[layer]
+                mine = answers._features((layer,), x=x)[layer]
                 content = losses.content_loss(mine, content_extractor[layer])
             else:
                 content = losses.content_loss(F[layer], transfer.content_targets[layer])

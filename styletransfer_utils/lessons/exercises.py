@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from .answers import CASES, JUDGES, _features  # noqa: F401 - _features: the tests build wrong answers with it
+from .answers import CASES, JUDGES
 from .feedback import RTOL, ExerciseFailed, compare
 from .probe import PROFILER_OFF, as_tensors, learner_line, run_cases
 
@@ -48,9 +48,6 @@ class Exercise:
     timed: tuple = ()          #: inputs whose call is timed (after a warm-up call)
     state: str = ""            #: a global of the function whose weights the grader needs (exercise 8)
     points: int = 1
-
-    def __getitem__(self, i):  # EXERCISES[n][0] is the name, [1] the lesson, as before
-        return (self.name, self.lesson)[i]
 
 
 _LOSSES = "styletransfer_utils.core.losses"
