@@ -5,6 +5,7 @@
     styletransfer examples
     styletransfer train STYLE --data DIR -o MODEL.keras [options]
     styletransfer fast MODEL INPUT [INPUT ...] -o OUT
+    styletransfer grade SUBMISSIONS/ [--jobs N] [-o GRADEBOOK] [--json]   (runs the learners' code)
 
 CONTENT and STYLE are picture files or names from the example catalogue (``tubingen``,
 ``starry_night``, ...). The options are generated from the settings dataclasses of
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "  styletransfer examples                            list the example pictures\n"
                             "  styletransfer train STYLE --data PHOTOS -o MODEL  train a feed-forward network\n"
                             "  styletransfer fast MODEL PICTURE... -o OUT        stylise with a trained network\n"
-                            "  styletransfer grade NOTEBOOK... [--json]          grade learners' exercise notebooks")
+                            "  styletransfer grade SUBMISSIONS/ [-j N]          grade a class's notebooks (runs their code)")
     parser.add_argument("content", help="content picture: a file or an example name")
     parser.add_argument("styles", nargs="+", metavar="style", help="style picture(s): files or example names")
     parser.add_argument("-o", "--output", required=True, help="output picture (.png, .jpg, ...)")
@@ -183,17 +184,22 @@ STOP = StopRequest()
 class ProgressBar:
     """The progress callback of every command: a tqdm bar with the step, the loss terms and the
     time left; for training (a progress with ``images_per_second``) also the speed and the
-    unreadable photos skipped so far. ``initial``: the step a resumed run starts from."""
+    unreadable photos skipped so far; for grading (a progress with ``text``), that text.
+    ``initial``: the step a resumed run starts from."""
 
-    def __init__(self, enabled: bool = True, initial: int = 0):
-        self.enabled, self.initial, self.bar = enabled, initial, None
+    def __init__(self, enabled: bool = True, initial: int = 0, unit: str = "step"):
+        self.enabled, self.initial, self.unit, self.bar = enabled, initial, unit, None
 
     def __call__(self, progress) -> None:
         if self.bar is None:  # drawn at the first step, with the run's own total: an error before it stays one line
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=progress.steps, initial=self.initial, unit="step", disable=not self.enabled,
+            self.bar = tqdm(total=progress.steps, initial=self.initial, unit=self.unit, disable=not self.enabled,
                             dynamic_ncols=True, file=sys.stderr)
+        if not hasattr(progress, "losses"):
+            self.bar.set_postfix_str(progress.text, refresh=False)
+            self.bar.update(1)
+            return
         losses = progress.losses
         text = (f"loss={losses['total']:.4g} content={losses['content']:.3g} style={losses['style']:.3g} "
                 f"tv={losses['tv']:.3g}")
@@ -450,9 +456,9 @@ def _fast_jobs(inputs, output) -> list[tuple[Path, Path, bool]]:
 
 
 def cmd_grade(argv) -> int:
-    from .lessons.grading import main as grade
+    from .lessons.gradebook import main as grade
 
-    return grade(argv, parser_class=_Parser)
+    return grade(argv, parser_class=_Parser, progress_bar=lambda enabled: ProgressBar(enabled, unit="notebook"))
 
 
 COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast, "grade": cmd_grade}

@@ -200,8 +200,10 @@ class StyleTransferSliders(widgets.VBox):
         self.preview_image = widgets.Image(format="png", width=256)
         self.render_image = widgets.Image(format="png", width=512)
         style_box = widgets.VBox([widgets.HTML("<b>style layer weights</b>"), *self.sliders["style_layer_weights"]])
-        weight_box = widgets.VBox([self.sliders["content_weight"], self.sliders["style_weight"],
-                                   self.sliders["tv_weight"], style_box])
+        weighs = ("weights of the relative losses (each term divided by its target's size), not the paper's α/β"
+                  if base.relative_losses else "weights of the paper's absolute losses: α, β and the TV weight")
+        weight_box = widgets.VBox([widgets.HTML(f"<i>{weighs}</i>"), self.sliders["content_weight"],
+                                   self.sliders["style_weight"], self.sliders["tv_weight"], style_box])
         render_box = widgets.VBox([self.sliders["size"], self.sliders["steps"], self.render_button])
         super().__init__([
             widgets.HBox([weight_box, render_box]),

@@ -1,0 +1,343 @@
+"""Each exercise's inputs and judge: what the learner's function is given, and how its answer is read.
+
+For exercise ``n``, ``CASES[n](context, fresh)`` makes the inputs, as tuples of arguments (NumPy
+arrays, names, dicts); ``JUDGES[n](outputs, cases, context, info)`` compares the learner's outputs
+for them with the package's tested implementation, computed then, and raises
+:class:`~.feedback.ExerciseFailed` naming what differs. ``fresh=None`` gives the fixed inputs that
+the notebooks' check cells use; a seed gives other values, other shapes and other layers, which
+the grader draws for each run, so that no answer can be learnt by heart. ``info`` carries what the
+grader measured beside the outputs: the function's source (for loops) and seconds per call.
+The judges never call the learner's code, so the grader runs them in its own process, on the
+outputs that a learner's kernel sent back.
+
+Exercises 7 and 8 need the lesson's set-up (``context``: a ``StyleTransfer``, a ``Trainer``);
+:func:`grading_context` builds it as notebooks 04 and 06 do in smoke mode.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .feedback import ExerciseFailed, compare, loops
+
+#: notebook 04's StyleTransfer for exercise 7 (the paper's absolute losses), less its size
+GATYS_SETTINGS = dict(precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3)
+#: notebook 06's TrainSettings for exercise 8 in smoke mode (its layers: Johnson et al.'s), less its precision
+TRAIN_SETTINGS = dict(steps=4, batch_size=1, crop_size=64, half_width=True, checkpoint_every=0, preview_every=0, seed=0,
+                      init=None, relative_losses=False, style_weight=2e-4, tv_weight=1.0)
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+def _shift(fresh, n: int) -> int:
+    """0 for the check cells' fixed inputs; 1..n, drawn from ``fresh``, for the grader's."""
+    return 0 if fresh is None else 1 + int(fresh) % n
+
+
+def _tensor(shape, seed: int, low: float = 0.0, high: float = 3.0, fresh=None) -> np.ndarray:
+    seed = seed if fresh is None else seed + 7919 * int(fresh)
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
+
+
+def _pictures(size: int = 64):
+    """Tübingen and The Starry Night, long side ``size`` (the example pictures, cached)."""
+    from ..data import load_example
+
+    return load_example("tubingen", size), load_example("starry_night", size)
+
+
+def _features(layers, picture=None, *, x=None):
+    """The float32 VGG19 features of ``picture`` (RGB) or of the VGG19 input ``x``."""
+    from ..core.images import preprocess
+    from ..gatys.transfer import cached_extractor
+
+    return cached_extractor(tuple(layers), "max", "float32")(preprocess(picture) if x is None else x)
+
+
+def _numpy(features: dict) -> dict:
+    return {name: np.asarray(f) for name, f in features.items()}
+
+
+def _convs():
+    from ..core.features import VGG19_LAYERS
+
+    return tuple(name for name, kind, _ in VGG19_LAYERS if kind == "conv")
+
+
+# -- 1: preprocessing ----------------------------------------------------------------------------
+
+def _cases_preprocess(context, fresh):
+    return [(_pictures(48 + 4 * _shift(fresh, 8))[0],)]
+
+
+def _judge_preprocess(outputs, cases, context, info) -> None:
+    from ..core.images import IMAGENET_MEAN_BGR, preprocess
+
+    photo = cases[0][0]
+    h, w = photo.shape[:2]
+    compare(outputs[0], np.asarray(preprocess(photo)), "your VGG19 input",
+            shape_hints={(h, w, 3): "add the batch axis, x[None]"},
+            alternatives={"is still RGB: reverse the channels to BGR (x[..., ::-1])": photo[None] - IMAGENET_MEAN_BGR,
+                          "still has the ImageNet mean in it: subtract IMAGENET_MEAN_BGR": photo[None, ..., ::-1],
+                          "was not preprocessed at all: reverse to BGR and subtract the mean": photo[None],
+                          "subtracts the mean in RGB order: reverse the channels first, then subtract the BGR mean":
+                              (photo - IMAGENET_MEAN_BGR)[None, ..., ::-1],
+                          "was scaled to [0, 1]: VGG19 (caffe) takes 0-255 values": (photo / 255.0)[None, ..., ::-1]
+                              - IMAGENET_MEAN_BGR})
+
+
+# -- 2: the feature extractor's layers -----------------------------------------------------------
+
+def _cases_layers(context, fresh):
+    from ..core.images import preprocess
+
+    convs = _convs()
+    wanted = ["block1_conv1", "block3_conv1", "block4_conv2"]
+    if fresh is not None:
+        picked = np.random.default_rng(int(fresh)).choice(len(convs), 3, replace=False)
+        wanted = [convs[i] for i in sorted(picked)]
+    return [(wanted, np.asarray(preprocess(_pictures(48 + 4 * _shift(fresh, 4))[0])))]
+
+
+def _judge_layers(outputs, cases, context, info) -> None:
+    convs = _convs()
+    wanted, x = cases[0]
+    got = outputs[0]
+    if isinstance(got, (list, tuple)):
+        got = dict(zip(wanted, got))
+    if not isinstance(got, dict) or set(got) != set(wanted):
+        raise ExerciseFailed(f"your model gives {type(got).__name__} {sorted(got) if isinstance(got, dict) else ''}: "
+                             f"return {{name: features}} for exactly the layers asked for")
+    every = _features(convs, x=x)
+    for name in wanted:
+        alternatives = {f"comes from {other}, not {name}: pick the layer by its name": every[other]
+                        for other in convs if other != name and every[other].shape == every[name].shape}
+        compare(got[name], every[name], f"the output for {name}", alternatives=alternatives)
+
+
+# -- 3-6: the losses -----------------------------------------------------------------------------
+
+def _cases_content(context, fresh):
+    from ..core.images import resize
+
+    s = _shift(fresh, 5)
+    content, style = _pictures(64 + 8 * s)
+    return [(_tensor((1, 4 + s, 6 + s, 3), 1, fresh=fresh), _tensor((1, 4 + s, 6 + s, 3), 2, fresh=fresh)),
+            (np.asarray(_features(["block4_conv2"], content)["block4_conv2"]),
+             np.asarray(_features(["block4_conv2"], resize(style, content.shape[:2]))["block4_conv2"]))]
+
+
+def _judge_content(outputs, cases, context, info) -> None:
+    from ..core.losses import content_loss
+
+    for (F, P), mine in zip(cases, outputs):
+        m, n = int(np.prod(F.shape[1:3])), int(F.shape[-1])
+        compare(mine, content_loss(F, P), "your content loss",
+                factors={m * n: "take the mean over positions and channels (divide the sum by M*N)",
+                         m * n / 2: "use the mean, 1/(M N) * sum, not the paper's 1/2 * sum",
+                         0.5: "drop the 1/2: the package's content loss is the plain mean squared difference",
+                         m: "divide by N*M, not only N", n: "divide by N*M, not only M"},
+                alternatives={"is the mean absolute difference: square the differences": np.mean(np.abs(F - P))},
+                shape_hints={tuple(F.shape): "reduce to one number (a scalar)"})
+
+
+def _cases_gram(context, fresh):
+    s = _shift(fresh, 4)
+    return [(_tensor((1, 4 + s, 5 + s, 3), 3, fresh=fresh),),
+            (np.asarray(_features(["block3_conv1"], _pictures(64 + 8 * s)[0])["block3_conv1"]),)]
+
+
+GRAM_RESHAPED = ("reshapes the (H, W, N) features straight to (N, M): that mixes positions and channels (a "
+                 "row is not one channel). Reshape to (M, N) = (H*W, N), then transpose that (tf.transpose) and "
+                 "take F^T F")
+
+
+def _judge_gram(outputs, cases, context, info) -> None:
+    from ..core.losses import gram_matrix
+
+    for (F,), mine in zip(cases, outputs):
+        h, w, n = (int(d) for d in F.shape[1:])
+        flat = F.astype(np.float64).reshape(h * w, n)
+        scrambled = F.astype(np.float64).reshape(n, h * w)  # the classic bug: reshape to (N, M), no transpose
+        compare(mine, gram_matrix(F), "your Gram matrix",
+                factors={h * w: "divide by H*W (the number of positions M)", float(n): "divide by H*W, not by N",
+                         1 / n: "divide by H*W only, not by H*W*N"},
+                shape_hints={(1, h * w, h * w): "the transpose trick is on the wrong axis: reshape to (M, N) and "
+                                                "take F^T F (channels x channels), not F F^T",
+                             (h * w, h * w): "the transpose trick is on the wrong axis: take F^T F, N x N",
+                             (n, n): "keep the batch axis: shape (1, N, N)"},
+                alternatives={GRAM_RESHAPED: (scrambled @ scrambled.T / (h * w))[None],
+                              GRAM_RESHAPED + ", and divide by H*W": (scrambled @ scrambled.T)[None],
+                              "uses the features without the ReLU's zeros, or centred: take F^T F of the raw features":
+                              ((flat - flat.mean(0)).T @ (flat - flat.mean(0)) / (h * w))[None]})
+
+
+def _cases_style(context, fresh):
+    from ..core.losses import gram_matrix
+
+    convs = _convs()
+    layers = ["block1_conv1", "block2_conv1", "block3_conv1"]
+    if fresh is not None:
+        layers = [convs[i] for i in sorted(np.random.default_rng(int(fresh)).choice(9, 3, replace=False))]
+    content, style = _pictures(64 + 8 * _shift(fresh, 4))
+    weights = dict(zip(layers, (0.2, 0.3, 0.5) if fresh is None else np.round(
+        np.random.default_rng(int(fresh)).uniform(0.1, 1.0, 3), 3).tolist()))
+    targets = {name: np.asarray(gram_matrix(f)) for name, f in _features(layers, style).items()}
+    return [(_numpy(_features(layers, content)), targets, weights)]
+
+
+def _judge_style(outputs, cases, context, info) -> None:
+    from ..core.losses import style_loss
+
+    feats, targets, weights = cases[0]
+    layers = list(weights)
+    per_layer = {name: float(style_loss(feats, targets, {name: 1.0})) for name in layers}
+    unnormalised = sum(w * per_layer[n] * 4 * int(feats[n].shape[-1]) ** 2 for n, w in weights.items())
+    compare(outputs[0], style_loss(feats, targets, weights), "your style loss",
+            alternatives={"ignores the layer weights: multiply each layer's loss by its w_l": sum(per_layer.values()),
+                          "averages the layers: weight each by w_l and add them": np.mean(list(per_layer.values())),
+                          "misses 1/(4 N^2) for each layer (N: that layer's channels)": unnormalised,
+                          "uses only the last layer: add every layer in the weights": weights[layers[-1]] * per_layer[layers[-1]]})
+
+
+def _cases_tv(context, fresh):
+    s = _shift(fresh, 5)
+    return [(_tensor((1, 5 + s, 7 + s, 3), 4, 0, 255, fresh=fresh),), (_pictures(64 + 8 * s)[0][None],),
+            (_tensor((1, 256, 256, 3), 5, 0, 255, fresh=fresh),)]  # the last one is timed
+
+
+def _judge_tv(outputs, cases, context, info) -> None:
+    from ..core.losses import total_variation_loss
+
+    loop = loops(info.get("source"))
+    if loop:
+        raise ExerciseFailed(f"uses a Python loop ({loop}): vectorise it with slices, x[:, 1:] - x[:, :-1]")
+    for (x,), mine in zip(cases[:2], outputs):
+        a = x.astype(np.float64)
+        down, across = a[:, 1:] - a[:, :-1], a[:, :, 1:] - a[:, :, :-1]
+        compare(mine, total_variation_loss(x), "your total variation",
+                alternatives={"is missing the square: square the differences (this is L1 total variation)":
+                              np.mean(np.abs(down)) + np.mean(np.abs(across)),
+                              "uses only the vertical differences: add the horizontal ones": np.mean(down**2),
+                              "uses only the horizontal differences: add the vertical ones": np.mean(across**2),
+                              "sums where the package takes means: use the mean of each direction's squares":
+                                  np.sum(down**2) + np.sum(across**2)})
+    seconds = info.get("seconds") or []
+    if len(seconds) == len(cases):
+        big = cases[-1][0]
+        total_variation_loss(big)
+        start = time.perf_counter()
+        total_variation_loss(big)
+        reference = time.perf_counter() - start
+        if seconds[-1] > 50 * reference + 0.05:
+            raise ExerciseFailed(f"takes {seconds[-1]:.2f} s on a 256x256 picture, {seconds[-1] / reference:.0f}x the "
+                                 "reference: vectorise it with slices, x[:, 1:] - x[:, :-1]")
+
+
+# -- 7 and 8: one step of each method ------------------------------------------------------------
+
+def _cases_value_and_grad(context, fresh):
+    from ..core.images import preprocess
+
+    transfer = context["transfer"]
+    if fresh is None:
+        return [(np.asarray(transfer.initial_input("noise")),)]
+    h, w = transfer.content.shape[:2]
+    return [(np.asarray(preprocess(np.random.default_rng(int(fresh)).uniform(0, 255, (h, w, 3)).astype(np.float32))),)]
+
+
+def _pair(output, what: str):
+    if not isinstance(output, (list, tuple)) or len(output) != 2:
+        raise ExerciseFailed(f"your function returns {type(output).__name__}: return {what}")
+    return output
+
+
+def _judge_value_and_grad(outputs, cases, context, info) -> None:
+    transfer = context["transfer"]
+    (x,) = cases[0]
+    terms, grad = _pair(outputs[0], "(terms, gradient)")
+    reference, reference_grad = transfer.value_and_grad(x)
+    terms, reference = np.atleast_1d(np.asarray(terms, np.float64)), np.asarray(reference, np.float64)
+    s = transfer.settings
+    total, content, style, tv = reference
+    if terms.shape == (4,):
+        wrong_layers = {}
+        for layer in ("block4_conv1", "block5_conv2", "block3_conv2", "block2_conv2", "block1_conv2"):
+            mine_feats, target = _features([layer], x=x)[layer], _features([layer], x=transfer.x_content)[layer]
+            wrong_layers[f"comes from {layer}, not {s.content_layers[0]}: use the content layers of the settings"] = \
+                float(np.mean((np.asarray(mine_feats, np.float64) - np.asarray(target, np.float64)) ** 2))
+        compare(terms[1], content, "your content term", alternatives=wrong_layers)
+        compare(terms[2], style, "your style term")
+        compare(terms[3], tv, "your TV term")
+    _check_total(terms[0], reference, s)
+    compare(grad, reference_grad, "your gradient", factors={-1.0: "the sign is flipped: return the loss's gradient"})
+
+
+def _cases_training_step(context, fresh):
+    return [(np.asarray(context["trainer"].next_batch()),)]
+
+
+def _judge_training_step(outputs, cases, context, info) -> None:
+    trainer = context["trainer"]
+    reference = np.asarray(trainer.losses(cases[0][0]), np.float64)
+    mine = outputs[0]
+    mine = np.asarray(mine if not isinstance(mine, (list, tuple)) else [np.asarray(v) for v in mine], np.float64)
+    if mine.shape != (4,):
+        raise ExerciseFailed(f"your function returns {mine.shape} values: return total, content, style, tv")
+    total, content, style, tv = reference
+    s = trainer.settings
+    compare(mine[1], content, "your content term",
+            alternatives={"is zero: the content target must be the photos' features, not the network's": 0.0})
+    compare(mine[2], style, "your style term",
+            factors={float(len(s.style_layers)): "average the style layers: divide the sum by their number"})
+    compare(mine[3], tv, "your TV term")
+    _check_total(mine[0], reference, s)
+
+
+def _check_total(mine, reference, s) -> None:
+    """The total against the weighted sum, tightly: a small term (TV is often 1e-5 of the total)
+    left out must still be seen."""
+    total, content, style, tv = reference
+    compare(mine, total, "your total loss", rtol=2e-6, alternative_rtol=2e-5,
+            alternatives={"misses the TV term: add tv_weight * tv": total - s.tv_weight * tv,
+                          "misses the content term: add content_weight * content": total - s.content_weight * content,
+                          "misses the style term: add style_weight * style": total - s.style_weight * style,
+                          "adds the terms without their weights": content + style + tv})
+
+
+def grading_context(number: int, folder) -> dict:
+    """The set-up exercise ``number`` needs, as notebooks 04 and 06 make it in smoke mode (``folder``:
+    where exercise 8's training photos may go)."""
+    from pathlib import Path
+
+    from .. import data
+
+    if number == 7:
+        from ..gatys import StyleTransfer
+        from ..settings import Settings
+
+        return {"transfer": StyleTransfer(data.example_path("tubingen"), [data.example_path("starry_night")],
+                                          Settings(size=64, **GATYS_SETTINGS))}
+    if number == 8:
+        from ..core.images import save_image
+        from ..feedforward import Trainer, TrainSettings
+        from ..settings import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS
+
+        photos = Path(folder) / "photos"
+        photos.mkdir(parents=True, exist_ok=True)
+        for name in data.SHIPPED_CONTENT:
+            save_image(photos / f"{name}.png", data.shipped_content(name))
+        settings = TrainSettings(**TRAIN_SETTINGS, precision="float32", content_layers=JOHNSON_CONTENT_LAYERS,
+                                 style_layers=JOHNSON_STYLE_LAYERS)
+        return {"trainer": Trainer(data.example_path("starry_night"), photos, settings)}
+    return {}
+
+
+CASES = {1: _cases_preprocess, 2: _cases_layers, 3: _cases_content, 4: _cases_gram, 5: _cases_style,
+         6: _cases_tv, 7: _cases_value_and_grad, 8: _cases_training_step}
+JUDGES = {1: _judge_preprocess, 2: _judge_layers, 3: _judge_content, 4: _judge_gram, 5: _judge_style,
+          6: _judge_tv, 7: _judge_value_and_grad, 8: _judge_training_step}
+
+__all__ = ["CASES", "GATYS_SETTINGS", "GRAM_RESHAPED", "JUDGES", "TRAIN_SETTINGS", "grading_context"]

@@ -1,0 +1,203 @@
+"""The grader against learners who try to fool it: a folder of adversarial notebooks, each graded as it deserves.
+
+Small notebooks of lesson 03 written here, in NumPy (their kernels start without TensorFlow), beside
+the real lesson 01 (solved) and its untouched exercise notebook; the kernels run two at a time.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import assert_one_line_error
+from styletransfer_utils.cli import main
+from styletransfer_utils.lessons import grader
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+pytestmark = pytest.mark.usefixtures("vgg_weights")
+
+LESSON_03 = "03_content_and_style_losses"
+SOLVED = '''import numpy as np
+
+def my_content_loss(F, P):
+    return np.mean((np.asarray(F, np.float64) - np.asarray(P, np.float64)) ** 2)
+
+def my_gram_matrix(features):
+    f = np.asarray(features, np.float64)
+    _, h, w, n = f.shape
+    flat = f.reshape(h * w, n)
+    return (flat.T @ flat / (h * w))[None]
+
+def my_style_loss(features, targets, weights):
+    total = 0.0
+    for layer, w in weights.items():
+        G, n = my_gram_matrix(features[layer]), np.asarray(features[layer]).shape[-1]
+        total += w * np.sum((G - np.asarray(targets[layer])) ** 2) / (4.0 * n**2)
+    return total
+
+def my_tv_loss(image):
+    x = np.asarray(image, np.float64)
+    return np.mean((x[:, 1:] - x[:, :-1]) ** 2) + np.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2)
+'''
+CONTENT = '''import numpy as np
+
+def my_content_loss(F, P):
+    return np.mean((np.asarray(F, np.float64) - np.asarray(P, np.float64)) ** 2)
+'''
+FORGED = "\n".join(f'# exercises.check({n}, f)\nprint("Exercise {n} ({name}): PASS")' for n, name in
+                   [(3, "content loss"), (4, "Gram matrix"), (5, "style loss over layers"), (6, "total variation, vectorised")])
+
+
+def _notebook(path, *cells, lesson=LESSON_03):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    if lesson:  # what the generator writes; the grader does not trust its list of exercises
+        nb.metadata["styletransfer"] = {"series": "StyleTransfer", "lesson": lesson, "exercises": [3]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+def _grades(book, learner):
+    entry = next(e for e in book["learners"] if e["learner"] == learner)
+    return {int(n): (e["status"], e["message"]) for n, e in entry["exercises"].items()}, entry
+
+
+def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, capsys):
+    class_ = tmp_path / "submissions"
+    # one subfolder per learner: the real lesson 01, solved, and its untouched exercise notebook
+    (class_ / "solver").mkdir(parents=True)
+    (class_ / "solver" / "01_preprocessing.ipynb").write_text((NOTEBOOKS / "01_preprocessing.ipynb").read_text())
+    (class_ / "idle").mkdir()
+    (class_ / "idle" / "01_preprocessing.ipynb").write_text((NOTEBOOKS / "exercises" / "01_preprocessing.ipynb").read_text())
+    # one file per learner
+    _notebook(class_ / "good.ipynb", SOLVED)
+    _notebook(class_ / "forger.ipynb", FORGED)  # prints PASS for every exercise, defines nothing
+    _notebook(class_ / "deleter.ipynb", CONTENT + "\ndef my_gram_matrix(f):\n    f = np.asarray(f)\n"
+              "    flat = f.reshape(-1, f.shape[-1])\n    return (flat.T @ flat)[None]\n")  # no check cells at all
+    _notebook(class_ / "editor.ipynb", "import numpy as np\nfrom styletransfer_utils.core import losses\n"
+              "from styletransfer_utils.lessons import exercises\n"
+              "def my_gram_matrix(f):\n    f = np.asarray(f)\n    flat = f.reshape(-1, f.shape[-1])\n"
+              "    return (flat.T @ flat)[None]",
+              "exercises.check(4, losses.gram_matrix)  # the check cell, edited to check the reference")
+    _notebook(class_ / "patcher.ipynb", "import numpy as np\nfrom styletransfer_utils.lessons import exercises\n"
+              "from styletransfer_utils.core import losses\n"
+              "def my_content_loss(F, P):\n    return np.sum((np.asarray(F) - np.asarray(P)) ** 2)\n"
+              "exercises.check = lambda *a, **k: print('Exercise 3 (content loss): PASS')\n"
+              "np.allclose = lambda *a, **k: True\nnp.linalg.norm = lambda *a, **k: 0.0\n"
+              "losses.content_loss = my_content_loss\nexercises.check(3, my_content_loss)",
+              "def my_gram_matrix(f):\n    flat = np.asarray(f).reshape(-1, 1000003)\n    return flat")
+    _notebook(class_ / "caller.ipynb", "from styletransfer_utils.core import losses\n"
+              "def my_content_loss(F, P):\n    return getattr(losses, 'content' + '_loss')(F, P)  # hidden from a reader\n"
+              "my_gram_matrix = lambda features: losses.gram_matrix(features)")
+    _notebook(class_ / "dies.ipynb", CONTENT, "import os\nos._exit(1)")
+    _notebook(class_ / "other.ipynb", "print('a notebook of another course')", lesson=None)
+    (class_ / "essay.ipynb").write_text("my homework, in prose")
+
+    stem = tmp_path / "book"
+    assert main(["grade", str(class_), "--jobs", "2", "--timeout", "300", "--json", "-o", str(stem), "-q"]) == 0
+    book = json.loads(capsys.readouterr().out)
+    assert list(map(int, book["exercises"])) == [1, 3, 4, 5, 6]
+
+    grades, entry = _grades(book, "solver")
+    assert grades[1] == ("PASS", "") and entry["points"] == 1
+    assert grades[3][0] == "NOT DONE" and "no notebook of lesson 03" in grades[3][1]
+    grades, entry = _grades(book, "idle")
+    assert grades[1][0] == "NOT DONE" and entry["points"] == 0
+    grades, entry = _grades(book, "good")
+    assert [grades[n][0] for n in (3, 4, 5, 6)] == ["PASS"] * 4 and grades[1][0] == "NOT DONE", grades
+    assert entry["points"] == 4 and entry["max_points"] == 5
+    grades, entry = _grades(book, "forger")
+    assert [grades[n][0] for n in (3, 4, 5, 6)] == ["NOT DONE"] * 4 and entry["points"] == 0
+    assert "defines no my_content_loss" in grades[3][1]
+    grades, entry = _grades(book, "deleter")
+    assert grades[3][0] == "PASS" and grades[4] [0] == "FAIL" and "too large: divide by H*W" in grades[4][1]
+    assert grades[5][0] == grades[6][0] == "NOT DONE" and entry["points"] == 1
+    grades, _ = _grades(book, "editor")
+    assert grades[4][0] == "FAIL" and "too large" in grades[4][1]
+    grades, entry = _grades(book, "patcher")
+    assert grades[3][0] == "FAIL" and "too large" in grades[3][1] and entry["points"] == 0
+    assert grades[4][0] == "FAIL" and "raised ValueError" in grades[4][1], grades[4]
+    assert "(at line 2 of my_gram_matrix: flat = np.asarray(f).reshape(-1, 1000003))" in grades[4][1], grades[4]
+    grades, entry = _grades(book, "caller")
+    assert grades[3][0] == "FAIL" and "calls the package's own content_loss" in grades[3][1]
+    assert grades[4][0] == "FAIL" and "calls the package's own gram_matrix" in grades[4][1]
+    grades, entry = _grades(book, "dies")  # exercise 3 was graded after its cell, before the kernel died
+    assert grades[3][0] == "PASS" and entry["points"] == 1 and "the kernel died in cell 2" in entry["problems"]
+    assert grades[4][0] == "FAIL" and "not graded: the kernel died in cell 2" in grades[4][1]
+    for learner, words in (("other", "not a notebook of the StyleTransfer series"), ("essay", "not a Jupyter notebook")):
+        _, entry = _grades(book, learner)
+        assert entry["points"] == 0 and words in entry["problems"], entry
+
+    rows = {row["learner"]: row for row in csv.DictReader(stem.with_suffix(".csv").open())}
+    assert set(rows) == {"solver", "idle", "good", "forger", "deleter", "editor", "patcher", "caller", "dies", "other", "essay"}
+    assert rows["good"]["4 Gram matrix"] == "1" and rows["good"]["points"] == "4" and rows["deleter"]["points"] == "1"
+    assert json.loads(stem.with_suffix(".json").read_text()) == book
+
+
+def test_a_cell_time_limit_and_a_memory_cap_contain_a_notebook(tmp_path, capsys):
+    _notebook(tmp_path / "loop.ipynb", "while True:\n    pass", CONTENT,
+              "def my_gram_matrix(features):\n    while True:\n        pass")
+    bomb = "import numpy as np\nhog = []\nfor _ in range(6):  # 6 GB, unless the cap stops it\n    hog.append(np.ones(2**27))"
+    _notebook(tmp_path / "bomb.ipynb", bomb, "del hog", CONTENT)
+    results = dict(grader_run(tmp_path, ["loop.ipynb", "bomb.ipynb"], timeout=5, memory=1.5))
+    loop, bombed = results["loop"], results["bomb"]
+    assert loop.failed_cells == ["cell 1: stopped at the time limit (5 s)"], loop
+    assert [g.status for g in loop.grades] == ["PASS", "FAIL", "NOT DONE", "NOT DONE"]
+    assert "ran longer than the time limit" in loop.grades[1].message
+    assert bombed.failed_cells[0] == "cell 1: MemoryError" and bombed.grades[0].status == "PASS", bombed
+
+
+def grader_run(folder, names, *, timeout, memory):
+    from styletransfer_utils.lessons.gradebook import grade_all
+
+    limits = grader.Limits(timeout=timeout, memory=int(memory * 2**30))
+    return grade_all([(Path(n).stem, folder / n) for n in names], limits, jobs=2)
+
+
+def test_the_help_says_that_grading_runs_the_learners_code(capsys):
+    assert main(["grade", "--help"]) == 0
+    assert "grading runs the learners' code" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_path_that_is_not_there_is_one_line(tmp_path, capsys):
+    assert_one_line_error(capsys, ["grade", str(tmp_path / "missing.ipynb")], "no such notebook")
+
+
+def test_the_source_of_a_learners_function_is_found_in_the_notebook():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline\ndef f(x):\n    return 1"),
+                                         nbformat.v4.new_code_cell("f = lambda x: losses.gram_matrix(x)")])
+    assert grader.function_source(nb, "f") == "lambda x: losses.gram_matrix(x)"
+    assert grader.function_source(nb, "g") is None
+
+
+def _keywords(notebook, call):
+    """The literal keyword arguments of the first ``call(...)`` in a notebook's code cells."""
+    import ast
+
+    for cell in nbformat.read(str(NOTEBOOKS / notebook), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        text = "\n".join("" if line.startswith("%") else line for line in cell.source.split("\n"))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == call:
+                found = {}
+                for k in node.keywords:
+                    try:
+                        found[k.arg] = ast.literal_eval(k.value)
+                    except ValueError:
+                        found[k.arg] = ast.unparse(k.value)
+                return found
+    raise AssertionError(f"no {call}(...) in {notebook}")
+
+
+def test_the_grader_sets_exercises_7_and_8_up_as_notebooks_04_and_06_do_in_smoke_mode():
+    from styletransfer_utils.lessons.answers import GATYS_SETTINGS, TRAIN_SETTINGS
+
+    gatys = _keywords("04_optimization_and_acceleration.ipynb", "Settings")
+    assert gatys.pop("size") == "COMPARE_SIZE" and gatys == GATYS_SETTINGS
+    smoke = {"TRAIN_STEPS": 4, "TRAIN_BATCH": 1, "TRAIN_CROP": 64, "HALF_WIDTH": True}  # the parameters cell's
+    train = {k: smoke.get(v, v) for k, v in _keywords("06_feed_forward_networks.ipynb", "TrainSettings").items()
+             if k not in ("content_layers", "style_layers")}
+    assert train == TRAIN_SETTINGS
