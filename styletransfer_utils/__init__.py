@@ -14,6 +14,7 @@ The folders are the architecture; each lesson in ``notebooks/`` opens the one it
     limits        the size limits, each with what it guards
     files         atomic file writing
     cli           the ``styletransfer`` command
+    terminal      what a command shows while it runs (progress bar), and how Ctrl-C stops it
     gallery       ``python -m styletransfer_utils.gallery`` re-renders ``Images/``
 
 The method (``core``, ``gatys``, ``feedforward``) never imports the lessons, the measures or the

@@ -168,7 +168,7 @@ def test_ctrl_c_saves_best_picture(tmp_path, pictures, vgg_weights, sig):
 def test_a_signal_is_noted_during_a_run_and_raised_at_its_next_step():
     """The handler never raises inside a run (it could leave a library's lock held and hang the
     exit); the run's own callback does, after the step. Outside a run, or twice, it raises."""
-    from styletransfer_utils.cli import StopRequest
+    from styletransfer_utils.terminal import StopRequest
 
     stop = StopRequest()
     with pytest.raises(KeyboardInterrupt):
