@@ -9,7 +9,9 @@ in a fresh process (wall time and peak memory are those of the whole command):
   evaluations, a style-heavy weight.
 
 and scores each with :mod:`styletransfer_utils.measure.quality` (style and content scores, lower is
-better). The reference Torch implementation's own outputs score 0.260/1.00 (Starry Night),
+better; and the pasted score, how much of the painting's objects the picture holds: for
+Picasso's self-portrait 0.64 painted in the manner alone, 0.8 with its eye pasted; compare it
+between pictures of one painting, since its level depends on the painting). The reference Torch implementation's own outputs score 0.260/1.00 (Starry Night),
 0.282/0.725 (Shipwreck) and 0.283/0.815 (The Scream). It writes a contact sheet of the renders to
 ``bench/out/quality/`` for you to look at; the inputs and renders stay out of the repository.
 
@@ -18,6 +20,7 @@ better). The reference Torch implementation's own outputs score 0.260/1.00 (Star
     python bench/quality.py --recipe try="--style-weight 30 --init noise"   # a variant of your own
     python bench/quality.py --memory 1024,2048      # the default at high resolution: time, peak memory
     python bench/quality.py --recipes default --then 898f436   # beside the default of an older commit
+    python bench/quality.py --figurative --recipes default     # portraits, where objects get pasted
 
 ``--then COMMIT`` adds the recipe ``then``: the default command as it was at ``COMMIT``, run by
 that commit's own code (a git worktree under ``bench/out/``), in the same run as the others, so
@@ -46,7 +49,7 @@ from gatys import find_picture, peak_rss_run  # noqa: E402  (bench/gatys.py: a C
 
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
 from styletransfer_utils.core.images import load_image, show_grid  # noqa: E402
-from styletransfer_utils.measure.quality import score  # noqa: E402
+from styletransfer_utils.measure.quality import pasted, score  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quality"
 PAINTINGS = ("starry_night", "the_scream", "shipwreck")
@@ -57,6 +60,9 @@ RECIPES = {
     "reference": ["--sizes", "512", "--steps", "1000", "--init", "noise", "--seed", "0", "--no-relative-losses",
                   "--style-weight", "1e-2", "--tv-weight", "1e-3"],
 }
+#: Photo and figurative painting: the default pasted Picasso's eye over the first, a face with eyes
+#: onto the tower of the second (bench/RESULTS.md, "Paint the manner, not the objects").
+FIGURATIVE = (("tubingen.jpg", "picasso_selfport1907"), ("hoovertowernight.jpg", "woman-with-hat-matisse"))
 REFERENCE_TORCH = {"starry_night": (0.260, 1.00), "shipwreck": (0.282, 0.725), "the_scream": (0.283, 0.815)}
 
 
@@ -78,6 +84,8 @@ def main() -> None:
                         help="an extra recipe: command-line options of styletransfer")
     parser.add_argument("--then", metavar="COMMIT", help="also run the default command of this older commit, "
                         "with its own code")
+    parser.add_argument("--figurative", action="store_true", help="the figurative pairs (" + ", ".join(
+                        f"{c} x {p}" for c, p in FIGURATIVE) + ") instead of Tübingen with --paintings")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--memory", help="comma-separated sizes: run the default at each (Tübingen x The Starry "
@@ -97,27 +105,29 @@ def main() -> None:
     if args.then:
         recipes["then"], roots["then"] = [], checkout(args.then)
     args.out.mkdir(parents=True, exist_ok=True)
-    content = find_picture("tubingen.jpg")
+    pairs = FIGURATIVE if args.figurative else [("tubingen.jpg", p) for p in args.paintings.split(",")]
     print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision here: {resolve_precision('auto')}; "
           f"size {args.size}")
-    print(f"{'painting':14} {'recipe':10} {'style':>7} {'content':>8} {'wall s':>7} {'peak GB':>8}")
+    print(f"{'painting':14} {'recipe':10} {'style':>7} {'content':>8} {'pasted':>7} {'wall s':>7} {'peak GB':>8}")
     rows, pictures, titles = [], [], []
-    for painting in args.paintings.split(","):
-        style = painting_file(painting)
+    for photo, painting in pairs:
+        content, style = find_picture(photo), painting_file(painting)
         for name, options in recipes.items():
-            out = args.out / f"tubingen_{painting}_{name}.png"
+            out = args.out / f"{Path(photo).stem}_{painting}_{name}.png"
             wall, peak, rc = peak_rss_run([str(content), str(style), "-o", str(out), "-q", "--size", str(args.size),
                                            *options], roots.get(name))
             if rc != 0:
                 print(f"{painting:14} {name:10} failed (exit {rc})")
                 continue
-            s = score(out, content, style)
-            rows.append({"painting": painting, "recipe": name, "options": options, "style": s.style,
-                         "content": s.content, "wall_s": wall, "peak_gb": peak,
+            s, objects = score(out, content, style), pasted(out, style)
+            rows.append({"photo": photo, "painting": painting, "recipe": name, "options": options, "style": s.style,
+                         "content": s.content, "pasted": objects, "wall_s": wall, "peak_gb": peak,
                          "style_by_size": s.style_by_size, "style_by_layer": s.style_by_layer})
-            print(f"{painting:14} {name:10} {s.style:7.3f} {s.content:8.3f} {wall:7.1f} {peak:8.2f}", flush=True)
+            print(f"{painting:14} {name:10} {s.style:7.3f} {s.content:8.3f} {objects:7.3f} {wall:7.1f} {peak:8.2f}",
+                  flush=True)
             pictures.append(load_image(out))
-            titles.append(f"{painting} / {name}\nstyle {s.style:.3f} content {s.content:.3f}, {wall:.0f} s")
+            titles.append(f"{painting} / {name}\nstyle {s.style:.3f} content {s.content:.3f} "
+                          f"pasted {objects:.2f}, {wall:.0f} s")
         if painting in REFERENCE_TORCH:
             print(f"{painting:14} {'torch ref':10} {REFERENCE_TORCH[painting][0]:7.3f} {REFERENCE_TORCH[painting][1]:8.3f}")
     (args.out / f"results_{time.strftime('%Y%m%d_%H%M%S')}.json").write_text(json.dumps(rows, indent=1))

@@ -35,3 +35,22 @@ def test_a_noisier_copy_scores_worse_on_content(content_picture, style_picture, 
     slightly = np.clip(content_picture + rng.normal(0, 5, content_picture.shape), 0, 255)
     very = np.clip(content_picture + rng.normal(0, 60, content_picture.shape), 0, 255)
     assert 0 < quality.content_error(slightly, content_picture) < quality.content_error(very, content_picture)
+
+
+def test_the_pasted_score_sees_a_paintings_face_pasted_into_the_photo(vgg_weights):
+    """A portrait's face pasted into the photo scores high; the photo itself low (the style and
+    content scores are blind to this: bench/RESULTS.md, "Paint the manner, not the objects")."""
+    from conftest import SHARED_IMAGES
+    from styletransfer_utils.core.images import load_image, resize, resize_to_long_side
+
+    if not (SHARED_IMAGES / "picasso_selfport1907.jpg").is_file():
+        pytest.skip("the shared pictures are not beside the repository")
+    photo = resize_to_long_side(load_image(SHARED_IMAGES / "tubingen.jpg"), 512)
+    painting = resize_to_long_side(load_image(SHARED_IMAGES / "picasso_selfport1907.jpg"), 512)
+    h, w = painting.shape[:2]
+    face = painting[h // 8: h // 8 + w // 2, w // 4: w // 4 + w // 2]  # the sitter's face, upper middle
+    with_face = photo.copy()
+    with_face[100:260, 60:220] = resize(face, (160, 160))
+    plain, faced = quality.pasted(photo, painting), quality.pasted(with_face, painting)
+    assert plain < 0.7 and faced > 0.8, (plain, faced)
+    assert quality.pasted(painting, painting) == pytest.approx(1.0, abs=1e-3)

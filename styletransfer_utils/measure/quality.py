@@ -17,6 +17,18 @@ float32 and independent of the optimiser, weighs every layer alike and looks at 
 
 Lower is better for both. The reference Torch implementation (jcjohnson/neural-style) scores
 style 0.260 / content 1.00 on Tübingen x The Starry Night.
+
+Both scores are blind to a painting's *objects* pasted into the picture (a portrait's eye over
+Tübingen's houses): the Gram matrices even reward them. :func:`pasted` measures that apart:
+
+* **pasted score**: at conv5_1, the layer that sees whole objects, each position of the output
+  (at 512 px) is compared with every position of the painting (at 256, 384, 512 and 768 px, since a
+  pasted object changes its size) by cosine similarity; the score is the 99th percentile of each
+  output position's best match. A pasted eye or face is a few positions that match the painting
+  almost exactly: on Tübingen with Picasso's 1907 self-portrait, 0.80-0.82 with the eye pasted,
+  0.64 without. Compare pictures of the same painting: the level of a picture painted in the manner
+  alone depends on the painting (0.6-0.65 for the portraits, 0.75-0.8 for the texture-like The
+  Scream and The Shipwreck, whose strokes match closely everywhere). Lower is better.
 """
 
 from __future__ import annotations
@@ -81,6 +93,27 @@ def content_error(output: np.ndarray, content: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
+PASTED_LAYER = "block5_conv1"
+PASTED_STYLE_SIZES = (256, 384, 512, 768)
+PASTED_QUANTILE = 0.99
+
+
+def _unit_rows(picture: np.ndarray, size: int) -> np.ndarray:
+    """conv5_1 features of ``picture`` at long side ``size``: one unit-length row per position."""
+    feats = np.asarray(_extractor()(preprocess(resize_to_long_side(picture, size)))[PASTED_LAYER], np.float64)
+    rows = feats.reshape(-1, feats.shape[-1])
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def pasted(output, style) -> float:
+    """How much of the painting's objects ``output`` holds (module docstring): the 99th
+    percentile, over the output's conv5_1 positions, of the best cosine match in the painting."""
+    output, style = as_picture(output), as_picture(style)
+    mine = _unit_rows(output, CONTENT_SIZE)
+    best = np.max([np.max(mine @ _unit_rows(style, size).T, axis=1) for size in PASTED_STYLE_SIZES], axis=0)
+    return float(np.quantile(best, PASTED_QUANTILE))
+
+
 def score(output, content, style, *, sizes=EVAL_SIZES) -> Score:
     """The style and content scores of ``output`` (paths or RGB arrays in [0, 255])."""
     output, content, style = as_picture(output), as_picture(content), as_picture(style)
@@ -90,4 +123,4 @@ def score(output, content, style, *, sizes=EVAL_SIZES) -> Score:
     return Score(float(np.mean(list(per_size.values()))), content_error(output, content), per_size, per_layer)
 
 
-__all__ = ["Score", "score", "style_errors", "content_error", "EVAL_SIZES", "STYLE_LAYERS", "CONTENT_LAYER"]
+__all__ = ["Score", "score", "pasted", "style_errors", "content_error", "EVAL_SIZES", "STYLE_LAYERS", "CONTENT_LAYER"]
