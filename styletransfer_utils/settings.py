@@ -269,6 +269,11 @@ class TrainSettings:
         """Per-style-layer weights: equal, summing to one (a network trains on every layer alike)."""
         return {name: 1.0 / len(self.style_layers) for name in self.style_layers}
 
+    @property
+    def style_loss(self) -> str:
+        """Networks learn Gram matrices only (``Settings.style_loss`` offers the others to Gatys runs)."""
+        return "gram"
+
     def vgg_precision(self) -> str:
         from .device import resolve_precision
 

@@ -135,6 +135,15 @@ def _position_weights(flat, mask):
     return ops.reshape(ops.square(_f32(mask)), (-1, 1))
 
 
+def _region_mean(features, mask):
+    """``(flat, weights, total, mean)``: the ``(M, N)`` features, each position's weight (see
+    :func:`_position_weights`), their sum and the weighted mean ``(N,)`` of the region."""
+    flat = _flat(features)
+    weights = _position_weights(flat, mask)
+    total = ops.maximum(ops.sum(weights), 1e-6)
+    return flat, weights, total, ops.sum(weights * flat, axis=0) / total
+
+
 def feature_moments(features, mask=None):
     """Mean ``(N,)`` and second moment ``F^T F / M`` ``(N, N)`` of one picture's feature maps
     (``features`` of shape ``(1, H, W, N)``): what :func:`wasserstein_style_loss` compares. With a
@@ -143,10 +152,8 @@ def feature_moments(features, mask=None):
         features = _f32(features)
         flat = ops.reshape(features, (-1, ops.shape(features)[-1]))
         return ops.mean(flat, axis=0), gram_matrix(features)[0]
-    flat = _flat(features)
-    weights = _position_weights(flat, mask)
-    total = ops.maximum(ops.sum(weights), 1e-6)
-    return ops.sum(weights * flat, axis=0) / total, ops.matmul(ops.transpose(weights * flat), flat) / total
+    flat, weights, total, mean = _region_mean(features, mask)
+    return mean, ops.matmul(ops.transpose(weights * flat), flat) / total
 
 
 def mean_std_loss(features, mean, std, mask=None):
@@ -157,10 +164,7 @@ def mean_std_loss(features, mean, std, mask=None):
     :func:`feature_moments`); ``mean`` and ``std`` ``(N,)`` are the style's. What AdaIN matches
     too. ``sigma`` is ``sqrt(variance + 1e-8)``, so its gradient stays finite on a flat channel.
     """
-    flat = _flat(features)
-    weights = _position_weights(flat, mask)
-    total = ops.maximum(ops.sum(weights), 1e-6)
-    mu = ops.sum(weights * flat, axis=0) / total
+    flat, weights, total, mu = _region_mean(features, mask)
     variance = ops.sum(weights * ops.square(flat - mu), axis=0) / total
     sigma = ops.sqrt(variance + 1e-8)
     return ops.mean(ops.square(mu - _f32(mean)) + ops.square(sigma - _f32(std)))

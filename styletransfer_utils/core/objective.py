@@ -157,7 +157,7 @@ class Objective:
         return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
                    tuple(settings.content_layers) if settings.content_weight > 0 else (),
                    settings.layer_weights() if settings.style_weight > 0 else {},
-                   style_loss=getattr(settings, "style_loss", "gram"), projection_seed=getattr(settings, "seed", None) or 0)
+                   style_loss=settings.style_loss, projection_seed=settings.seed or 0)
 
     @property
     def style_layers(self) -> tuple[str, ...]:

@@ -149,7 +149,7 @@ class StyleTransfer:
         feats = self.extractor(self.x_content)
         self.content_targets = {name: feats[name] for name in self.content_layers}
         if self.masks is None:
-            self.style_targets = self.objective.prepare_targets(self._blended_grams())
+            self.style_targets = self.objective.prepare_targets(self._blended_targets())
         else:
             self.style_targets = self._guided_targets(feats)
         if s.relative_losses:
@@ -167,7 +167,8 @@ class StyleTransfer:
     def _style_features(self, style) -> dict:
         return self.extractor(preprocess(resize_to_long_side(style, self.style_size())))
 
-    def _blended_grams(self) -> dict:
+    def _blended_targets(self) -> dict:
+        """The styles' :meth:`~..core.objective.Objective.style_targets`, weighted and summed: the blend."""
         grams = {}
         for weight, style in zip(self.blend, self.styles):
             for name, gram in self.objective.style_targets(self._style_features(style), weight).items():
