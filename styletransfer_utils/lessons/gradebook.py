@@ -75,12 +75,13 @@ def default_jobs(limits: Limits) -> int:
 def grade_all(items, limits: Limits = Limits(), jobs: int = 1, seed: int | None = None, progress=None) -> list[tuple[str, Report]]:
     """(learner, report) for each (learner, notebook), in the order given."""
     seed = new_seed() if seed is None else seed
-    reports, todo = {}, {}
+    reports, read = {}, {}  # read: i -> (notebook, lesson), each file parsed once
     for i, (learner, path) in enumerate(items):
         try:
-            todo[i] = read_notebook(path)[1]
+            read[i] = read_notebook(path)
         except GradingError as exc:
             reports[i] = broken(path, str(exc))
+    todo = {i: lesson for i, (_, lesson) in read.items()}
     with tempfile.TemporaryDirectory(prefix="grading_") as workdir:
         numbers = sorted({n for lesson in set(todo.values()) for n in lesson_exercises(lesson)})
         contexts = {n: grading_context(n, workdir) for n in numbers if EXERCISES[n].context}
@@ -89,11 +90,12 @@ def grade_all(items, limits: Limits = Limits(), jobs: int = 1, seed: int | None 
         os.environ["STYLETRANSFER_SMOKE"] = "1"  # the kernels run the lessons in smoke mode, as the contexts are made
         try:
             with ThreadPoolExecutor(max(1, jobs)) as pool:
-                futures = {pool.submit(run, items[i][1], lesson, cases, limits, workdir): i for i, lesson in todo.items()}
+                futures = {pool.submit(run, read[i][0], items[i][1], lesson, cases, limits, workdir): i
+                           for i, lesson in todo.items()}
                 for done in as_completed(futures):
                     i = futures[done]
                     try:
-                        reports[i] = judge_notebook(items[i][1], todo[i], done.result(), cases, contexts)
+                        reports[i] = judge_notebook(items[i][1], read[i][0], todo[i], done.result(), cases, contexts)
                     except Exception as exc:  # noqa: BLE001 - one notebook's trouble never ends the batch
                         reports[i] = broken(items[i][1], f"{type(exc).__name__}: {exc}", todo[i])
                     if progress:

@@ -25,6 +25,7 @@ This still runs the learners' code with the grader's rights: files and network i
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import logging
 import pickle
@@ -140,8 +141,9 @@ def function_source(nb, name: str) -> str | None:
 
 # -- running: the learner's cells, then the probes -------------------------------------------------
 
-def run(path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
-    """Run the notebook, then probe each of ``lesson``'s exercises on ``cases[n]``; return the raw records.
+def run(nb, path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
+    """Run the notebook ``nb`` (read from ``path``, which it is run beside; a copy is run, ``nb`` stays as
+    it was), probing each of ``lesson``'s exercises on ``cases[n]``; return the raw records.
 
     Thread-safe: each call has its own kernel. Returns ``{"error", "failed_cells", "records": {n: (record,
     arrays)}}``; a probe that wrote nothing (a dead kernel, a probe broken by the learner's code) has none.
@@ -149,7 +151,7 @@ def run(path, lesson: str, cases: dict, limits: Limits, workdir) -> dict:
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    nb, _ = read_notebook(path)
+    nb = copy.deepcopy(nb)  # the probe cells are appended to it
     out = Path(tempfile.mkdtemp(prefix="probe_", dir=workdir))
     client = NotebookClient(nb, timeout=limits.timeout, allow_errors=True, interrupt_on_timeout=True,
                             error_on_timeout={"ename": "TimeLimit", "evalue": f"the cell ran longer than {limits.timeout} s "
@@ -235,9 +237,8 @@ def _read_probe(out: Path, nonce: str):
 
 # -- judging, in the grader's process ------------------------------------------------------------
 
-def judge_notebook(path, lesson: str, raw: dict, cases: dict, contexts: dict) -> Report:
-    """The grades of one notebook from what :func:`run` brought back."""
-    nb, _ = read_notebook(path)
+def judge_notebook(path, nb, lesson: str, raw: dict, cases: dict, contexts: dict) -> Report:
+    """The grades of the notebook ``nb`` (read from ``path``) from what :func:`run` brought back."""
     report = Report(str(path), lesson, error=raw["error"], failed_cells=raw["failed_cells"])
     for number in lesson_exercises(lesson):
         exercise = EXERCISES[number]
