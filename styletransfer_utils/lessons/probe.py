@@ -23,6 +23,7 @@ import os
 import pickle
 import sys
 import sysconfig
+import threading
 import time
 import traceback
 
@@ -106,9 +107,15 @@ def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=())
             seen.add(frame.f_code.co_name)
 
     real = getattr(sys.setprofile, "__self__", None) is sys and sys.setprofile.__name__ == "setprofile"
+    # threads the function starts are watched too (an answer called in a thread of its own); from
+    # Python 3.12 also the threads that already run (a pool made in an earlier cell)
+    everywhere = getattr(threading, "setprofile_all_threads", None)
     for i, case in enumerate(cases):
         for _ in range(2 if i in timed else 1):  # a timed call: once to warm up
             start = time.perf_counter()
+            threading.setprofile(profile)
+            if everywhere:
+                everywhere(profile)
             sys.setprofile(profile)
             try:
                 output = call(function, case, model_call=model_call)
@@ -116,6 +123,9 @@ def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=())
                 if not real or sys.getprofile() is not profile:  # replaced, or turned off by the learner's code
                     seen.add(PROFILER_OFF)
                 sys.setprofile(None)
+                threading.setprofile(None)
+                if everywhere:
+                    everywhere(None)
             took = time.perf_counter() - start
         outputs.append(output)
         seconds.append(took)
