@@ -54,3 +54,37 @@ def test_the_pasted_score_sees_a_paintings_face_pasted_into_the_photo(vgg_weight
     plain, faced = quality.pasted(photo, painting), quality.pasted(with_face, painting)
     assert plain < 0.7 and faced > 0.8, (plain, faced)
     assert quality.pasted(painting, painting) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_sliced_distance_is_zero_for_one_distribution_and_blind_to_the_order_of_positions():
+    rng = np.random.default_rng(0)
+    b = rng.normal(size=(300, 8)).astype(np.float32)
+    directions = quality._measure_directions(8, 0)
+    assert directions.shape == (8, 16) and np.allclose(np.linalg.norm(directions, axis=0), 1.0)
+    assert quality.sliced_distance(b, b, directions) == pytest.approx(0.0, abs=1e-7)
+    assert quality.sliced_distance(b[rng.permutation(300)], b, directions) == pytest.approx(0.0, abs=1e-7)
+    # every sample twice: the same distribution at another count, compared at the smaller one's levels
+    assert quality.sliced_distance(np.repeat(b, 2, axis=0), b, directions) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_sliced_distance_is_relative_to_the_paintings_size_and_sees_more_than_covariance():
+    rng = np.random.default_rng(1)
+    b = rng.normal(size=(2000, 4))
+    directions = quality._measure_directions(4, 0)
+    # twice every sample: each projection's W2^2 is E[(2y - y)^2] = E[y^2], so the relative distance is 1
+    assert quality.sliced_distance(2 * b, b, directions) == pytest.approx(1.0, rel=1e-5)
+    # one channel, same mean and variance, another shape (+-1 against a Gaussian): a Gram matrix cannot
+    # tell them apart; the sliced distance is sqrt(2 - 2 sqrt(2 / pi)) = 0.64, up to sampling
+    gaussian, signs = rng.normal(size=(20000, 1)), rng.choice([-1.0, 1.0], size=(20000, 1))
+    assert np.mean(signs**2) == 1.0 and abs(np.mean(gaussian**2) - 1.0) < 0.03
+    one = quality._measure_directions(1, 0)
+    assert quality.sliced_distance(signs, gaussian, one) == pytest.approx(np.sqrt(2 - 2 * np.sqrt(2 / np.pi)), abs=0.03)
+    assert quality.sliced_distance(rng.normal(size=(20000, 1)), gaussian, one) < 0.03
+
+
+def test_the_sliced_score_is_zero_for_the_painting_and_lower_for_it_mirrored_than_for_the_photo(
+        content_picture, style_picture, vgg_weights):
+    sizes = (64, 32)
+    assert quality.sliced_score(style_picture, style_picture, sizes=sizes) == pytest.approx(0.0, abs=1e-6)
+    mirrored = quality.sliced_score(style_picture[:, ::-1].copy(), style_picture, sizes=sizes)
+    assert 0 < mirrored < quality.sliced_score(content_picture, style_picture, sizes=sizes)

@@ -176,11 +176,15 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(im.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
 
 
+def long_side_shape(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """``(height, width)`` scaled so that the long side is ``long_side``, keeping aspect."""
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def resize_to_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
     """Resize a float RGB array (up or down) so its long side is ``long_side``, keeping aspect."""
-    h, w = image.shape[:2]
-    scale = long_side / max(h, w)
-    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+    return resize(image, long_side_shape(*image.shape[:2], long_side))
 
 
 def preprocess(image):

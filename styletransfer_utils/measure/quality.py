@@ -18,6 +18,19 @@ float32 and independent of the optimiser, weighs every layer alike and looks at 
 Lower is better for both. The reference Torch implementation (jcjohnson/neural-style) scores
 style 0.260 / content 1.00 on Tübingen x The Starry Night.
 
+The style score compares Gram matrices, which is what the default run minimises, so it favours
+the ``gram`` style loss over the others of ``Settings.style_loss``. :func:`sliced_score` is a
+second, loss-neutral style score, for comparing the losses:
+
+* **sliced score**: at the same sizes and layers, the sliced Wasserstein-2 distance between the
+  output's and the painting's feature distributions (each position's feature vector one sample):
+  the features projected on ``2 N`` random unit directions (fixed, and drawn apart from any run's),
+  each projection's sorted values compared with the painting's, relative to the painting's mean
+  square, ``sqrt(sum_p W2_p^2 / sum_p E[(theta_p . y)^2])``. It is zero only when the
+  distributions agree in every direction, so it sees means, covariances (what Gram matrices see)
+  and the shapes of the distributions alike, and rewards no one loss's summary: ``sliced``
+  minimises a distance of the same kind, with other directions and fewer of them.
+
 Both scores are blind to a painting's *objects* pasted into the picture (a portrait's eye over
 Tübingen's houses): the Gram matrices even reward them. :func:`pasted` measures that apart:
 
@@ -33,13 +46,15 @@ Tübingen's houses): the Gram matrices even reward them. :func:`pasted` measures
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from ..device import import_tensorflow_quietly
-from ..core.images import as_picture, preprocess, resize, resize_to_long_side
+from ..core.images import as_picture, long_side_shape, preprocess, resize, resize_to_long_side
 from ..settings import DEFAULT_STYLE_LAYERS
 
 EVAL_SIZES = (512, 256, 128)
@@ -69,28 +84,96 @@ def _extractor():
     return FeatureExtractor(STYLE_LAYERS + (CONTENT_LAYER,), precision="float32")
 
 
-def _grams(picture: np.ndarray) -> dict:
+def _features(picture: np.ndarray) -> dict:
+    """The style layers' float32 feature maps of ``picture``, ``(1, H, W, N)`` each."""
+    feats = _extractor()(preprocess(picture))
+    return {name: feats[name] for name in STYLE_LAYERS}
+
+
+#: What the scores need of one picture at one size, kept for the last pictures seen: scoring several
+#: pictures against one painting (a benchmark, notebook 08) computes the painting's once.
+_SUMMARIES: OrderedDict = OrderedDict()
+SUMMARIES_KEPT = 32
+
+
+def _summary(picture: np.ndarray, size) -> dict:
+    """``picture`` at long side ``size`` (or at shape ``(height, width)``): its Gram matrices
+    (float64), conv4_2's features and conv5_1's unit rows (see :func:`pasted`); cached by content."""
     from ..core.losses import gram_matrix
 
-    feats = _extractor()(preprocess(picture))
-    return {name: np.asarray(gram_matrix(feats[name]), np.float64)[0] for name in STYLE_LAYERS}
+    picture = np.ascontiguousarray(picture, np.float32)
+    key = (hashlib.blake2b(picture.tobytes(), digest_size=16).digest(), picture.shape, size)
+    if key in _SUMMARIES:
+        _SUMMARIES.move_to_end(key)
+        return _SUMMARIES[key]
+    resized = resize(picture, size) if isinstance(size, tuple) else resize_to_long_side(picture, size)
+    feats = _extractor()(preprocess(resized))
+    rows = np.asarray(feats[PASTED_LAYER], np.float64).reshape(-1, np.shape(feats[PASTED_LAYER])[-1])
+    _SUMMARIES[key] = summary = {
+        "grams": {name: np.asarray(gram_matrix(feats[name]), np.float64)[0] for name in STYLE_LAYERS},
+        "content": np.asarray(feats[CONTENT_LAYER], np.float64),
+        "rows": rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)}
+    while len(_SUMMARIES) > SUMMARIES_KEPT:
+        _SUMMARIES.popitem(last=False)
+    return summary
 
 
 def style_errors(output: np.ndarray, style: np.ndarray, size: int) -> dict:
     """``{layer: ||G(output) - G(style)||_F / ||G(style)||_F}`` with both at long side ``size``."""
-    mine, theirs = _grams(resize_to_long_side(output, size)), _grams(resize_to_long_side(style, size))
+    mine, theirs = _summary(output, size)["grams"], _summary(style, size)["grams"]
     return {name: float(np.linalg.norm(mine[name] - theirs[name]) / np.linalg.norm(theirs[name]))
             for name in STYLE_LAYERS}
 
 
 def content_error(output: np.ndarray, content: np.ndarray) -> float:
     """``||F(output) - F(content)||_F / ||F(content)||_F`` at conv4_2, output at 512 px."""
-    output = resize_to_long_side(output, CONTENT_SIZE)
-    content = resize(content, output.shape[:2])
-    extractor = _extractor()
-    a = np.asarray(extractor(preprocess(output))[CONTENT_LAYER], np.float64)
-    b = np.asarray(extractor(preprocess(content))[CONTENT_LAYER], np.float64)
+    a = _summary(output, CONTENT_SIZE)["content"]
+    b = _summary(content, long_side_shape(*np.shape(output)[:2], CONTENT_SIZE))["content"]
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+SLICED_PROJECTIONS_PER_CHANNEL = 2
+SLICED_SEED = 20_170_401  #: the measure's own directions, apart from any run's (``--seed`` draws those)
+
+
+def sliced_distance(a: np.ndarray, b: np.ndarray, directions: np.ndarray) -> float:
+    """The relative sliced Wasserstein-2 distance of two sets of samples, ``a`` ``(M, N)`` and
+    ``b`` ``(K, N)``, along the columns of ``directions`` ``(N, P)``:
+    ``sqrt(sum_p W2^2(a theta_p, b theta_p) / sum_p E[(b theta_p)^2])``. Each projection's
+    distributions are compared at ``min(M, K)`` even levels of their quantile functions."""
+    along = np.asarray(directions, np.float32).T
+    pa, pb = (np.sort(along @ np.asarray(x, np.float32).T, axis=1) for x in (a, b))  # (P, M): rows sort fast
+    count = min(pa.shape[1], pb.shape[1])
+
+    def quantiles(rows):  # each row's quantile function at levels (k + 1/2) / count
+        if rows.shape[1] == count:
+            return rows
+        where = (np.arange(count) + 0.5) / count * rows.shape[1] - 0.5  # sorted value j sits at (j + 1/2) / M
+        low = np.clip(np.floor(where).astype(int), 0, rows.shape[1] - 1)
+        frac = np.clip(where - low, 0.0, 1.0).astype(np.float32)
+        return rows[:, low] * (1.0 - frac) + rows[:, np.minimum(low + 1, rows.shape[1] - 1)] * frac
+
+    error = np.mean(np.square(quantiles(pa) - quantiles(pb), dtype=np.float64), axis=1).sum()
+    return float(np.sqrt(error / np.mean(np.square(pb, dtype=np.float64), axis=1).sum()))
+
+
+def _measure_directions(channels: int, layer: int) -> np.ndarray:
+    rng = np.random.default_rng([SLICED_SEED, layer])
+    directions = rng.normal(size=(channels, channels * SLICED_PROJECTIONS_PER_CHANNEL))
+    return directions / np.linalg.norm(directions, axis=0)
+
+
+def sliced_score(output, style, *, sizes=EVAL_SIZES) -> float:
+    """The loss-neutral style score (module docstring): :func:`sliced_distance` of the output's and
+    the painting's features, both at each of ``sizes``, averaged over the style layers and sizes."""
+    output, style = as_picture(output), as_picture(style)
+    errors = []
+    for size in sizes:
+        mine, theirs = _features(resize_to_long_side(output, size)), _features(resize_to_long_side(style, size))
+        for index, name in enumerate(STYLE_LAYERS):
+            a, b = (np.asarray(f, np.float32).reshape(-1, f.shape[-1]) for f in (mine[name], theirs[name]))
+            errors.append(sliced_distance(a, b, _measure_directions(a.shape[1], index)))
+    return float(np.mean(errors))
 
 
 PASTED_LAYER = "block5_conv1"
@@ -98,19 +181,12 @@ PASTED_STYLE_SIZES = (256, 384, 512, 768)
 PASTED_QUANTILE = 0.99
 
 
-def _unit_rows(picture: np.ndarray, size: int) -> np.ndarray:
-    """conv5_1 features of ``picture`` at long side ``size``: one unit-length row per position."""
-    feats = np.asarray(_extractor()(preprocess(resize_to_long_side(picture, size)))[PASTED_LAYER], np.float64)
-    rows = feats.reshape(-1, feats.shape[-1])
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-
-
 def pasted(output, style) -> float:
     """How much of the painting's objects ``output`` holds (module docstring): the 99th
     percentile, over the output's conv5_1 positions, of the best cosine match in the painting."""
     output, style = as_picture(output), as_picture(style)
-    mine = _unit_rows(output, CONTENT_SIZE)
-    best = np.max([np.max(mine @ _unit_rows(style, size).T, axis=1) for size in PASTED_STYLE_SIZES], axis=0)
+    mine = _summary(output, CONTENT_SIZE)["rows"]
+    best = np.max([np.max(mine @ _summary(style, size)["rows"].T, axis=1) for size in PASTED_STYLE_SIZES], axis=0)
     return float(np.quantile(best, PASTED_QUANTILE))
 
 
@@ -123,4 +199,4 @@ def score(output, content, style, *, sizes=EVAL_SIZES) -> Score:
     return Score(float(np.mean(list(per_size.values()))), content_error(output, content), per_size, per_layer)
 
 
-__all__ = ["Score", "score", "pasted", "style_errors", "content_error", "EVAL_SIZES", "STYLE_LAYERS", "CONTENT_LAYER"]
+__all__ = ["Score", "score", "pasted", "sliced_score", "sliced_distance", "style_errors", "content_error", "EVAL_SIZES", "STYLE_LAYERS", "CONTENT_LAYER"]
