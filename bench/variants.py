@@ -7,15 +7,15 @@ Each variant runs the package's default (coarse-to-fine) recipe on Tübingen wit
 * ``w2``: the Wasserstein-2 style loss (``Settings(style_loss="w2")``, :func:`~styletransfer_utils.core.losses.
   wasserstein_style_loss`) at a few style weights (``--w2-weights``);
 * ``adam``: Adam at the package's learning rate, and ``adam-avg``: the same with an exponential
-  average of its iterates (decay ``AVERAGE_DECAY``) as each size's result (it gets the size's
-  last evaluation, and the next size starts from it);
+  average of its iterates (``Settings.average``, decay ``AVERAGE_DECAY``) as each size's picture (it
+  gets the size's last evaluation, and the next size starts from it);
 * ``gradnorm``: per-layer gradient normalisation as in jcjohnson/neural-style's
   ``-normalize_gradients``: at each loss layer the gradient of that layer's term is divided by
   its L1 norm and multiplied by the term's weight, before it flows back through VGG19 (with
   L-BFGS, and with Adam as ``gradnorm-adam``).
 
-Apart from ``w2`` (a setting since the style losses became one: ``--style-loss w2``), none of these
-is a setting of the package: the others are subclasses of ``StyleTransfer`` here, handed to
+Apart from ``w2`` (a setting since the style losses became one: ``--style-loss w2``) and ``adam-avg``
+(``--average``), none of these is a setting of the package: the others are subclasses of ``StyleTransfer`` here, handed to
 ``stylize(transfer=...)``, so nothing is adopted without a measurement.
 
     python bench/variants.py                                  # every variant, The Starry Night
@@ -30,8 +30,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -39,10 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from quality import painting_file  # noqa: E402
 from gatys import find_picture  # noqa: E402
 
-from styletransfer_utils.core.images import IMAGENET_MEAN_BGR  # noqa: E402
-from styletransfer_utils.core.objective import LOSS_TERMS  # noqa: E402
 from styletransfer_utils.gatys import StyleTransfer, stylize  # noqa: E402
-from styletransfer_utils.gatys.transfer import ADAM_EPSILON  # noqa: E402
 from styletransfer_utils.measure.benchmarking import peak_rss_bytes  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
 from styletransfer_utils.core.images import load_image, save_image, show_grid  # noqa: E402
@@ -51,31 +46,6 @@ from styletransfer_utils.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "variants"
 AVERAGE_DECAY = 0.9
-
-
-class AveragedAdam(StyleTransfer):
-    """Adam whose result is an exponential average of its iterates (evaluated once, at the end)."""
-
-    def _run_adam(self, log, steps: int) -> None:
-        import keras
-        import tensorflow as tf
-
-        var = tf.Variable(log.best_x)
-        opt = keras.optimizers.Adam(learning_rate=self.settings.learning_rate, epsilon=ADAM_EPSILON)
-        low = -IMAGENET_MEAN_BGR
-        average = None
-        for _ in range(steps - 1):
-            _, grad = self._evaluate(log, var.numpy())
-            if log.diverged:
-                return
-            opt.apply_gradients([(tf.convert_to_tensor(grad), var)])
-            var.assign(tf.clip_by_value(var, low, low + 255.0))
-            x = var.numpy()
-            average = x if average is None else AVERAGE_DECAY * average + (1 - AVERAGE_DECAY) * x
-        final = average if average is not None else var.numpy()
-        self._evaluate(log, final)
-        log.best_x = np.array(final, np.float32).reshape(log.best_x.shape)  # the average is the result
-        log.best = {k: log.history[-1][k] for k in LOSS_TERMS}
 
 
 class NormalisedGradients(StyleTransfer):
@@ -125,9 +95,8 @@ def main() -> None:
             variants += [(f"w2 sw={w}", StyleTransfer, dict(style_loss="w2", style_weight=float(w)))
                          for w in args.w2_weights.split(",")]
         else:
-            cls = {"adam-avg": AveragedAdam, "gradnorm": NormalisedGradients,
-                   "gradnorm-adam": NormalisedGradients}.get(name, StyleTransfer)
-            changes = {"adam": dict(optimizer="adam"), "adam-avg": dict(optimizer="adam"),
+            cls = {"gradnorm": NormalisedGradients, "gradnorm-adam": NormalisedGradients}.get(name, StyleTransfer)
+            changes = {"adam": dict(optimizer="adam"), "adam-avg": dict(optimizer="adam", average=AVERAGE_DECAY),
                        "gradnorm-adam": dict(optimizer="adam")}.get(name, {})
             variants.append((name, cls, changes))
     content_path = find_picture("tubingen.jpg")

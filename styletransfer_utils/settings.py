@@ -76,6 +76,9 @@ class Settings:
                                                  "split, most at the small sizes)", csv=int, metavar="N1,N2,...")
     optimizer: str = _option("lbfgs", "lbfgs (the paper's) or adam")
     learning_rate: float = _option(8.0, "Adam's step size in pixel units")
+    average: float = _option(0.0, "Adam only: each size's picture is the exponential moving average of Adam's "
+                             "iterates with this decay, scored by the size's last evaluation (0: off, the iterate "
+                             "of lowest loss; e.g. 0.9)")
     content_weight: float = _option(1.0, "weight of the content loss")
     style_weight: float = _option(7.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation (smoothness) loss")
@@ -129,6 +132,11 @@ class Settings:
         for name in ("content_weight", "style_weight", "tv_weight"):
             _non_negative(name, getattr(self, name))
         _positive("learning_rate", self.learning_rate)
+        if not isinstance(self.average, numbers.Real) or isinstance(self.average, bool) or not 0 <= self.average < 1:
+            raise SettingsError(f"average is {self.average!r}", "use a decay from 0 (off) to below 1, e.g. 0.9")
+        if self.average and self.optimizer != "adam":
+            raise SettingsError(f"average {self.average:g} is for Adam's iterates and the optimizer is "
+                                f"{self.optimizer}", "add --optimizer adam, or leave --average out")
         _positive("style_scale", self.style_scale)
         if self.size * self.style_scale > MAX_SIZE:  # the style picture's long side (at least 32 px)
             raise SettingsError(f"style_scale {self.style_scale:g} makes the style picture "

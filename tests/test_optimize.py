@@ -41,6 +41,21 @@ def test_adam_and_bf16_also_reduce_the_loss(vgg_weights, content_picture, style_
     assert result.losses["total"] < result.history[0]["total"] / 2
 
 
+def test_adams_average_takes_each_sizes_last_evaluation_and_is_the_picture(vgg_weights, content_picture,
+                                                                          style_picture):
+    """``average``: the same Adam iterates, and each size's last evaluation scores the moving average
+    of them instead; the average is the size's picture, whatever its loss."""
+    run = dict(size=64, sizes=(48, 64), size_steps=(5, 5), optimizer="adam", learning_rate=4.0, precision="float32",
+               seed=0)
+    plain, averaged = stylize(content_picture, style_picture, **run), stylize(content_picture, style_picture,
+                                                                                average=0.8, **run)
+    totals = [[h["total"] for h in r.history] for r in (plain, averaged)]
+    assert len(totals[0]) == len(totals[1]) == 10 and averaged.sizes == [(48, 5), (64, 5)]
+    assert np.allclose(totals[0][:4], totals[1][:4], rtol=1e-5) and totals[0][4] != pytest.approx(totals[1][4], rel=1e-4)
+    assert averaged.losses["total"] == totals[1][-1]
+    assert not np.allclose(plain.image, averaged.image, atol=1.0)
+
+
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 def test_lbfgs_moves_at_the_default_relative_losses_in_both_precisions(vgg_weights, content_picture, style_picture,
                                                                        precision):

@@ -41,6 +41,10 @@ def test_paper_layer_names_are_resolved():
     ({"init": 3}, "init"),
     ({"style_loss": "bogus"}, "style_loss is 'bogus'; use one of: gram, meanstd, w2, histogram, sliced"),
     ({"style_loss": None}, "style_loss is None"),
+    ({"average": 0.9}, "average 0.9 is for Adam's iterates and the optimizer is lbfgs; add --optimizer adam"),
+    ({"average": 1.0, "optimizer": "adam"}, "average is 1.0; use a decay from 0 (off) to below 1"),
+    ({"average": -0.5, "optimizer": "adam"}, "average is -0.5"),
+    ({"average": True, "optimizer": "adam"}, "average is True"),
 ])
 def test_bad_settings_are_one_line_errors(changes, words):
     with pytest.raises(SettingsError) as err:

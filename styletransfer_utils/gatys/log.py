@@ -117,6 +117,12 @@ class RunLog:
         for callback in self.callbacks:
             callback(progress)
 
+    def keep_last(self, x: np.ndarray) -> None:
+        """The last evaluation, of the VGG19 input ``x``, is the size's picture whatever its loss
+        (Adam's average of its iterates, ``Settings.average``)."""
+        self.best = {name: self.history[-1][name] for name in LOSS_TERMS}
+        self.best_x = np.array(x, dtype=np.float32).reshape(self.best_x.shape)
+
     def result(self, image: np.ndarray, settings) -> Result:
         """The run's :class:`Result` with its final picture ``image``."""
         return Result(image, dict(self.best or {}), self.history, len(self.history), time.perf_counter() - self.start,

@@ -269,15 +269,30 @@ class StyleTransfer:
             lbfgs.minimize(lambda x: self._evaluate(log, x), log.best_x, low, low + 255.0, max_evals=steps)
 
     def _run_adam(self, log: RunLog, steps: int) -> None:
+        """Adam from ``log.best_x``. With ``settings.average`` (a decay ``d``) it also keeps the
+        bias-corrected moving average of its iterates, ``a = sum_k d^(n-k) x_k / sum_k d^(n-k)``
+        (as crowsonkb/style-transfer-pytorch does), spends the size's last evaluation on it, and
+        makes it the size's picture, whatever its loss: the average's loss is higher than the last
+        iterates' (it smooths what they add step by step), yet it scores better on the measure
+        (``bench/RESULTS.md``)."""
         import keras
 
         s = self.settings
         var = tf.Variable(log.best_x)
         opt = keras.optimizers.Adam(learning_rate=s.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON)
         low = -IMAGENET_MEAN_BGR
-        for _ in range(steps):
+        averaging = s.average > 0 and steps > 1
+        total, weight = np.zeros_like(log.best_x), 0.0
+        for _ in range(steps - averaging):
             _, grad = self._evaluate(log, var.numpy())
             if log.diverged:
                 return
             opt.apply_gradients([(tf.convert_to_tensor(grad), var)])
             var.assign(tf.clip_by_value(var, low, low + 255.0))
+            if averaging:
+                total, weight = s.average * total + (1.0 - s.average) * var.numpy(), s.average * weight + 1.0 - s.average
+        if averaging:
+            average = (total / weight).astype(np.float32)
+            self._evaluate(log, average)
+            if not log.diverged:
+                log.keep_last(average)
