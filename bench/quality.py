@@ -9,7 +9,8 @@ in a fresh process (wall time and peak memory are those of the whole command):
   evaluations, a style-heavy weight.
 
 and scores each with :mod:`styletransfer_utils.measure.quality` (style and content scores, lower is
-better; and the pasted score, how much of the painting's objects the picture holds: for
+better; the loss-neutral sliced score, since the style score compares Gram matrices and so favours
+the ``gram`` loss; and the pasted score, how much of the painting's objects the picture holds: for
 Picasso's self-portrait 0.64 painted in the manner alone, 0.8 with its eye pasted; compare it
 between pictures of one painting, since its level depends on the painting). The reference Torch implementation's own outputs score 0.260/1.00 (Starry Night),
 0.282/0.725 (Shipwreck) and 0.283/0.815 (The Scream). It writes a contact sheet of the renders to
@@ -21,6 +22,11 @@ between pictures of one painting, since its level depends on the painting). The 
     python bench/quality.py --memory 1024,2048      # the default at high resolution: time, peak memory
     python bench/quality.py --recipes default --then 898f436   # beside the default of an older commit
     python bench/quality.py --figurative --recipes default     # portraits, where objects get pasted
+    python bench/quality.py --losses                # the five style losses (notebook 08 at full size)
+
+``--losses`` runs the default recipe once per style loss (``--style-loss``): ``default`` (Gram
+matrices), ``meanstd``, ``w2``, ``histogram`` and ``sliced``, on Tübingen with The Starry Night and
+with Picasso's 1907 self-portrait, a texture-like and a figurative painting.
 
 ``--then COMMIT`` adds the recipe ``then``: the default command as it was at ``COMMIT``, run by
 that commit's own code (a git worktree under ``bench/out/``), in the same run as the others, so
@@ -49,7 +55,7 @@ from gatys import find_picture, peak_rss_run  # noqa: E402  (bench/gatys.py: a C
 
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
 from styletransfer_utils.core.images import load_image, show_grid  # noqa: E402
-from styletransfer_utils.measure.quality import pasted, score  # noqa: E402
+from styletransfer_utils.measure.quality import pasted, score, sliced_score  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quality"
 PAINTINGS = ("starry_night", "the_scream", "shipwreck")
@@ -63,6 +69,9 @@ RECIPES = {
 #: Photo and figurative painting: the default pasted Picasso's eye over the first, a face with eyes
 #: onto the tower of the second (bench/RESULTS.md, "Paint the manner, not the objects").
 FIGURATIVE = (("tubingen.jpg", "picasso_selfport1907"), ("hoovertowernight.jpg", "woman-with-hat-matisse"))
+#: One recipe per style loss besides the default's Gram matrices (``--losses``).
+LOSS_RECIPES = {name: ["--style-loss", name] for name in ("meanstd", "w2", "histogram", "sliced")}
+LOSS_PAINTINGS = ("starry_night", "picasso_selfport1907")
 REFERENCE_TORCH = {"starry_night": (0.260, 1.00), "shipwreck": (0.282, 0.725), "the_scream": (0.283, 0.815)}
 
 
@@ -78,7 +87,7 @@ def painting_file(name: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paintings", default=",".join(PAINTINGS))
-    parser.add_argument("--recipes", default=",".join(RECIPES), help="names among " + ", ".join(RECIPES) +
+    parser.add_argument("--recipes", default=",".join(RECIPES), help="names among " + ", ".join([*RECIPES, *LOSS_RECIPES]) +
                         " (reference: 1,000 evaluations at 512 px, about an hour per painting on a 2-core CPU)")
     parser.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
                         help="an extra recipe: command-line options of styletransfer")
@@ -86,6 +95,8 @@ def main() -> None:
                         "with its own code")
     parser.add_argument("--figurative", action="store_true", help="the figurative pairs (" + ", ".join(
                         f"{c} x {p}" for c, p in FIGURATIVE) + ") instead of Tübingen with --paintings")
+    parser.add_argument("--losses", action="store_true", help="the default recipe with each style loss, on "
+                        + " and ".join(LOSS_PAINTINGS) + " (instead of --recipes and --paintings)")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--memory", help="comma-separated sizes: run the default at each (Tübingen x The Starry "
@@ -97,7 +108,13 @@ def main() -> None:
     args.out = args.out.resolve()  # the "then" recipe runs from its own folder
     if args.memory:
         return high_resolution([int(n) for n in args.memory.split(",")], args.out, resolve_precision(args.precision))
-    recipes = {name: RECIPES[name] for name in args.recipes.split(",") if name}
+    known = {**RECIPES, **LOSS_RECIPES}
+    if args.losses:
+        args.recipes, args.paintings = ",".join(["default", *LOSS_RECIPES]), ",".join(LOSS_PAINTINGS)
+    unknown = [name for name in args.recipes.split(",") if name and name not in known]
+    if unknown:
+        parser.error(f"no recipe {unknown[0]!r}: use names among {', '.join(known)}, or --recipe NAME=OPTIONS")
+    recipes = {name: known[name] for name in args.recipes.split(",") if name}
     for extra in args.recipe:
         name, _, options = extra.partition("=")
         recipes[name] = shlex.split(options)
@@ -108,7 +125,8 @@ def main() -> None:
     pairs = FIGURATIVE if args.figurative else [("tubingen.jpg", p) for p in args.paintings.split(",")]
     print(f"machine: {processor_name()}, {os.cpu_count()} cores; precision here: {resolve_precision('auto')}; "
           f"size {args.size}")
-    print(f"{'painting':14} {'recipe':10} {'style':>7} {'content':>8} {'pasted':>7} {'wall s':>7} {'peak GB':>8}")
+    print(f"{'painting':14} {'recipe':10} {'style':>7} {'content':>8} {'sliced':>7} {'pasted':>7} {'wall s':>7} "
+          f"{'peak GB':>8}")
     rows, pictures, titles = [], [], []
     for photo, painting in pairs:
         content, style = find_picture(photo), painting_file(painting)
@@ -119,15 +137,15 @@ def main() -> None:
             if rc != 0:
                 print(f"{painting:14} {name:10} failed (exit {rc})")
                 continue
-            s, objects = score(out, content, style), pasted(out, style)
+            s, neutral, objects = score(out, content, style), sliced_score(out, style), pasted(out, style)
             rows.append({"photo": photo, "painting": painting, "recipe": name, "options": options, "style": s.style,
-                         "content": s.content, "pasted": objects, "wall_s": wall, "peak_gb": peak,
+                         "content": s.content, "sliced": neutral, "pasted": objects, "wall_s": wall, "peak_gb": peak,
                          "style_by_size": s.style_by_size, "style_by_layer": s.style_by_layer})
-            print(f"{painting:14} {name:10} {s.style:7.3f} {s.content:8.3f} {objects:7.3f} {wall:7.1f} {peak:8.2f}",
-                  flush=True)
+            print(f"{painting:14} {name:10} {s.style:7.3f} {s.content:8.3f} {neutral:7.3f} {objects:7.3f} {wall:7.1f} "
+                  f"{peak:8.2f}", flush=True)
             pictures.append(load_image(out))
             titles.append(f"{painting} / {name}\nstyle {s.style:.3f} content {s.content:.3f} "
-                          f"pasted {objects:.2f}, {wall:.0f} s")
+                          f"sliced {neutral:.3f} pasted {objects:.2f}, {wall:.0f} s")
         if painting in REFERENCE_TORCH:
             print(f"{painting:14} {'torch ref':10} {REFERENCE_TORCH[painting][0]:7.3f} {REFERENCE_TORCH[painting][1]:8.3f}")
     (args.out / f"results_{time.strftime('%Y%m%d_%H%M%S')}.json").write_text(json.dumps(rows, indent=1))
