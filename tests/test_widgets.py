@@ -39,7 +39,8 @@ def test_feature_map_browser_follows_its_sliders(vgg_weights, content_picture, t
 
 def test_sliders_fill_settings_with_the_same_names(vgg_weights, content_picture, style_picture):
     panel = style_transfer_sliders(content_picture, style_picture, TINY, preview_size=48, preview_steps=2, live=False)
-    assert set(panel.sliders) == {"content_weight", "style_weight", "tv_weight", "style_layer_weights", "size", "steps"}
+    assert set(panel.sliders) == {"content_weight", "style_weight", "tv_weight", "style_layer_weights", "size", "steps",
+                                  "style_loss"}
     panel.sliders["content_weight"].value = 2.0
     panel.sliders["style_weight"].value = 1e-2
     panel.sliders["tv_weight"].value = 1e-4
@@ -85,6 +86,17 @@ def test_button_renders_at_the_chosen_size(vgg_weights, content_picture, style_p
     assert panel.renders == 1 and panel.last_render.image.shape == (72, 96, 3)
     assert panel.last_render.steps == 4 and bytes(panel.render_image.value)[:4] == b"\x89PNG"
     assert not panel.render_button.disabled and "rendered 96x72" in panel.status.value
+
+
+def test_the_style_loss_menu_offers_every_loss_and_repaints_the_preview(vgg_weights, content_picture, style_picture):
+    from styletransfer_utils.settings import STYLE_LOSSES
+
+    panel = style_transfer_sliders(content_picture, [style_picture], TINY, preview_size=48, preview_steps=2)
+    menu = panel.sliders["style_loss"]
+    assert tuple(menu.options) == STYLE_LOSSES and menu.value == "gram" and panel.previews == 1
+    menu.value = "sliced"
+    assert panel.previews == 2 and panel.last_preview.settings.style_loss == "sliced"
+    assert panel.settings().style_loss == "sliced"
 
 
 def test_bad_settings_show_an_error_instead_of_raising(vgg_weights, content_picture, style_picture):

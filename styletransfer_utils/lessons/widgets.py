@@ -11,7 +11,7 @@ notebooks executed headless (CI, nbconvert), where widgets are not rendered.
 
 The sliders are named after :class:`~styletransfer_utils.settings.Settings` fields
 (``content_weight``, ``style_weight``, ``tv_weight``, ``size``, ``steps``; one slider per style
-layer fills ``style_layer_weights``), and :meth:`StyleTransferSliders.settings` returns the
+layer fills ``style_layer_weights``; a menu sets ``style_loss``, notebook 08's five losses), and :meth:`StyleTransferSliders.settings` returns the
 filled ``Settings``.
 """
 
@@ -24,7 +24,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..errors import StyleTransferError
-from ..settings import Settings
+from ..settings import STYLE_LOSSES, Settings
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -191,6 +191,8 @@ class StyleTransferSliders(widgets.VBox):
                                       description="size", continuous_update=False, **SLIDER_LOOK),
             "steps": widgets.IntSlider(value=base.steps, min=1, max=max(max_steps, base.steps),
                                        description="steps", continuous_update=False, **SLIDER_LOOK),
+            "style_loss": widgets.Dropdown(options=list(STYLE_LOSSES), value=base.style_loss, description="style loss",
+                                           **SLIDER_LOOK),
         }
         for slider in self._preview_sliders():
             slider.observe(self._on_change, names="value")
@@ -202,7 +204,7 @@ class StyleTransferSliders(widgets.VBox):
         style_box = widgets.VBox([widgets.HTML("<b>style layer weights</b>"), *self.sliders["style_layer_weights"]])
         weighs = ("weights of the relative losses (each term divided by its target's size), not the paper's α/β"
                   if base.relative_losses else "weights of the paper's absolute losses: α, β and the TV weight")
-        weight_box = widgets.VBox([widgets.HTML(f"<i>{weighs}</i>"), self.sliders["content_weight"],
+        weight_box = widgets.VBox([widgets.HTML(f"<i>{weighs}</i>"), self.sliders["style_loss"], self.sliders["content_weight"],
                                    self.sliders["style_weight"], self.sliders["tv_weight"], style_box])
         render_box = widgets.VBox([self.sliders["size"], self.sliders["steps"], self.render_button])
         super().__init__([
@@ -216,7 +218,7 @@ class StyleTransferSliders(widgets.VBox):
 
     def _preview_sliders(self):
         s = self.sliders
-        return [s["content_weight"], s["style_weight"], s["tv_weight"], *s["style_layer_weights"]]
+        return [s["style_loss"], s["content_weight"], s["style_weight"], s["tv_weight"], *s["style_layer_weights"]]
 
     def _on_change(self, _change) -> None:
         if self.live:
@@ -233,6 +235,7 @@ class StyleTransferSliders(widgets.VBox):
             style_layer_weights=tuple(float(w.value) for w in s["style_layer_weights"]),
             size=int(s["size"].value),
             steps=int(s["steps"].value),
+            style_loss=str(s["style_loss"].value),
         )
         return self.base.replace(**{**values, **changes})
 
