@@ -150,3 +150,35 @@ def test_the_variants_benchmark_runs_each_variant(vgg_weights, capsys, monkeypat
     for variant in ("default", "w2 sw=15", "adam-avg", "gradnorm"):
         assert f"starry_night   {variant}" in out, out
     assert (tmp_path / "contact_sheet.png").is_file()
+
+
+# -- bench/quality.py --------------------------------------------------------------------------
+
+
+def test_the_quality_benchmark_runs_a_style_loss_recipe_and_scores_it_four_ways(vgg_weights, capsys, monkeypatch,
+                                                                                 tmp_path):
+    """One recipe of ``--losses`` (a fresh process of the command), scored by the style, content,
+    loss-neutral sliced and pasted scores, with its contact sheet."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "quality.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--recipes", "meanstd", "--paintings", "starry_night", "--size", "48",
+                                     "--out", str(tmp_path)])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "style  content  sliced  pasted" in out, out
+    rows = json.loads(next(tmp_path.glob("results_*.json")).read_text())
+    assert [(r["recipe"], r["options"]) for r in rows] == [("meanstd", ["--style-loss", "meanstd"])]
+    assert all(0 < r["sliced"] < 2 and 0 < r["style"] for r in rows) and (tmp_path / "contact_sheet.png").is_file()
+
+
+def test_the_quality_benchmark_names_an_unknown_recipe(capsys, monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "quality.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--recipes", "default,bogus"])
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(script), run_name="__main__")
+    assert "no recipe 'bogus'" in capsys.readouterr().err
