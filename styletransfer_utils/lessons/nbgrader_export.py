@@ -169,9 +169,9 @@ def course_notebook(lesson):
     return nb
 
 
-def export(out, lessons=NOTEBOOKS) -> list[Path]:
+def export(out, lessons=NOTEBOOKS, config: bool = True) -> list[Path]:
     """Write the nbgrader course source of each lesson with exercises or written answers into ``out``
-    (``source/<lesson>/<lesson>.ipynb``) and ``out/nbgrader_config.py``; return the notebooks' paths."""
+    (``source/<lesson>/<lesson>.ipynb``), and ``out/nbgrader_config.py`` if ``config``; return the notebooks' paths."""
     import nbformat
 
     out = Path(out)
@@ -183,7 +183,8 @@ def export(out, lessons=NOTEBOOKS) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
             written.append(path)
-    (out / "nbgrader_config.py").write_text(CONFIG, encoding="utf-8")
+    if config:
+        (out / "nbgrader_config.py").write_text(CONFIG, encoding="utf-8")
     return written
 
 
