@@ -122,7 +122,7 @@ def autograder_source(source: str, calls) -> str:
 
 def _grade_id(cell, index: int, prefix: str = "") -> str:
     """A cell's nbgrader id: its notebook id where it has one (stable when the lesson changes), else its index."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", str(cell.get("id") or f"cell-{index:02d}"))
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", str(cell.get("id") or f"nbgrader-cell-{index}"))
     return prefix + name
 
 
@@ -156,6 +156,9 @@ def course_notebook(lesson):
         cell.metadata["nbgrader"] = meta
     if not numbers and not written:
         return None
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells]
+    if len(set(ids)) < len(ids):
+        raise ValueError(f"{lesson}: two cells would have the nbgrader id {next(i for i in ids if ids.count(i) > 1)}")
     listed = ", ".join(f"{n} ({EXERCISES[n].name})" for n in numbers) or "none"
     intro = nbformat.v4.new_markdown_cell(
         f"**Assignment version of lesson `{Path(lesson).stem}`.** Exercises: {listed}. Write each function where it "
