@@ -108,6 +108,15 @@ def test_written_answers_are_withheld_from_learners(tmp_path, monkeypatch, capsy
     assert SAMPLE_ANSWER not in text and handout.WITHHELD in text and "np.mean((" not in text
 
 
+def test_the_committed_exercise_notebooks_hold_no_sample_answer():
+    """The wheel carries notebooks/exercises/ as it is: no written answer of a lesson may stand in it."""
+    answers = [c.source.strip() for lesson in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+               for c in nbformat.read(str(lesson), as_version=4).cells
+               if "written-answer" in c.metadata.get("tags", []) and c.source.strip()]
+    text = _texts(NOTEBOOKS / "exercises")
+    assert not [a for a in answers if a in text]
+
+
 def test_an_installed_wheel_hands_out_the_exercise_notebooks_it_was_built_with(tmp_path, monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("styletransfer_setup", ROOT / "setup.py")
     setup = importlib.util.module_from_spec(spec)

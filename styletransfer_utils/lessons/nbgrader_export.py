@@ -47,7 +47,7 @@ c = get_config()  # noqa: F821 - nbgrader's config loader defines it
 
 # autograde runs each notebook in smoke mode (seconds) unless STYLETRANSFER_SMOKE is set already
 os.environ.setdefault("STYLETRANSFER_SMOKE", "1")
-# seconds a cell may run under autograde (nbgrader's default, 30, is less than TensorFlow's start on a small CPU)
+# seconds a cell may run under autograde (nbgrader's default is 30)
 c.Execute.timeout = 600
 '''
 
