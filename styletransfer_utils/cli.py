@@ -6,6 +6,7 @@
     styletransfer train STYLE --data DIR -o MODEL.keras [options]
     styletransfer fast MODEL INPUT [INPUT ...] -o OUT
     styletransfer grade SUBMISSIONS/ [--jobs N] [-o GRADEBOOK] [--json]   (runs the learners' code)
+    styletransfer exercises DIR [--nbgrader] [--force]   (the exercises for learners; an nbgrader course)
 
 CONTENT and STYLE are picture files or names from the example catalogue (``tubingen``,
 ``starry_night``, ...). The options are generated from the settings dataclasses of
@@ -100,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "  styletransfer examples                            list the example pictures\n"
                             "  styletransfer train STYLE --data PHOTOS -o MODEL  train a feed-forward network\n"
                             "  styletransfer fast MODEL PICTURE... -o OUT        stylise with a trained network\n"
-                            "  styletransfer grade SUBMISSIONS/ [-j N]          grade a class's notebooks (runs their code)")
+                            "  styletransfer grade SUBMISSIONS/ [-j N]          grade a class's notebooks (runs their code)\n"
+                            "  styletransfer exercises DIR [--nbgrader]         the exercises for learners, without solutions")
     parser.add_argument("content", help="content picture: a file or an example name")
     parser.add_argument("styles", nargs="+", metavar="style", help="style picture(s): files or example names")
     parser.add_argument("-o", "--output", required=True, help="output picture (.png, .jpg, ...)")
@@ -392,7 +394,14 @@ def cmd_grade(argv) -> int:
     return grade(argv, parser_class=_Parser, progress_bar=lambda enabled: ProgressBar(enabled, unit="notebook"))
 
 
-COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast, "grade": cmd_grade}
+def cmd_exercises(argv) -> int:
+    from .lessons.handout import main as exercises
+
+    return exercises(argv, parser_class=_Parser)
+
+
+COMMANDS = {"demo": cmd_demo, "examples": cmd_examples, "train": cmd_train, "fast": cmd_fast, "grade": cmd_grade,
+            "exercises": cmd_exercises}
 
 
 def _as_options(exc: StyleTransferError) -> str:

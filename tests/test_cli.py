@@ -81,13 +81,14 @@ def test_names_that_are_neither_files_nor_examples(capsys, tmp_path, pictures, m
 
 
 def test_every_command_has_help(capsys):
-    for command in (["--help"], ["demo", "--help"], ["examples", "--help"], ["train", "--help"], ["fast", "--help"]):
+    for command in (["--help"], ["demo", "--help"], ["examples", "--help"], ["train", "--help"], ["fast", "--help"],
+                    ["exercises", "--help"]):
         assert main(command) == 0
         out = capsys.readouterr().out
         assert out.startswith("usage: styletransfer"), command
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert all(f"styletransfer {c}" in out for c in ("train", "fast", "demo", "examples")), out
+    assert all(f"styletransfer {c}" in out for c in ("train", "fast", "demo", "examples", "exercises")), out
 
 
 def test_missing_arguments_exit_2(capsys):

@@ -42,6 +42,7 @@ def _probe(argv, tmp_path):
     (["fast", "--help"], 0),
     (["examples"], 0),
     (["examples", "--help"], 0),
+    (["exercises", "--help"], 0),
     (["content.png", "style.png", "-o", "out.png", "--size", "5"], 2),
     (["content.png", "style.png", "-o", "out.png", "--no-such-option"], 2),
     (["content.png", "style.png", "-o", "out.png", "--style-layers", "conv9_1"], 2),

@@ -10,6 +10,8 @@
     grader     one learner's notebook graded from outside: limits, probe, judged in the grader
     probe      the cell the grader runs in a learner's kernel: the function on the grader's inputs
     gradebook  ``styletransfer grade``: a class at once, several kernels, CSV and JSON
+    handout    ``styletransfer exercises``: the exercise notebooks for learners, without the solutions
+    nbgrader_export  the lessons as an nbgrader course source (solutions, locked checks, written answers)
 
 The method (:mod:`..core`, :mod:`..gatys`, :mod:`..feedforward`) never imports from here.
 """
