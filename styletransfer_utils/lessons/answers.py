@@ -236,6 +236,45 @@ def _judge_tv(outputs, cases, context, info) -> None:
                                  "reference: vectorise it with slices, x[:, 1:] - x[:, :-1]")
 
 
+# -- 11: the mean and standard deviation loss (notebook 08) -------------------------------------
+
+def _cases_mean_std(context, fresh):
+    s = _shift(fresh, 4)
+    content, style = _pictures(64 + 8 * s)
+    layer = "block3_conv1" if fresh is None else ("block2_conv1", "block3_conv1", "block4_conv1")[int(fresh) % 3]
+    theirs = np.asarray(_features([layer], style)[layer], np.float64)
+    theirs = theirs.reshape(-1, theirs.shape[-1])                       # the painting's positions x channels
+    synthetic = (_tensor((1, 4 + s, 5 + s, 3), 6, fresh=fresh).astype(np.float64) * 2 + 1).reshape(-1, 3)
+    return [(_tensor((1, 4 + s, 5 + s, 3), 7, fresh=fresh), synthetic.mean(0).astype(np.float32),
+             synthetic.std(0).astype(np.float32)),
+            (np.asarray(_features([layer], content)[layer]), theirs.mean(0).astype(np.float32),
+             theirs.std(0).astype(np.float32))]
+
+
+def _judge_mean_std(outputs, cases, context, info) -> None:
+    from ..core.losses import mean_std_loss
+
+    for (F, m, sd), mine in zip(cases, outputs):
+        flat = F.astype(np.float64).reshape(-1, F.shape[-1])
+        mu, sigma, n = flat.mean(0), flat.std(0), flat.shape[1]
+        both = np.mean((mu - m) ** 2 + (sigma - sd) ** 2)
+        compare(mine, mean_std_loss(F, m, sd), "your mean/std loss",
+                factors={float(n): "average over the N channels (divide the sum by N)",
+                         0.5: "drop the 1/2: add the two squared differences as they are"},
+                shape_hints={(n,): "average over the channels: one number", (1, n): "average over the channels: one number"},
+                alternatives={"misses the standard deviations: add (sigma - s)^2": np.mean((mu - m) ** 2),
+                              "misses the means: add (mu - m)^2": np.mean((sigma - sd) ** 2),
+                              "compares variances, not standard deviations: take the square root of each channel's "
+                              "variance": np.mean((mu - m) ** 2 + (sigma**2 - sd.astype(np.float64) ** 2) ** 2),
+                              "uses the unbiased standard deviation (divides by M - 1): divide by M, the number of "
+                              "positions": np.mean((mu - m) ** 2 + (flat.std(0, ddof=1) - sd) ** 2),
+                              "takes the square root of the loss: return the mean of the squared differences":
+                              np.sqrt(both),
+                              "takes the statistics over the channels at each position, not over the positions of "
+                              "each channel: reduce over axes 1 and 2 (height and width)":
+                              np.mean((flat.mean(1) - m.mean()) ** 2 + (flat.std(1) - sd.mean()) ** 2)})
+
+
 # -- 7 and 8: one step of each method ------------------------------------------------------------
 
 def _cases_value_and_grad(context, fresh):
@@ -336,8 +375,8 @@ def grading_context(number: int, folder) -> dict:
 
 
 CASES = {1: _cases_preprocess, 2: _cases_layers, 3: _cases_content, 4: _cases_gram, 5: _cases_style,
-         6: _cases_tv, 7: _cases_value_and_grad, 8: _cases_training_step}
+         6: _cases_tv, 7: _cases_value_and_grad, 8: _cases_training_step, 11: _cases_mean_std}
 JUDGES = {1: _judge_preprocess, 2: _judge_layers, 3: _judge_content, 4: _judge_gram, 5: _judge_style,
-          6: _judge_tv, 7: _judge_value_and_grad, 8: _judge_training_step}
+          6: _judge_tv, 7: _judge_value_and_grad, 8: _judge_training_step, 11: _judge_mean_std}
 
 __all__ = ["CASES", "GATYS_SETTINGS", "GRAM_RESHAPED", "JUDGES", "TRAIN_SETTINGS", "grading_context"]

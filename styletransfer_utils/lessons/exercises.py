@@ -69,6 +69,8 @@ EXERCISES = {
     8: Exercise("one feed-forward training step", "06_feed_forward_networks", "loss_terms", context="trainer",
                 state="transformer", answers=("styletransfer_utils.feedforward.trainer:Trainer.losses",
                                               "styletransfer_utils.core.objective:Objective.batch_terms")),
+    11: Exercise("mean and standard deviation style loss", "08_what_is_style", "my_mean_std_loss",
+                 answers=(f"{_LOSSES}:mean_std_loss",)),
 }
 EAGER_NOTE = "(the check runs it eagerly, without @tf.function, so that the line is yours)"
 
