@@ -223,6 +223,45 @@ def test_training_step(capsys, photos, style_file):
     _fails(capsys, 8, lambda p: terms(p, skip_tv=True), "misses the TV term", trainer=trainer)
 
 
+def test_blended_grams(capsys):
+    from styletransfer_utils.settings import Settings
+
+    def blend(styles, weights, *, shares=None, mix=False):
+        total = sum(weights)
+        shares = [w / total for w in weights] if shares is None else shares
+        if mix:  # the Gram matrix of the mixed features
+            return {n: losses.gram_matrix(sum(c * s[n] for s, c in zip(styles, shares))) for n in styles[0]}
+        return {n: sum(c * losses.gram_matrix(s[n]) for s, c in zip(styles, shares)) for n in styles[0]}
+
+    _passes(capsys, 9, blend)
+    _fails(capsys, 9, lambda st, w: blend(st, w, shares=Settings(style_blend_weights=tuple(w)).blend_weights(len(w))),
+           "calls the package's own blend_weights")
+    _fails(capsys, 9, lambda st, w: blend(st, w, shares=w), "4x too large", "divide the weights by their sum")
+    _fails(capsys, 9, lambda st, w: blend(st, w, shares=[0.5, 0.5]), "ignores the blend weights")
+    _fails(capsys, 9, lambda st, w: blend(st, w[::-1]), "gives each style another's weight")
+    _fails(capsys, 9, lambda st, w: blend(st, w, mix=True), "Gram matrix of the mixed features")
+    _fails(capsys, 9, lambda st, w: {n: g[0] for n, g in blend(st, w).items()}, "keep the batch axis")
+
+
+def test_guided_gram_matrix(capsys):
+    def guided(features, masks, *, divide="square", once=False):
+        weighted = masks[..., None] * features
+        gram = tf.einsum("shwi,hwj->sij", weighted, features[0]) if once else tf.einsum("shwi,shwj->sij", weighted, weighted)
+        h, w = features.shape[1:3]
+        size = {"square": tf.reduce_sum(masks**2, axis=(1, 2)), "sum": tf.reduce_sum(masks, axis=(1, 2)),
+                "positions": tf.fill((len(masks),), float(h * w))}[divide]
+        return gram / size[:, None, None]
+
+    _passes(capsys, 10, guided)
+    _fails(capsys, 10, losses.guided_gram_matrix, "calls the package's own guided_gram_matrix")
+    _fails(capsys, 10, lambda f, m: tf.stack([losses.feature_moments(f, mask)[1] for mask in m]),
+           "calls the package's own feature_moments")
+    _fails(capsys, 10, lambda f, m: guided(f, m, divide="sum"), "not of its square", "divide by sum(m^2)")
+    _fails(capsys, 10, lambda f, m: guided(f, m, divide="positions"), "divides by the number of positions H*W")
+    _fails(capsys, 10, lambda f, m: guided(f, m, once=True), "applies the mask once")
+    _fails(capsys, 10, lambda f, m: guided(f, m)[:1], "one Gram matrix per mask")
+
+
 def test_a_stub_is_not_done(capsys):
     def stub(F, P):
         raise NotImplementedError("Exercise 3: content loss: write your code here")
