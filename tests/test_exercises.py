@@ -283,6 +283,28 @@ def test_the_committed_exercise_notebooks_are_what_the_generator_makes(tmp_path)
     assert numbers == list(exercises.EXERCISES)
 
 
+def test_every_lesson_asks_written_questions_whose_sample_answers_stay_out_of_the_exercise_notebooks():
+    """A question cell, then at once a cell tagged written-answer with the sample answer; in the
+    exercise notebooks that cell says only "*Your answer:*" (its tag kept), and no line of a
+    sample answer appears anywhere in notebooks/exercises/."""
+    learners = "\n".join(c.source for p in (NOTEBOOKS / "exercises").glob("*.ipynb")
+                         for c in nbformat.read(str(p), as_version=4).cells)
+    for lesson in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        cells = nbformat.read(str(lesson), as_version=4).cells
+        answers = [i for i, c in enumerate(cells) if grading.WRITTEN_ANSWER in c.metadata.get("tags", [])]
+        assert 2 <= len(answers) <= 3, f"{lesson.name}: {len(answers)} written questions"
+        for i in answers:
+            assert cells[i].cell_type == cells[i - 1].cell_type == "markdown", (lesson.name, i)
+            assert cells[i - 1].source.startswith("**Inline question") and cells[i].source.startswith("**Sample answer")
+        exercise = nbformat.read(str(NOTEBOOKS / "exercises" / lesson.name), as_version=4).cells
+        tagged = [c for c in exercise if grading.WRITTEN_ANSWER in c.metadata.get("tags", [])]
+        assert [(c.cell_type, c.source) for c in tagged] == [("markdown", grading.YOUR_ANSWER)] * len(answers)
+        for i in answers:
+            for line in cells[i].source.split("\n"):
+                assert len(line) < 25 or line not in learners, f"{lesson.name}: a sample answer leaks: {line!r}"
+    assert "Sample answer" not in learners
+
+
 def test_stubs_replace_each_solution_with_its_hint():
     source = "def f(x):\n    # BEGIN EXERCISE 3: square it\n    return x * x\n    # END EXERCISE 3\n"
     assert grading.stub_source(source) == ('def f(x):\n    # Exercise 3: square it\n    raise NotImplementedError('
