@@ -75,7 +75,7 @@ def exercise_notebook(lesson):
         "or FAIL with what differs (it compares with the package's own implementation, computed when it runs). "
         "Run the cells in order. Keep each function's name: your teacher's grader calls it by that name, on "
         "inputs of its own, and does not read what the check cells print. Each inline question asks for a few "
-        f"sentences: write them in the cell below it that says {YOUR_ANSWER}")
+        f"sentences: write them in the cell below it that says {YOUR_ANSWER}.")
     nb.cells.insert(0, intro)
     for cell in nb.cells:
         cell.pop("id", None)
