@@ -223,6 +223,45 @@ def test_training_step(capsys, photos, style_file):
     _fails(capsys, 8, lambda p: terms(p, skip_tv=True), "misses the TV term", trainer=trainer)
 
 
+def test_blended_grams(capsys):
+    from styletransfer_utils.settings import Settings
+
+    def blend(styles, weights, *, shares=None, mix=False):
+        total = sum(weights)
+        shares = [w / total for w in weights] if shares is None else shares
+        if mix:  # the Gram matrix of the mixed features
+            return {n: losses.gram_matrix(sum(c * s[n] for s, c in zip(styles, shares))) for n in styles[0]}
+        return {n: sum(c * losses.gram_matrix(s[n]) for s, c in zip(styles, shares)) for n in styles[0]}
+
+    _passes(capsys, 9, blend)
+    _fails(capsys, 9, lambda st, w: blend(st, w, shares=Settings(style_blend_weights=tuple(w)).blend_weights(len(w))),
+           "calls the package's own blend_weights")
+    _fails(capsys, 9, lambda st, w: blend(st, w, shares=w), "4x too large", "divide the weights by their sum")
+    _fails(capsys, 9, lambda st, w: blend(st, w, shares=[0.5, 0.5]), "ignores the blend weights")
+    _fails(capsys, 9, lambda st, w: blend(st, w[::-1]), "gives each style another's weight")
+    _fails(capsys, 9, lambda st, w: blend(st, w, mix=True), "Gram matrix of the mixed features")
+    _fails(capsys, 9, lambda st, w: {n: g[0] for n, g in blend(st, w).items()}, "keep the batch axis")
+
+
+def test_guided_gram_matrix(capsys):
+    def guided(features, masks, *, divide="square", once=False):
+        weighted = masks[..., None] * features
+        gram = tf.einsum("shwi,hwj->sij", weighted, features[0]) if once else tf.einsum("shwi,shwj->sij", weighted, weighted)
+        h, w = features.shape[1:3]
+        size = {"square": tf.reduce_sum(masks**2, axis=(1, 2)), "sum": tf.reduce_sum(masks, axis=(1, 2)),
+                "positions": tf.fill((len(masks),), float(h * w))}[divide]
+        return gram / size[:, None, None]
+
+    _passes(capsys, 10, guided)
+    _fails(capsys, 10, losses.guided_gram_matrix, "calls the package's own guided_gram_matrix")
+    _fails(capsys, 10, lambda f, m: tf.stack([losses.feature_moments(f, mask)[1] for mask in m]),
+           "calls the package's own feature_moments")
+    _fails(capsys, 10, lambda f, m: guided(f, m, divide="sum"), "not of its square", "divide by sum(m^2)")
+    _fails(capsys, 10, lambda f, m: guided(f, m, divide="positions"), "divides by the number of positions H*W")
+    _fails(capsys, 10, lambda f, m: guided(f, m, once=True), "applies the mask once")
+    _fails(capsys, 10, lambda f, m: guided(f, m)[:1], "one Gram matrix per mask")
+
+
 def test_a_stub_is_not_done(capsys):
     def stub(F, P):
         raise NotImplementedError("Exercise 3: content loss: write your code here")
@@ -242,6 +281,28 @@ def test_the_committed_exercise_notebooks_are_what_the_generator_makes(tmp_path)
         assert new.read_text() == old.read_text(), f"{old.name} is stale; run: python -m styletransfer_utils.lessons.grading"
     numbers = sorted(n for p in committed for n in json.loads(p.read_text())["metadata"]["styletransfer"]["exercises"])
     assert numbers == list(exercises.EXERCISES)
+
+
+def test_every_lesson_asks_written_questions_whose_sample_answers_stay_out_of_the_exercise_notebooks():
+    """A question cell, then at once a cell tagged written-answer with the sample answer; in the
+    exercise notebooks that cell says only "*Your answer:*" (its tag kept), and no line of a
+    sample answer appears anywhere in notebooks/exercises/."""
+    learners = "\n".join(c.source for p in (NOTEBOOKS / "exercises").glob("*.ipynb")
+                         for c in nbformat.read(str(p), as_version=4).cells)
+    for lesson in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        cells = nbformat.read(str(lesson), as_version=4).cells
+        answers = [i for i, c in enumerate(cells) if grading.WRITTEN_ANSWER in c.metadata.get("tags", [])]
+        assert 2 <= len(answers) <= 3, f"{lesson.name}: {len(answers)} written questions"
+        for i in answers:
+            assert cells[i].cell_type == cells[i - 1].cell_type == "markdown", (lesson.name, i)
+            assert cells[i - 1].source.startswith("**Inline question") and cells[i].source.startswith("**Sample answer")
+        exercise = nbformat.read(str(NOTEBOOKS / "exercises" / lesson.name), as_version=4).cells
+        tagged = [c for c in exercise if grading.WRITTEN_ANSWER in c.metadata.get("tags", [])]
+        assert [(c.cell_type, c.source) for c in tagged] == [("markdown", grading.YOUR_ANSWER)] * len(answers)
+        for i in answers:
+            for line in cells[i].source.split("\n"):
+                assert len(line) < 25 or line not in learners, f"{lesson.name}: a sample answer leaks: {line!r}"
+    assert "Sample answer" not in learners
 
 
 def test_stubs_replace_each_solution_with_its_hint():

@@ -209,3 +209,100 @@ def test_the_grader_sets_exercises_7_and_8_up_as_notebooks_04_and_06_do_in_smoke
     train = {k: smoke.get(v, v) for k, v in _keywords("06_feed_forward_networks.ipynb", "TrainSettings").items()
              if k not in ("content_layers", "style_layers")}
     assert train == TRAIN_SETTINGS
+
+
+# -- exercises 9 (lesson 05) and 10 (lesson 07): graded from outside, on drawn inputs -------------
+
+BLEND = '''import numpy as np
+
+def _gram(f):
+    flat = np.asarray(f, np.float64).reshape(-1, np.shape(f)[-1])
+    return (flat.T @ flat / len(flat))[None]
+
+def my_blended_grams(styles, weights):
+    total = sum(weights)
+    return {n: sum(w / total * _gram(s[n]) for s, w in zip(styles, weights)) for n in styles[0]}
+'''
+GUIDED = '''import numpy as np
+
+def my_guided_gram(features, masks):
+    f, m = np.asarray(features, np.float64)[0], np.asarray(masks, np.float64)
+    flat = (m[..., None] * f).reshape(len(m), -1, f.shape[-1])
+    return np.einsum("smi,smj->sij", flat, flat) / (m ** 2).sum(axis=(1, 2))[:, None, None]
+'''
+
+
+def test_exercises_9_and_10_a_right_answer_passes_the_answer_called_and_a_classic_slip_fail(tmp_path):
+    blend, guided = "05_interactive_sliders", "07_controlling_the_result"
+    _notebook(tmp_path / "blend_good.ipynb", BLEND, lesson=blend)
+    _notebook(tmp_path / "blend_caller.ipynb", BLEND + "from styletransfer_utils.settings import Settings\n"
+              "def my_blended_grams(styles, weights):  # the package's normalised weights\n"
+              "    shares = Settings(style_blend_weights=tuple(weights)).blend_weights(len(weights))\n"
+              "    return {n: sum(w * _gram(s[n]) for s, w in zip(styles, shares)) for n in styles[0]}", lesson=blend)
+    _notebook(tmp_path / "blend_raw.ipynb", BLEND.replace("total = sum(weights)", "total = 1.0"), lesson=blend)
+    _notebook(tmp_path / "guided_good.ipynb", GUIDED, lesson=guided)
+    _notebook(tmp_path / "guided_caller.ipynb", "from styletransfer_utils.core import losses\n"
+              "my_guided_gram = losses.guided_gram_matrix", lesson=guided)
+    _notebook(tmp_path / "guided_sum.ipynb", GUIDED.replace("(m ** 2).sum", "m.sum"), lesson=guided)
+    from styletransfer_utils.lessons.gradebook import grade_all
+
+    names = ["blend_good", "blend_caller", "blend_raw", "guided_good", "guided_caller", "guided_sum"]
+    results = dict(grade_all([(n, tmp_path / f"{n}.ipynb") for n in names], grader.Limits(timeout=120), jobs=2, seed=7))
+    grades = {n: (r.grades[0].exercise, r.grades[0].status, r.grades[0].message) for n, r in results.items()}
+    assert grades["blend_good"] == (9, "PASS", "") and grades["guided_good"] == (10, "PASS", ""), grades
+    assert grades["blend_caller"][1] == "FAIL" and "calls the package's own blend_weights" in grades["blend_caller"][2]
+    assert grades["blend_raw"][1] == "FAIL" and "divide the weights by their sum" in grades["blend_raw"][2], grades
+    assert grades["guided_caller"][1] == "FAIL" and "own guided_gram_matrix" in grades["guided_caller"][2], grades
+    assert grades["guided_sum"][1] == "FAIL" and "not of its square" in grades["guided_sum"][2], grades
+
+
+# -- exercises 2 and 7 (lessons 02 and 04), which need Keras and a StyleTransfer in the kernel ----
+
+LAYERS = '''import keras
+weights = keras.applications.VGG19(weights="imagenet", include_top=False)
+
+def layer_model(names):
+    return keras.Model(weights.input, {n: weights.get_layer(n).output for n in names})
+'''
+GATYS = '''import tensorflow as tf
+from styletransfer_utils import Settings, data
+from styletransfer_utils.core import losses
+from styletransfer_utils.gatys import StyleTransfer
+
+gatys = StyleTransfer(data.example_path("tubingen"), [data.example_path("starry_night")], Settings(
+    size=64, precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3))
+s, extractor, P, A = gatys.settings, gatys.extractor, gatys.content_targets, gatys.style_targets
+
+@tf.function
+def value_and_grad(x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        F = extractor(x)
+        content = sum(losses.content_loss(F[l], P[l]) for l in s.content_layers) / len(s.content_layers)
+        style = sum(w * losses.layer_style_loss(F[l], A[l]) for l, w in s.layer_weights().items())
+        tv = losses.total_variation_loss(x)
+        total = s.content_weight * content + s.style_weight * style + s.tv_weight * tv
+    return tf.stack([total, content, style, tv]), tape.gradient(total, x)
+'''
+
+
+def test_exercises_2_and_7_a_right_answer_passes_the_answer_called_and_a_classic_slip_fail(tmp_path):
+    layers, gatys = "02_vgg19_feature_maps", "04_optimization_and_acceleration"
+    _notebook(tmp_path / "layers_good.ipynb", LAYERS, lesson=layers)
+    _notebook(tmp_path / "layers_caller.ipynb", "from styletransfer_utils.core.features import FeatureExtractor\n"
+              "def layer_model(names):\n    return FeatureExtractor(names, precision='float32')", lesson=layers)
+    _notebook(tmp_path / "layers_shifted.ipynb", LAYERS.replace("get_layer(n)", "get_layer(n.replace('conv3', 'conv4'))"),
+              lesson=layers)  # the next layer, of the same shape (seed 4 asks for block4_conv3, block5_conv3 and _conv4)
+    _notebook(tmp_path / "gatys_good.ipynb", GATYS, lesson=gatys)
+    _notebook(tmp_path / "gatys_caller.ipynb", GATYS + "value_and_grad = gatys.value_and_grad", lesson=gatys)
+    _notebook(tmp_path / "gatys_no_content.ipynb", GATYS.replace("s.content_weight * content + ", ""), lesson=gatys)
+    from styletransfer_utils.lessons.gradebook import grade_all
+
+    names = ["layers_good", "layers_caller", "layers_shifted", "gatys_good", "gatys_caller", "gatys_no_content"]
+    results = dict(grade_all([(n, tmp_path / f"{n}.ipynb") for n in names], grader.Limits(timeout=300), jobs=2, seed=4))
+    grades = {n: (r.grades[0].exercise, r.grades[0].status, r.grades[0].message) for n, r in results.items()}
+    assert grades["layers_good"] == (2, "PASS", "") and grades["gatys_good"] == (7, "PASS", ""), grades
+    assert grades["layers_caller"][1] == "FAIL" and "calls the package's own" in grades["layers_caller"][2], grades
+    assert grades["layers_shifted"][1] == "FAIL" and "pick the layer by its name" in grades["layers_shifted"][2], grades
+    assert grades["gatys_caller"][1] == "FAIL" and "calls the package's own" in grades["gatys_caller"][2], grades
+    assert grades["gatys_no_content"][1] == "FAIL" and "misses the content term" in grades["gatys_no_content"][2], grades

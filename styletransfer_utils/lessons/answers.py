@@ -236,6 +236,109 @@ def _judge_tv(outputs, cases, context, info) -> None:
                                  "reference: vectorise it with slices, x[:, 1:] - x[:, :-1]")
 
 
+# -- 9: a blend of two styles ------------------------------------------------------------------
+
+def _cases_blend(context, fresh):
+    """Two styles' features (seeded tensors; then two paintings resized to one shape, at two
+    layers) and their blend weights, which need not add up to one; the grader's draw may have three."""
+    from ..core.images import resize
+    from ..data import load_example
+
+    s = _shift(fresh, 4)
+    count = 2 if fresh is None else 2 + int(fresh) % 2
+    weights = [1.0, 3.0] if fresh is None else np.round(np.random.default_rng(int(fresh)).uniform(0.2, 2.0, count), 3).tolist()
+    small = [{"a": _tensor((1, 4 + s, 5 + s, 3), 10 + i, fresh=fresh)} for i in range(count)]
+    layers = ["block1_conv1", "block3_conv1"] if fresh is None else \
+        [_convs()[i] for i in sorted(np.random.default_rng(int(fresh)).choice(9, 2, replace=False))]
+    shape = (48 + 8 * s, 64 + 8 * s)  # one shape for every painting: mixing their features would not crash
+    names = ["starry_night", "the_scream", "shipwreck"][:count]
+    real = [_numpy(_features(layers, resize(load_example(name, 128), shape))) for name in names]
+    return [(small, weights), (real, weights[::-1])]
+
+
+def _blend(styles, weights):
+    """The package's blend (``StyleTransfer._blended_targets``, with ``Settings.blend_weights``):
+    each style's Gram matrices times its weight over the weights' sum, added."""
+    from ..core.losses import gram_matrix
+
+    total = float(sum(weights))
+    return {name: sum(w / total * np.asarray(gram_matrix(style[name]), np.float64) for style, w in zip(styles, weights))
+            for name in styles[0]}
+
+
+def _gram64(features) -> np.ndarray:
+    """F^T F / M in float64, ``(1, N, N)``, of features ``(1, H, W, N)`` or pooled positions ``(M, N)``."""
+    flat = np.asarray(features, np.float64).reshape(-1, np.shape(features)[-1])
+    return (flat.T @ flat / len(flat))[None]
+
+
+def _judge_blend(outputs, cases, context, info) -> None:
+    for (styles, weights), mine in zip(cases, outputs):
+        if not isinstance(mine, dict) or set(mine) != set(styles[0]):
+            raise ExerciseFailed(f"your function returns {type(mine).__name__} "
+                                 f"{sorted(mine) if isinstance(mine, dict) else ''}: return {{layer: blended Gram "
+                                 "matrix}} for every layer of the styles")
+        reference, total = _blend(styles, weights), float(sum(weights))
+        unweighted, reversed_ = _blend(styles, [1.0] * len(weights)), _blend(styles, weights[::-1])
+        for name in styles[0]:
+            n = int(styles[0][name].shape[-1])
+            alternatives = {"ignores the blend weights: weight each style's Gram matrix by w_s / sum(w)": unweighted[name],
+                            "gives each style another's weight: pair each Gram matrix with its own weight": reversed_[name],
+                            "is the Gram matrix of the mixed features: blend the Gram matrices, not the features (a Gram "
+                            "matrix is quadratic in them)":
+                                _gram64(sum(w / total * np.asarray(s[name], np.float64) for s, w in zip(styles, weights)))}
+            compare(mine[name], reference[name], f"your blend at {name}",
+                    factors={total: "divide the weights by their sum (they need not add up to one)"},
+                    shape_hints={(n, n): "keep the batch axis: shape (1, N, N)"},
+                    alternatives={k: v for k, v in alternatives.items() if not np.allclose(v, reference[name])})
+
+
+# -- 10: the guided Gram matrix ------------------------------------------------------------------
+
+def _ramp_masks(h: int, w: int, count: int, seed=None) -> np.ndarray:
+    """``count`` soft masks ``(count, h, w)`` in [0, 1]: a left-to-right ramp and its complement
+    (and, drawn, a third), as a resized mask is soft at its region's border."""
+    ramp = np.clip(np.linspace(-0.3, 1.3, w, dtype=np.float32), 0, 1)[None].repeat(h, 0)
+    masks = [ramp, 1.0 - ramp]
+    if count > 2:
+        masks.append(np.random.default_rng(seed).uniform(0, 1, (h, w)).astype(np.float32))
+    return np.stack(masks[:count]).astype(np.float32)
+
+
+def _cases_guided(context, fresh):
+    s = _shift(fresh, 4)
+    count = 2 if fresh is None else 2 + int(fresh) % 2
+    small = _tensor((1, 4 + s, 6 + s, 3), 6, fresh=fresh)
+    soft = _tensor((count, 4 + s, 6 + s), 7, 0.0, 1.0, fresh=fresh)
+    layer = "block3_conv1" if fresh is None else _convs()[int(fresh) % 9]
+    features = np.asarray(_features([layer], _pictures(64 + 8 * s)[0])[layer])
+    h, w = features.shape[1:3]
+    return [(small, soft), (features, _ramp_masks(h, w, count, fresh))]
+
+
+def _judge_guided(outputs, cases, context, info) -> None:
+    from ..core.losses import guided_gram_matrix
+
+    for (F, masks), mine in zip(cases, outputs):
+        f, m = F.astype(np.float64)[0], masks.astype(np.float64)
+        count, (h, w, n) = len(m), f.shape
+        sums = np.einsum("shw,shwi,shwj->sij", m**2, f[None].repeat(count, 0), f[None].repeat(count, 0))
+        once = np.einsum("shw,hwi,hwj->sij", m, f, f)
+        square_sum, plain_sum = (m**2).sum((1, 2))[:, None, None], m.sum((1, 2))[:, None, None]
+        compare(mine, guided_gram_matrix(F, masks), "your guided Gram matrix",
+                shape_hints={(1, n, n): "one Gram matrix per mask: shape (S, N, N), S the number of masks",
+                             (n, n): "one Gram matrix per mask: shape (S, N, N), S the number of masks",
+                             (count, h * w, h * w): "the transpose is on the wrong axis: (T∘F)^T (T∘F) is N x N"},
+                alternatives={"divides by the sum of the mask, not of its square: the numerator weights each position "
+                              "by m^2 (the mask multiplies both factors), so divide by sum(m^2)": sums / plain_sum,
+                              "divides by the number of positions H*W: divide by the region's size, sum(m^2), so that "
+                              "a small region is not a small Gram matrix": sums / (h * w),
+                              "is not normalised: divide each region's sum by its size, sum(m^2)": sums,
+                              "applies the mask once: multiply both factors by it, (T∘F)^T (T∘F)": once / square_sum,
+                              "applies the mask once and divides by its sum: multiply both factors by the mask and "
+                              "divide by sum(m^2)": once / plain_sum,
+                              "ignores the masks: multiply the features by each mask before the product":
+                                  np.repeat(_gram64(f), count, 0)})
 # -- 11: the mean and standard deviation loss (notebook 08) -------------------------------------
 
 def _cases_mean_std(context, fresh):
@@ -375,8 +478,10 @@ def grading_context(number: int, folder) -> dict:
 
 
 CASES = {1: _cases_preprocess, 2: _cases_layers, 3: _cases_content, 4: _cases_gram, 5: _cases_style,
-         6: _cases_tv, 7: _cases_value_and_grad, 8: _cases_training_step, 11: _cases_mean_std}
+         6: _cases_tv, 7: _cases_value_and_grad, 8: _cases_training_step, 9: _cases_blend, 10: _cases_guided,
+         11: _cases_mean_std}
 JUDGES = {1: _judge_preprocess, 2: _judge_layers, 3: _judge_content, 4: _judge_gram, 5: _judge_style,
-          6: _judge_tv, 7: _judge_value_and_grad, 8: _judge_training_step, 11: _judge_mean_std}
+          6: _judge_tv, 7: _judge_value_and_grad, 8: _judge_training_step, 9: _judge_blend, 10: _judge_guided,
+          11: _judge_mean_std}
 
 __all__ = ["CASES", "GATYS_SETTINGS", "GRAM_RESHAPED", "JUDGES", "TRAIN_SETTINGS", "grading_context"]

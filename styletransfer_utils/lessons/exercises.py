@@ -16,7 +16,8 @@ constant factor, with the factor ("4096x too large: divide by H*W"); a Gram matr
 (N, M) without the transpose; a wrong layer; input that was not preprocessed; a Python loop where
 a vectorised expression belongs. A function that still raises the stub's ``NotImplementedError``
 prints ``NOT DONE`` and raises it again. The grader (:mod:`.grader`) uses the same inputs and
-judges, with inputs drawn afresh, from outside the learner's kernel.
+judges, with inputs drawn afresh, from outside the learner's kernel. Exercise 9 (lesson 05) blends
+two styles' Gram matrices as ``StyleTransfer`` does; exercise 10 (lesson 07) is the guided Gram matrix.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ EXERCISES = {
     8: Exercise("one feed-forward training step", "06_feed_forward_networks", "loss_terms", context="trainer",
                 state="transformer", answers=("styletransfer_utils.feedforward.trainer:Trainer.losses",
                                               "styletransfer_utils.core.objective:Objective.batch_terms")),
+    9: Exercise("blending two styles' Gram matrices", "05_interactive_sliders", "my_blended_grams",
+                answers=("styletransfer_utils.gatys.transfer:StyleTransfer._blended_targets",
+                         "styletransfer_utils.core.objective:Objective.style_targets",
+                         "styletransfer_utils.settings:Settings.blend_weights")),
+    10: Exercise("guided Gram matrix", "07_controlling_the_result", "my_guided_gram",
+                 answers=(f"{_LOSSES}:guided_gram_matrix", f"{_LOSSES}:feature_moments")),
     11: Exercise("mean and standard deviation style loss", "08_what_is_style", "my_mean_std_loss",
                  answers=(f"{_LOSSES}:mean_std_loss",)),
 }

@@ -10,7 +10,10 @@ Lessons mark each exercise's solution in a code cell::
 and check it in a later cell with ``exercises.check(3, my_content_loss)`` (:mod:`.exercises`).
 :func:`generate` writes ``notebooks/exercises/`` with every region replaced by a stub that raises
 ``NotImplementedError("Exercise 3: ...")`` under its hint; the lessons stay the readable
-solutions. ``python -m styletransfer_utils.lessons.grading`` regenerates them (a test fails when the
+solutions. A lesson's written (inline) questions are a markdown cell each, followed at once by a
+markdown cell tagged ``written-answer`` that holds a sample answer for teachers; in the exercise
+notebook that cell says only ``*Your answer:*`` (:data:`YOUR_ANSWER`, the tag kept), where the
+learner writes, so that no sample answer reaches the learners. ``python -m styletransfer_utils.lessons.grading`` regenerates them (a test fails when the
 committed ones differ).
 
 Grading (``styletransfer grade``) is :mod:`.grader` (one notebook, judged from outside it) and
@@ -28,6 +31,8 @@ from .grader import SERIES
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN EXERCISE (?P<number>\d+): (?P<hint>.*)$")
 END = re.compile(r"^\s*# END EXERCISE (?P<number>\d+)\s*$")
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+WRITTEN_ANSWER = "written-answer"  #: the tag of a sample answer's cell (an nbgrader export reads it too)
+YOUR_ANSWER = "*Your answer:*"     #: what such a cell says in the exercise notebook
 
 
 # -- the exercise notebooks ----------------------------------------------------------------------
@@ -69,12 +74,15 @@ def exercise_notebook(lesson):
         "stub that raises `NotImplementedError`. Write it where the stub is; the check cell after it prints PASS, "
         "or FAIL with what differs (it compares with the package's own implementation, computed when it runs). "
         "Run the cells in order. Keep each function's name: your teacher's grader calls it by that name, on "
-        "inputs of its own, and does not read what the check cells print.")
+        "inputs of its own, and does not read what the check cells print. Each inline question asks for a few "
+        f"sentences: write them in the cell below it that says {YOUR_ANSWER}.")
     nb.cells.insert(0, intro)
     for cell in nb.cells:
         cell.pop("id", None)
         if cell.cell_type == "code":
             cell.update(source=stub_source(cell.source), outputs=[], execution_count=None)
+        elif WRITTEN_ANSWER in cell.get("metadata", {}).get("tags", []):
+            cell.source = YOUR_ANSWER  # the sample answer stays in the lesson, for teachers
     nb.metadata["styletransfer"] = {"series": SERIES, "lesson": Path(lesson).stem, "exercises": numbers}
     nb.nbformat_minor = 4  # no cell ids: the generated files stay byte-for-byte reproducible
     return nb

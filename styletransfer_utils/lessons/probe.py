@@ -84,11 +84,13 @@ def call(function, case, *, model_call: bool = False):
 
 
 def as_tensors(value):
-    """``value`` with its float arrays (also a dict's) as TensorFlow tensors."""
+    """``value`` with its float arrays (also a dict's, a list's) as TensorFlow tensors."""
     import tensorflow as tf
 
     if isinstance(value, dict):
         return {k: as_tensors(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_tensors(v) for v in value)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return tf.constant(value)
     return value
