@@ -136,14 +136,14 @@ SLICED_PROJECTIONS_PER_CHANNEL = 2
 SLICED_SEED = 20_170_401  #: the measure's own directions, apart from any run's (``--seed`` draws those)
 
 
-def sliced_distance(a: np.ndarray, b: np.ndarray, directions: np.ndarray) -> float:
+def sliced_distance(a: np.ndarray, b: np.ndarray, directions: np.ndarray, chunk: int = 64) -> float:
     """The relative sliced Wasserstein-2 distance of two sets of samples, ``a`` ``(M, N)`` and
     ``b`` ``(K, N)``, along the columns of ``directions`` ``(N, P)``:
     ``sqrt(sum_p W2^2(a theta_p, b theta_p) / sum_p E[(b theta_p)^2])``. Each projection's
-    distributions are compared at ``min(M, K)`` even levels of their quantile functions."""
-    along = np.asarray(directions, np.float32).T
-    pa, pb = (np.sort(along @ np.asarray(x, np.float32).T, axis=1) for x in (a, b))  # (P, M): rows sort fast
-    count = min(pa.shape[1], pb.shape[1])
+    distributions are compared at ``min(M, K)`` even levels of their quantile functions; the
+    directions are taken ``chunk`` at a time, which bounds the memory it needs."""
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    count = min(len(a), len(b))
 
     def quantiles(rows):  # each row's quantile function at levels (k + 1/2) / count
         if rows.shape[1] == count:
@@ -153,8 +153,13 @@ def sliced_distance(a: np.ndarray, b: np.ndarray, directions: np.ndarray) -> flo
         frac = np.clip(where - low, 0.0, 1.0).astype(np.float32)
         return rows[:, low] * (1.0 - frac) + rows[:, np.minimum(low + 1, rows.shape[1] - 1)] * frac
 
-    error = np.mean(np.square(quantiles(pa) - quantiles(pb), dtype=np.float64), axis=1).sum()
-    return float(np.sqrt(error / np.mean(np.square(pb, dtype=np.float64), axis=1).sum()))
+    error = size = 0.0
+    for start in range(0, np.shape(directions)[1], chunk):
+        along = np.asarray(directions[:, start:start + chunk], np.float32).T
+        pa, pb = (np.sort(along @ x.T, axis=1) for x in (a, b))  # (P, M): rows sort fast
+        error += np.mean(np.square(quantiles(pa) - quantiles(pb), dtype=np.float64), axis=1).sum()
+        size += np.mean(np.square(pb, dtype=np.float64), axis=1).sum()
+    return float(np.sqrt(error / size))
 
 
 def _measure_directions(channels: int, layer: int) -> np.ndarray:
