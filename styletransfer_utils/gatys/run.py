@@ -39,7 +39,7 @@ def stylize(content, styles=(), settings: Settings | None = None, *, callbacks: 
                             "pass callbacks=[SaveEvery(n, 'out/step_{step:04d}.png')] instead")
     pictures = Pictures.read(content, styles, settings)  # once: decoded, colours prepared, masks read
     plan = schedule(settings, pictures.aspect)  # [(long side, evaluations), ...], smallest first
-    check_memory(pictures.content.shape[:2], settings.size)
+    check_memory(pictures.content.shape[:2], settings.size, settings.style_loss)
     # the largest size first, so that a bad picture or setting fails before any work; its VGG19
     # extractor serves every size
     final = transfer.at_size(pictures, settings, settings.size, objective=objective)
@@ -83,14 +83,19 @@ class SaveEvery:
 #: bench/RESULTS.md).
 MEMORY_BASE = 1.5e9
 MEMORY_PER_PIXEL = 2500.0
+#: The style losses that sort every channel (``histogram``) or projection (``sliced``) at every style
+#: layer need about five times as much per pixel: 2.91-3.24 GB at 512x384 and 9.8 GB at 1024x768,
+#: where ``gram`` needs 1.39-1.41 GB at 512x384 (``bench/quality.py --losses``, bench/RESULTS.md,
+#: "What is style?"), with 7-14% to spare.
+SORTED_MEMORY_PER_PIXEL = {"histogram": 12500.0, "sliced": 12500.0}
 
 
-def estimated_peak_bytes(height: int, width: int) -> float:
+def estimated_peak_bytes(height: int, width: int, style_loss: str = "gram") -> float:
     """About how much memory a run needs at ``height`` x ``width`` (its largest size)."""
-    return MEMORY_BASE + MEMORY_PER_PIXEL * height * width
+    return MEMORY_BASE + SORTED_MEMORY_PER_PIXEL.get(style_loss, MEMORY_PER_PIXEL) * height * width
 
 
-def check_memory(shape, size: int) -> None:
+def check_memory(shape, size: int, style_loss: str = "gram") -> None:
     """A one-line error, naming the largest size that fits, when ``size`` would not fit in the
     memory this machine has free: the run would otherwise end at the out-of-memory killer."""
     from ..device import available_memory_bytes
@@ -98,9 +103,10 @@ def check_memory(shape, size: int) -> None:
     free = available_memory_bytes()
     h, w = shape
     aspect = min(h, w) / max(h, w)
-    need = estimated_peak_bytes(size * aspect, size)
+    need = estimated_peak_bytes(size * aspect, size, style_loss)
     if free is None or need <= free:
         return
-    largest = int(((free - MEMORY_BASE) / MEMORY_PER_PIXEL / aspect) ** 0.5) if free > MEMORY_BASE else 0
+    per_pixel = SORTED_MEMORY_PER_PIXEL.get(style_loss, MEMORY_PER_PIXEL)
+    largest = int(((free - MEMORY_BASE) / per_pixel / aspect) ** 0.5) if free > MEMORY_BASE else 0
     raise SettingsError(f"size {size} needs about {need / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB are free",
                         f"use --size {largest // 16 * 16} or less" if largest >= 64 else "close other programs first")
