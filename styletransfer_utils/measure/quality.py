@@ -93,12 +93,13 @@ def _features(picture: np.ndarray) -> dict:
 #: What the scores need of one picture at one size, kept for the last pictures seen: scoring several
 #: pictures against one painting (a benchmark, notebook 08) computes the painting's once.
 _SUMMARIES: OrderedDict = OrderedDict()
-SUMMARIES_KEPT = 32
+SUMMARIES_KEPT = 12
 
 
 def _summary(picture: np.ndarray, size) -> dict:
     """``picture`` at long side ``size`` (or at shape ``(height, width)``): its Gram matrices
-    (float64), conv4_2's features and conv5_1's unit rows (see :func:`pasted`); cached by content."""
+    (float64), conv4_2's features (float32) and conv5_1's unit rows (see :func:`pasted`); cached by
+    content, about 15 MB each at 512 px."""
     from ..core.losses import gram_matrix
 
     picture = np.ascontiguousarray(picture, np.float32)
@@ -111,7 +112,7 @@ def _summary(picture: np.ndarray, size) -> dict:
     rows = np.asarray(feats[PASTED_LAYER], np.float64).reshape(-1, np.shape(feats[PASTED_LAYER])[-1])
     _SUMMARIES[key] = summary = {
         "grams": {name: np.asarray(gram_matrix(feats[name]), np.float64)[0] for name in STYLE_LAYERS},
-        "content": np.asarray(feats[CONTENT_LAYER], np.float64),
+        "content": np.asarray(feats[CONTENT_LAYER], np.float32),
         "rows": rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)}
     while len(_SUMMARIES) > SUMMARIES_KEPT:
         _SUMMARIES.popitem(last=False)
@@ -127,8 +128,8 @@ def style_errors(output: np.ndarray, style: np.ndarray, size: int) -> dict:
 
 def content_error(output: np.ndarray, content: np.ndarray) -> float:
     """``||F(output) - F(content)||_F / ||F(content)||_F`` at conv4_2, output at 512 px."""
-    a = _summary(output, CONTENT_SIZE)["content"]
-    b = _summary(content, long_side_shape(*np.shape(output)[:2], CONTENT_SIZE))["content"]
+    a = _summary(output, CONTENT_SIZE)["content"].astype(np.float64)
+    b = _summary(content, long_side_shape(*np.shape(output)[:2], CONTENT_SIZE))["content"].astype(np.float64)
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
