@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from helpers import assert_one_line_error
 from styletransfer_utils.cli import main
-from styletransfer_utils.lessons import handout, nbgrader_export
+from styletransfer_utils.lessons import grading, handout, nbgrader_export
 from styletransfer_utils.lessons.exercises import EXERCISES
 from styletransfer_utils.lessons.grading import BEGIN, END
 
@@ -115,7 +114,7 @@ def test_written_answers_are_withheld_from_learners(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(handout, "lesson_folder", lambda: lessons)
     assert main(["exercises", str(tmp_path / "out")]) == 0
     text = _texts(tmp_path / "out")
-    assert SAMPLE_ANSWER not in text and handout.WITHHELD in text and "np.mean((" not in text
+    assert SAMPLE_ANSWER not in text and grading.YOUR_ANSWER in text and "np.mean((" not in text
 
 
 def test_the_committed_exercise_notebooks_hold_no_sample_answer():
@@ -162,14 +161,16 @@ def test_the_nbgrader_source_marks_solutions_checks_and_read_only_cells():
     ids = [meta["grade_id"] for _, meta in _kinds(nb)]
     assert len(ids) == len(set(ids)) and all(GRADE_ID.match(i) for i in ids)
     assert all(meta["schema_version"] == 3 and not meta["task"] for _, meta in _kinds(nb))
-    solutions = [c for c in nb.cells if c.metadata["nbgrader"]["solution"]]
+    solutions = [c for c in nb.cells if c.metadata["nbgrader"]["solution"] and c.cell_type == "code"]
     assert [c.metadata["nbgrader"]["grade_id"] for c in solutions] == ["exercise-3", "exercise-4", "exercise-5", "exercise-6"]
+    written = [c for c in nb.cells if c.metadata["nbgrader"]["solution"] and c.cell_type == "markdown"]
+    assert written and all(c.metadata["nbgrader"]["grade"] and c.metadata["nbgrader"]["points"] == 1 for c in written)
     for cell in solutions:
         meta, lines = cell.metadata["nbgrader"], [line.strip() for line in cell.source.split("\n")]
         assert not meta["grade"] and not meta["locked"]
         begin, end = lines.index("### BEGIN SOLUTION"), lines.index("### END SOLUTION")
         assert lines[begin - 1].startswith("# Exercise ") and begin < end and "BEGIN EXERCISE" not in cell.source
-    checks = [c for c in nb.cells if c.metadata["nbgrader"]["grade"]]
+    checks = [c for c in nb.cells if c.metadata["nbgrader"]["grade"] and c.cell_type == "code"]
     assert [(c.metadata["nbgrader"]["grade_id"], c.metadata["nbgrader"]["points"]) for c in checks] == \
         [(f"check-{n}", EXERCISES[n].points) for n in (3, 4, 5, 6)]
     for cell, number in zip(checks, (3, 4, 5, 6)):
@@ -260,6 +261,8 @@ def test_nbgrader_releases_and_autogrades_the_export(tmp_path, capsys):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: (gradebook.find_submission(lesson, s).score, gradebook.find_submission(lesson, s).max_score)
                   for s in ("solved", "untouched", "forged")}
-    assert scores == {"solved": (1.0, 1.0), "untouched": (0.0, 1.0), "forged": (0.0, 1.0)}, scores
+    # the most: exercise 1's point and one per written question, which a teacher grades by hand (0 until then)
+    most = 1.0 + sum(nbgrader_export.WRITTEN_POINTS for grade_id in source if grade_id.startswith("written-"))
+    assert most > 1 and scores == {"solved": (1.0, most), "untouched": (0.0, most), "forged": (0.0, most)}, scores
     with capsys.disabled():
         print(f"\nnbgrader generate_assignment {generated:.0f} s, autograde of three submissions {seconds:.0f} s")

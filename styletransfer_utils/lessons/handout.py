@@ -23,11 +23,9 @@ from pathlib import Path
 
 from ..errors import StyleTransferError
 from .exercises import EXERCISES
-from .grading import NOTEBOOKS
-from .nbgrader_export import WRITTEN_TAG
+from .grading import NOTEBOOKS, WRITTEN_ANSWER, YOUR_ANSWER
 
 PACKAGED = Path(__file__).resolve().with_name("exercise_notebooks")
-WITHHELD = "*Write your answer here.*"
 HELP = ("Write the exercise notebooks for learners into DIR: every solution replaced by a stub under its hint, "
         "with a README that says how to run them. The lessons in the repository are the solutions: hand out this "
         "folder instead. --nbgrader writes an nbgrader course source instead (it holds the solutions: for teachers).")
@@ -55,9 +53,9 @@ def withhold_written_answers(path) -> None:
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
-    cells = [c for c in nb.cells if WRITTEN_TAG in c.metadata.get("tags", [])]
+    cells = [c for c in nb.cells if WRITTEN_ANSWER in c.metadata.get("tags", []) and c.source != YOUR_ANSWER]
     for cell in cells:
-        cell.source = WITHHELD
+        cell.source = YOUR_ANSWER
     if cells:
         Path(path).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
 

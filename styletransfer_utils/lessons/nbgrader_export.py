@@ -34,10 +34,9 @@ from pathlib import Path
 
 from .exercises import EXERCISES
 from .grader import SERIES
-from .grading import BEGIN, END, NOTEBOOKS, stub_source
+from .grading import BEGIN, END, NOTEBOOKS, WRITTEN_ANSWER, stub_source
 
 SCHEMA_VERSION = 3
-WRITTEN_TAG = "written-answer"   #: a markdown cell that holds a teacher's sample answer
 WRITTEN_POINTS = 1
 CHECKER = "styletransfer_utils.lessons"
 CONFIG = '''"""nbgrader's settings for this course (written by `styletransfer exercises DIR --nbgrader`)."""
@@ -148,7 +147,7 @@ def course_notebook(lesson):
                                      points=sum(EXERCISES[n].points for _, n in calls))
             else:
                 meta = cell_metadata(_grade_id(cell, index), locked=True)
-        elif cell.cell_type == "markdown" and WRITTEN_TAG in tags:
+        elif cell.cell_type == "markdown" and WRITTEN_ANSWER in tags:
             written += 1
             meta = cell_metadata(_grade_id(cell, index, "written-"), solution=True, grade=True, points=WRITTEN_POINTS)
         else:
@@ -191,4 +190,4 @@ def export(out, lessons=NOTEBOOKS, config: bool = True) -> list[Path]:
     return written
 
 
-__all__ = ["WRITTEN_TAG", "autograder_source", "cell_metadata", "check_calls", "course_notebook", "export", "solution_source"]
+__all__ = ["autograder_source", "cell_metadata", "check_calls", "course_notebook", "export", "solution_source"]
