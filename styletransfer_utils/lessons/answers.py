@@ -322,9 +322,10 @@ def _judge_guided(outputs, cases, context, info) -> None:
     for (F, masks), mine in zip(cases, outputs):
         f, m = F.astype(np.float64)[0], masks.astype(np.float64)
         count, (h, w, n) = len(m), f.shape
-        sums = np.einsum("shw,shwi,shwj->sij", m**2, f[None].repeat(count, 0), f[None].repeat(count, 0))
-        once = np.einsum("shw,hwi,hwj->sij", m, f, f)
         square_sum, plain_sum = (m**2).sum((1, 2))[:, None, None], m.sum((1, 2))[:, None, None]
+        sums = np.asarray(guided_gram_matrix(F, masks), np.float64) * square_sum   # sum_k m_k^2 F_k F_k^T
+        # the mask on one factor, sum_k m_k F_k F_k^T: the guided Gram matrix of the mask's square root, times sum(m)
+        once = np.asarray(guided_gram_matrix(F, np.sqrt(masks)), np.float64) * plain_sum
         compare(mine, guided_gram_matrix(F, masks), "your guided Gram matrix",
                 shape_hints={(1, n, n): "one Gram matrix per mask: shape (S, N, N), S the number of masks",
                              (n, n): "one Gram matrix per mask: shape (S, N, N), S the number of masks",
@@ -339,6 +340,8 @@ def _judge_guided(outputs, cases, context, info) -> None:
                               "divide by sum(m^2)": once / plain_sum,
                               "ignores the masks: multiply the features by each mask before the product":
                                   np.repeat(_gram64(f), count, 0)})
+
+
 # -- 11: the mean and standard deviation loss (notebook 08) -------------------------------------
 
 def _cases_mean_std(context, fresh):
