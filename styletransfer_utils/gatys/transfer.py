@@ -272,9 +272,9 @@ class StyleTransfer:
         """Adam from ``log.best_x``. With ``settings.average`` (a decay ``d``) it also keeps the
         bias-corrected moving average of its iterates, ``a = sum_k d^(n-k) x_k / sum_k d^(n-k)``
         (as crowsonkb/style-transfer-pytorch does), spends the size's last evaluation on it, and
-        makes it the size's picture, whatever its loss: the average's loss is higher than the last
-        iterates' (it smooths what they add step by step), yet it scores better on the measure
-        (``bench/RESULTS.md``)."""
+        makes it the size's picture, whatever its loss: its loss was never the lowest of its size
+        in the runs measured, though its pictures scored about as well (better on The Starry Night,
+        worse on The Scream; ``bench/RESULTS.md``, "What is style?")."""
         import keras
 
         s = self.settings
