@@ -90,9 +90,14 @@ MEMORY_PER_PIXEL = 2500.0
 SORTED_MEMORY_PER_PIXEL = {"histogram": 12500.0, "sliced": 12500.0}
 
 
+def bytes_per_pixel(style_loss: str = "gram") -> float:
+    """The memory a run needs per pixel of its largest size, beyond ``MEMORY_BASE``."""
+    return SORTED_MEMORY_PER_PIXEL.get(style_loss, MEMORY_PER_PIXEL)
+
+
 def estimated_peak_bytes(height: int, width: int, style_loss: str = "gram") -> float:
     """About how much memory a run needs at ``height`` x ``width`` (its largest size)."""
-    return MEMORY_BASE + SORTED_MEMORY_PER_PIXEL.get(style_loss, MEMORY_PER_PIXEL) * height * width
+    return MEMORY_BASE + bytes_per_pixel(style_loss) * height * width
 
 
 def check_memory(shape, size: int, style_loss: str = "gram") -> None:
@@ -106,7 +111,6 @@ def check_memory(shape, size: int, style_loss: str = "gram") -> None:
     need = estimated_peak_bytes(size * aspect, size, style_loss)
     if free is None or need <= free:
         return
-    per_pixel = SORTED_MEMORY_PER_PIXEL.get(style_loss, MEMORY_PER_PIXEL)
-    largest = int(((free - MEMORY_BASE) / per_pixel / aspect) ** 0.5) if free > MEMORY_BASE else 0
+    largest = int(((free - MEMORY_BASE) / bytes_per_pixel(style_loss) / aspect) ** 0.5) if free > MEMORY_BASE else 0
     raise SettingsError(f"size {size} needs about {need / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB are free",
                         f"use --size {largest // 16 * 16} or less" if largest >= 64 else "close other programs first")
