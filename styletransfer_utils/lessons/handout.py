@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import StyleTransferError
 from .exercises import EXERCISES
-from .grading import NOTEBOOKS, WRITTEN_ANSWER, YOUR_ANSWER
+from .grading import NOTEBOOKS
 
 PACKAGED = Path(__file__).resolve().with_name("exercise_notebooks")
 HELP = ("Write the exercise notebooks for learners into DIR: every solution replaced by a stub under its hint, "
@@ -48,18 +48,6 @@ def empty_folder(out, force: bool) -> Path:
     return out
 
 
-def withhold_written_answers(path) -> None:
-    """Replace the sample answer of each written question (a cell tagged ``written-answer``) in a notebook file."""
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    cells = [c for c in nb.cells if WRITTEN_ANSWER in c.metadata.get("tags", []) and c.source != YOUR_ANSWER]
-    for cell in cells:
-        cell.source = YOUR_ANSWER
-    if cells:
-        Path(path).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
-
-
 def write_exercises(out) -> list[Path]:
     """Write the exercise notebooks and a learners' README into ``out``; return the notebooks' paths."""
     lessons = lesson_folder()
@@ -73,8 +61,6 @@ def write_exercises(out) -> list[Path]:
     else:
         raise StyleTransferError("this installation holds neither the lessons nor the exercise notebooks",
                                  "install the package from a wheel built by pip (pip install .), or run from a clone")
-    for path in written:
-        withhold_written_answers(path)
     (out / "README.md").write_text(learner_readme([p.name for p in written]), encoding="utf-8")
     return written
 
