@@ -87,8 +87,8 @@ def painting_file(name: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paintings", default=",".join(PAINTINGS))
-    parser.add_argument("--recipes", default=",".join(RECIPES), help="names among " + ", ".join([*RECIPES, *LOSS_RECIPES]) +
-                        " (reference: 1,000 evaluations at 512 px, about an hour per painting on a 2-core CPU)")
+    parser.add_argument("--recipes", default=",".join(RECIPES), help="names among "
+                        + ", ".join([*RECIPES, *LOSS_RECIPES]) + " (reference: 1,000 evaluations at 512 px, about an hour per painting on a 2-core CPU)")
     parser.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
                         help="an extra recipe: command-line options of styletransfer")
     parser.add_argument("--then", metavar="COMMIT", help="also run the default command of this older commit, "
@@ -111,10 +111,11 @@ def main() -> None:
     known = {**RECIPES, **LOSS_RECIPES}
     if args.losses:
         args.recipes, args.paintings = ",".join(["default", *LOSS_RECIPES]), ",".join(LOSS_PAINTINGS)
-    unknown = [name for name in args.recipes.split(",") if name and name not in known]
+    names = [name for name in args.recipes.split(",") if name]
+    unknown = [name for name in names if name not in known]
     if unknown:
         parser.error(f"no recipe {unknown[0]!r}: use names among {', '.join(known)}, or --recipe NAME=OPTIONS")
-    recipes = {name: known[name] for name in args.recipes.split(",") if name}
+    recipes = {name: known[name] for name in names}
     for extra in args.recipe:
         name, _, options = extra.partition("=")
         recipes[name] = shlex.split(options)

@@ -11,8 +11,8 @@ notebooks executed headless (CI, nbconvert), where widgets are not rendered.
 
 The sliders are named after :class:`~styletransfer_utils.settings.Settings` fields
 (``content_weight``, ``style_weight``, ``tv_weight``, ``size``, ``steps``; one slider per style
-layer fills ``style_layer_weights``; a menu sets ``style_loss``, notebook 08's five losses), and :meth:`StyleTransferSliders.settings` returns the
-filled ``Settings``.
+layer fills ``style_layer_weights``; a menu sets ``style_loss``, notebook 08's five losses), and
+:meth:`StyleTransferSliders.settings` returns the filled ``Settings``.
 """
 
 from __future__ import annotations
@@ -204,8 +204,9 @@ class StyleTransferSliders(widgets.VBox):
         style_box = widgets.VBox([widgets.HTML("<b>style layer weights</b>"), *self.sliders["style_layer_weights"]])
         weighs = ("weights of the relative losses (each term divided by its target's size), not the paper's α/β"
                   if base.relative_losses else "weights of the paper's absolute losses: α, β and the TV weight")
-        weight_box = widgets.VBox([widgets.HTML(f"<i>{weighs}</i>"), self.sliders["style_loss"], self.sliders["content_weight"],
-                                   self.sliders["style_weight"], self.sliders["tv_weight"], style_box])
+        weight_box = widgets.VBox([widgets.HTML(f"<i>{weighs}</i>"), self.sliders["style_loss"],
+                                   self.sliders["content_weight"], self.sliders["style_weight"],
+                                   self.sliders["tv_weight"], style_box])
         render_box = widgets.VBox([self.sliders["size"], self.sliders["steps"], self.render_button])
         super().__init__([
             widgets.HBox([weight_box, render_box]),
