@@ -220,13 +220,18 @@ def _matching_loss(values, quantiles, mask=None):
     level ``(r + 1/2) / M`` (with a ``mask``, at the middle of its share of the cumulative weight,
     each position weighted by the mask squared), so the same sum is taken over the sorted values
     against the target's quantiles, with one sort (instead of sorting and putting back).
+
+    Without a mask the columns are sorted as rows (``ops.sort`` along the last axis, whose gradient
+    puts each rank's back in place): the same value and gradient as gathering by ``argsort``, with a
+    third less peak memory, since the gather builds 64-bit index grids as large as the features.
     """
-    order = ops.argsort(ops.stop_gradient(values), axis=0)
-    ranked = ops.take_along_axis(values, order, axis=0)
     count = ops.shape(values)[0]
     if mask is None:
+        ranked = ops.sort(ops.transpose(values), axis=-1)
         levels = (ops.cast(ops.arange(count), "float32") + 0.5) / ops.cast(count, "float32")
-        return ops.mean(ops.square(ranked - ops.stop_gradient(quantiles_at(quantiles, levels))))
+        return ops.mean(ops.square(ranked - ops.stop_gradient(ops.transpose(quantiles_at(quantiles, levels)))))
+    order = ops.argsort(ops.stop_gradient(values), axis=0)
+    ranked = ops.take_along_axis(values, order, axis=0)
     weights = ops.take_along_axis(ops.broadcast_to(_position_weights(values, mask), ops.shape(values)), order, axis=0)
     total = ops.maximum(ops.sum(weights, axis=0), 1e-6)
     levels = (ops.cumsum(weights, axis=0) - weights / 2.0) / total
