@@ -222,8 +222,9 @@ def _matching_loss(values, quantiles, mask=None):
     against the target's quantiles, with one sort (instead of sorting and putting back).
 
     Without a mask the columns are sorted as rows (``ops.sort`` along the last axis, whose gradient
-    puts each rank's back in place): the same value and gradient as gathering by ``argsort``, with a
-    third less peak memory, since the gather builds 64-bit index grids as large as the features.
+    puts each rank's back in place): the same value and gradient as gathering by ``argsort``, in less
+    memory, since the gather builds 64-bit index grids as large as the features (a sliced run at 512 px
+    peaked at 2.89 GB instead of 3.35).
     """
     count = ops.shape(values)[0]
     if mask is None:
