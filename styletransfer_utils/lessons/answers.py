@@ -6,9 +6,8 @@ for them with the package's tested implementation, computed then, and raises
 :class:`~.feedback.ExerciseFailed` naming what differs. ``fresh=None`` gives the fixed inputs that
 the notebooks' check cells use; a seed gives other values, other shapes and other layers, which
 the grader draws for each run, so that no answer can be learnt by heart. ``info`` carries what the
-grader measured beside the outputs: the function's source (for loops) and seconds per call.
-The judges never call the learner's code, so the grader runs them in its own process, on the
-outputs that a learner's kernel sent back.
+grader measured beside the outputs: the function's source (for loops) and seconds per call. The
+judges never call the learner's code: they run in the grader's process, on what the kernel sent.
 
 Exercises 7 and 8 need the lesson's set-up (``context``: a ``StyleTransfer``, a ``Trainer``);
 :func:`grading_context` builds it as notebooks 04 and 06 do in smoke mode.
@@ -202,9 +201,8 @@ def _judge_style(outputs, cases, context, info) -> None:
                           "uses only the last layer: add every layer in the weights": weights[layers[-1]] * per_layer[layers[-1]]})
 
 
-#: exercise 6's hint: how to do without the loop, not the slices themselves
 _VECTORISE = ("vectorise it: one slice of the whole picture that leaves out its first row, minus one that leaves "
-              "out its last, gives every vertical difference at once (and likewise for columns)")
+              "out its last, gives every vertical difference at once (and likewise for columns)")  # not the slices
 
 
 def _cases_tv(context, fresh):
@@ -389,21 +387,17 @@ def _judge_mean_std(outputs, cases, context, info) -> None:
 # -- 7 and 8: one step of each method ------------------------------------------------------------
 
 def _cases_value_and_grad(context, fresh):
-    """Noise, then the painting at the photo's size under a checkerboard: its Gram matrices are
-    near the targets, so the style term is small and TV weighs about 2e-5 of the total (on noise,
-    under 1e-6), enough for :func:`_check_total` to see a total that leaves TV out."""
+    """Noise, then the painting under a checkerboard: its style term is small, so TV weighs about 2e-5
+    of the total (on noise under 1e-6), enough for :func:`_check_total` to see it left out."""
     from ..core.images import preprocess, resize
 
     transfer = context["transfer"]
     h, w = transfer.content.shape[:2]
-    if fresh is None:
-        noise = np.asarray(transfer.initial_input("noise"))
-    else:
-        noise = np.asarray(preprocess(np.random.default_rng(int(fresh)).uniform(0, 255, (h, w, 3)).astype(np.float32)))
+    noise = np.asarray(transfer.initial_input("noise") if fresh is None else
+                       preprocess(np.random.default_rng(int(fresh)).uniform(0, 255, (h, w, 3)).astype(np.float32)))
     s = _shift(fresh, 3)
-    board = (np.indices((h, w)).sum(0) + s) % 2 * 2.0 - 1.0
-    painting = np.asarray(preprocess(resize(np.asarray(transfer.styles[0]), (h, w))))
-    return [(noise,), ((painting + (80 + 10 * s) * board[None, :, :, None]).astype(np.float32),)]
+    board = ((np.indices((h, w)).sum(0) + s) % 2 * 2.0 - 1.0)[None, :, :, None] * (80 + 10 * s)
+    return [(noise,), ((np.asarray(preprocess(resize(np.asarray(transfer.styles[0]), (h, w)))) + board).astype(np.float32),)]
 
 
 def _pair(output, what: str):
