@@ -86,7 +86,8 @@ MEMORY_PER_PIXEL = 2500.0
 #: The style losses that sort every channel (``histogram``) or projection (``sliced``) at every style
 #: layer need about five times as much per pixel: 2.91-3.24 GB at 512x384 and 9.8 GB at 1024x768,
 #: where ``gram`` needs 1.39-1.41 GB at 512x384 (``bench/quality.py --losses``, bench/RESULTS.md,
-#: "What is style?"), with 7-14% to spare.
+#: "What is style?"), with 7-14% to spare. Fitted before they sorted with ``ops.sort`` (2.75-2.89 GB at
+#: 512x384 since), so it now overstates their need: it may refuse a size that would fit, not the reverse.
 SORTED_MEMORY_PER_PIXEL = {"histogram": 12500.0, "sliced": 12500.0}
 
 
