@@ -284,10 +284,38 @@ def value_and_grad(x):
         total = s.content_weight * content + s.style_weight * style + s.tv_weight * tv
     return tf.stack([total, content, style, tv]), tape.gradient(total, x)
 '''
+TRAINING = '''import tempfile
+from pathlib import Path
+import tensorflow as tf
+from styletransfer_utils import data, feedforward as ff
+from styletransfer_utils.core import losses
+from styletransfer_utils.core.images import preprocess, save_image
+from styletransfer_utils.settings import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS
+
+folder = Path(tempfile.mkdtemp())
+for name in data.SHIPPED_CONTENT:
+    save_image(folder / f"{name}.png", data.shipped_content(name))
+settings = ff.TrainSettings(steps=4, batch_size=1, crop_size=64, half_width=True, checkpoint_every=0,
+                            preview_every=0, seed=0, init=None, relative_losses=False, precision="float32",
+                            content_layers=JOHNSON_CONTENT_LAYERS, style_layers=JOHNSON_STYLE_LAYERS,
+                            style_weight=2e-4, tv_weight=1.0)
+exact = ff.Trainer(data.example_path("starry_night"), folder, settings)
+s, transformer, vgg, A = exact.settings, exact.model, exact.extractor, exact.style_grams
+
+def loss_terms(photos):
+    generated = transformer(photos, training=True)
+    F = vgg(preprocess(tf.concat([generated, photos], axis=0)))
+    n = len(photos)
+    content = sum(losses.content_loss(F[l][:n], tf.stop_gradient(F[l][n:]))
+                  for l in s.content_layers) / len(s.content_layers)
+    style = sum(losses.layer_style_loss(F[l][:n], A[l]) for l in s.style_layers) / len(s.style_layers)
+    tv = losses.total_variation_loss(generated)
+    return s.content_weight * content + s.style_weight * style + s.tv_weight * tv, content, style, tv
+'''
 
 
-def test_exercises_2_and_7_a_right_answer_passes_the_answer_called_and_a_classic_slip_fail(tmp_path):
-    layers, gatys = "02_vgg19_feature_maps", "04_optimization_and_acceleration"
+def test_exercises_2_7_and_8_a_right_answer_passes_the_answer_called_and_a_classic_slip_fail(tmp_path):
+    layers, gatys, training = "02_vgg19_feature_maps", "04_optimization_and_acceleration", "06_feed_forward_networks"
     _notebook(tmp_path / "layers_good.ipynb", LAYERS, lesson=layers)
     _notebook(tmp_path / "layers_caller.ipynb", "from styletransfer_utils.core.features import FeatureExtractor\n"
               "def layer_model(names):\n    return FeatureExtractor(names, precision='float32')", lesson=layers)
@@ -295,14 +323,22 @@ def test_exercises_2_and_7_a_right_answer_passes_the_answer_called_and_a_classic
               lesson=layers)  # the next layer, of the same shape (seed 4 asks for block4_conv3, block5_conv3 and _conv4)
     _notebook(tmp_path / "gatys_good.ipynb", GATYS, lesson=gatys)
     _notebook(tmp_path / "gatys_caller.ipynb", GATYS + "value_and_grad = gatys.value_and_grad", lesson=gatys)
-    _notebook(tmp_path / "gatys_no_content.ipynb", GATYS.replace("s.content_weight * content + ", ""), lesson=gatys)
+    # TV is about 1e-6 of the total on noise: the grader's painted case is what shows that it is left out
+    _notebook(tmp_path / "gatys_no_tv.ipynb", GATYS.replace(" + s.tv_weight * tv", ""), lesson=gatys)
+    _notebook(tmp_path / "training_good.ipynb", TRAINING, lesson=training)
+    _notebook(tmp_path / "training_caller.ipynb", TRAINING + "loss_terms = exact.losses", lesson=training)
+    _notebook(tmp_path / "training_summed.ipynb", TRAINING.replace(") / len(s.style_layers)", ")"), lesson=training)
     from styletransfer_utils.lessons.gradebook import grade_all
 
-    names = ["layers_good", "layers_caller", "layers_shifted", "gatys_good", "gatys_caller", "gatys_no_content"]
+    names = ["layers_good", "layers_caller", "layers_shifted", "gatys_good", "gatys_caller", "gatys_no_tv",
+             "training_good", "training_caller", "training_summed"]
     results = dict(grade_all([(n, tmp_path / f"{n}.ipynb") for n in names], grader.Limits(timeout=300), jobs=2, seed=4))
     grades = {n: (r.grades[0].exercise, r.grades[0].status, r.grades[0].message) for n, r in results.items()}
     assert grades["layers_good"] == (2, "PASS", "") and grades["gatys_good"] == (7, "PASS", ""), grades
     assert grades["layers_caller"][1] == "FAIL" and "calls the package's own" in grades["layers_caller"][2], grades
     assert grades["layers_shifted"][1] == "FAIL" and "pick the layer by its name" in grades["layers_shifted"][2], grades
     assert grades["gatys_caller"][1] == "FAIL" and "calls the package's own" in grades["gatys_caller"][2], grades
-    assert grades["gatys_no_content"][1] == "FAIL" and "misses the content term" in grades["gatys_no_content"][2], grades
+    assert grades["gatys_no_tv"][1] == "FAIL" and "misses the TV term" in grades["gatys_no_tv"][2], grades
+    assert grades["training_good"] == (8, "PASS", ""), grades
+    assert grades["training_caller"][1] == "FAIL" and "calls the package's own" in grades["training_caller"][2], grades
+    assert grades["training_summed"][1] == "FAIL" and "average the style layers" in grades["training_summed"][2], grades

@@ -271,7 +271,7 @@ def _judge_one(number, nb, found, cases, context) -> tuple[str, str]:
             "references": record["references"]}
     try:
         outputs = [unflatten(arrays, f"c{i}") for i in range(len(cases))]
-        if exercise.state:
+        if exercise.state and "state[]" in arrays:
             context[exercise.context].model.set_weights(unflatten(arrays, "state"))
         judge(number, outputs, cases, context, info)
     except ExerciseFailed as exc:
