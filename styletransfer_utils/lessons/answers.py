@@ -406,28 +406,28 @@ def _pair(output, what: str):
     return output
 
 
+_WRONG_CONTENT_LAYERS = ("block4_conv1", "block5_conv2", "block3_conv2", "block2_conv2", "block1_conv2")
+
+
 def _judge_value_and_grad(outputs, cases, context, info) -> None:
-    for (x,), output in zip(cases, outputs):
-        _judge_one_step(x, output, context["transfer"])
-
-
-def _judge_one_step(x, output, transfer) -> None:
-    terms, grad = _pair(output, "(terms, gradient)")
-    reference, reference_grad = transfer.value_and_grad(x)
-    terms, reference = np.atleast_1d(np.asarray(terms, np.float64)), np.asarray(reference, np.float64)
+    transfer = context["transfer"]
     s = transfer.settings
-    total, content, style, tv = reference
-    if terms.shape == (4,):
-        wrong_layers = {}
-        for layer in ("block4_conv1", "block5_conv2", "block3_conv2", "block2_conv2", "block1_conv2"):
-            mine_feats, target = _features([layer], x=x)[layer], _features([layer], x=transfer.x_content)[layer]
-            wrong_layers[f"comes from {layer}, not {s.content_layers[0]}: use the content layers of the settings"] = \
-                float(np.mean((np.asarray(mine_feats, np.float64) - np.asarray(target, np.float64)) ** 2))
-        compare(terms[1], content, "your content term", alternatives=wrong_layers)
-        compare(terms[2], style, "your style term")
-        compare(terms[3], tv, "your TV term")
-    _check_total(terms[0], reference, s)
-    compare(grad, reference_grad, "your gradient", factors={-1.0: "the sign is flipped: return the loss's gradient"})
+    targets = _numpy(_features(_WRONG_CONTENT_LAYERS, x=transfer.x_content))  # layers taken for conv4_2 by mistake
+    for (x,), output in zip(cases, outputs):
+        terms, grad = _pair(output, "(terms, gradient)")
+        reference, reference_grad = transfer.value_and_grad(x)
+        terms, reference = np.atleast_1d(np.asarray(terms, np.float64)), np.asarray(reference, np.float64)
+        total, content, style, tv = reference
+        if terms.shape == (4,):
+            mine = _numpy(_features(_WRONG_CONTENT_LAYERS, x=x))
+            wrong_layers = {f"comes from {layer}, not {s.content_layers[0]}: use the content layers of the settings":
+                            float(np.mean((mine[layer].astype(np.float64) - targets[layer].astype(np.float64)) ** 2))
+                            for layer in _WRONG_CONTENT_LAYERS}
+            compare(terms[1], content, "your content term", alternatives=wrong_layers)
+            compare(terms[2], style, "your style term")
+            compare(terms[3], tv, "your TV term")
+        _check_total(terms[0], reference, s)
+        compare(grad, reference_grad, "your gradient", factors={-1.0: "the sign is flipped: return the loss's gradient"})
 
 
 def _cases_training_step(context, fresh):

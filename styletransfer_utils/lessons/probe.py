@@ -139,7 +139,8 @@ def probe(spec_path: str) -> None:
         spec = pickle.load(file)
     record = {"nonce": spec["nonce"], "status": "done", "error": "", "line": "", "seconds": [], "references": []}
     arrays = {}
-    function = get_ipython().user_ns.get(spec["function"])  # noqa: F821 - the kernel's, where the learner's cells ran
+    namespace = get_ipython().user_ns  # noqa: F821 - the kernel's, where the learner's cells ran
+    function = namespace.get(spec["function"])
     if not callable(function):
         record["status"] = "missing"
     else:
@@ -154,7 +155,7 @@ def probe(spec_path: str) -> None:
                 flatten(output, f"c{i}", arrays)
             # the weights the function works with (exercise 8: the network's), from the notebook's
             # namespace: the function may be a method of another module's object, as exact.losses is
-            holder = get_ipython().user_ns.get(spec.get("state") or "")  # noqa: F821
+            holder = namespace.get(spec["state"]) if spec.get("state") else None
             if hasattr(holder, "get_weights"):
                 flatten([np.asarray(w) for w in holder.get_weights()], "state", arrays)
         except NotImplementedError:
