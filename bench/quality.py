@@ -1,12 +1,15 @@
 """Quality benchmark: how close Gatys renders come to the paper's look, by the multi-scale measure.
 
-For Tübingen with each painting, at 512 px, it runs three recipes through the command line, each
+For Tübingen with each painting, at 512 px, it runs four recipes through the command line, each
 in a fresh process (wall time and peak memory are those of the whole command):
 
 * ``default``: the package's defaults (coarse-to-fine);
-* ``single``: the defaults before coarse-to-fine (one size, 120 evaluations from the content);
+* ``single``: the defaults before coarse-to-fine (one size, 120 evaluations from the content, the
+  paper's layers);
 * ``reference``: the reference Torch recipe run by our code: one size, from noise, 1,000 L-BFGS
-  evaluations, a style-heavy weight.
+  evaluations, a style-heavy weight, the paper's layers;
+* ``paper``: the default with the paper's layers instead: content at conv4_2 only, the five style
+  layers alike, style weight 7 (the default until 2026-12-05, which pasted portraits' eyes).
 
 and scores each with :mod:`styletransfer_utils.measure.quality` (style and content scores, lower is
 better; the loss-neutral sliced score, since the style score compares Gram matrices and so favours
@@ -16,7 +19,7 @@ between pictures of one painting, since its level depends on the painting). The 
 0.282/0.725 (Shipwreck) and 0.283/0.815 (The Scream). It writes a contact sheet of the renders to
 ``bench/out/quality/`` for you to look at; the inputs and renders stay out of the repository.
 
-    python bench/quality.py                                   # the three recipes, three paintings
+    python bench/quality.py                                   # the four recipes, three paintings
     python bench/quality.py --paintings starry_night --recipes default,single
     python bench/quality.py --recipe try="--style-weight 30 --init noise"   # a variant of your own
     python bench/quality.py --memory 1024,2048      # the default at high resolution: time, peak memory
@@ -24,9 +27,10 @@ between pictures of one painting, since its level depends on the painting). The 
     python bench/quality.py --figurative --recipes default     # portraits, where objects get pasted
     python bench/quality.py --losses                # the five style losses (notebook 08 at full size)
 
-``--losses`` runs the default recipe once per style loss (``--style-loss``): ``default`` (Gram
-matrices), ``meanstd``, ``w2``, ``histogram`` and ``sliced``, on Tübingen with The Starry Night and
-with Picasso's 1907 self-portrait, a texture-like and a figurative painting.
+``--losses`` runs notebook 08's recipe (the default schedule, with the paper's layers alike and
+style weight 7) once per style loss (``--style-loss``): ``gram`` (Gram matrices), ``meanstd``,
+``w2``, ``histogram`` and ``sliced``, on Tübingen with The Starry Night and with Picasso's 1907
+self-portrait, a texture-like and a figurative painting.
 
 ``--then COMMIT`` adds the recipe ``then``: the default command as it was at ``COMMIT``, run by
 that commit's own code (a git worktree under ``bench/out/``), in the same run as the others, so
@@ -59,18 +63,27 @@ from styletransfer_utils.measure.quality import pasted, score, sliced_score  # n
 
 OUT = ROOT / "bench" / "out" / "quality"
 PAINTINGS = ("starry_night", "the_scream", "shipwreck")
+#: The paper's layers, all alike (the package's defaults weigh conv5_1 at 0.3 and add conv5_2 for content).
+PAPER_LAYERS = ["--content-layers", "conv4_2", "--style-layer-weights", "1,1,1,1,1"]
 RECIPES = {
     "default": [],
-    "single": ["--sizes", "512", "--steps", "120", "--init", "content", "--no-relative-losses",
+    "single": [*PAPER_LAYERS, "--sizes", "512", "--steps", "120", "--init", "content", "--no-relative-losses",
                "--style-weight", "5e-4", "--tv-weight", "1e-3"],
-    "reference": ["--sizes", "512", "--steps", "1000", "--init", "noise", "--seed", "0", "--no-relative-losses",
+    "reference": [*PAPER_LAYERS, "--sizes", "512", "--steps", "1000", "--init", "noise", "--seed", "0", "--no-relative-losses",
                   "--style-weight", "1e-2", "--tv-weight", "1e-3"],
+    # The default before 2026-12-05: the paper's layers alike, which pasted a portrait's eyes into the photo
+    # (bench/RESULTS.md, "Paint the manner, not the objects").
+    "paper": [*PAPER_LAYERS, "--style-weight", "7"],
 }
 #: Photo and figurative painting: the default pasted Picasso's eye over the first, a face with eyes
-#: onto the tower of the second (bench/RESULTS.md, "Paint the manner, not the objects").
-FIGURATIVE = (("tubingen.jpg", "picasso_selfport1907"), ("hoovertowernight.jpg", "woman-with-hat-matisse"))
-#: One recipe per style loss besides the default's Gram matrices (``--losses``).
-LOSS_RECIPES = {name: ["--style-loss", name] for name in ("meanstd", "w2", "histogram", "sliced")}
+#: onto the tower of the second, Escher's mirror sphere and his figure into the third (bench/RESULTS.md,
+#: "Paint the manner, not the objects").
+FIGURATIVE = (("tubingen.jpg", "picasso_selfport1907"), ("hoovertowernight.jpg", "woman-with-hat-matisse"),
+              ("tubingen.jpg", "escher_sphere"))
+#: One recipe per style loss (``--losses``), with notebook 08's settings: the paper's layers alike, style weight 7
+#: (the default before conv5_1 was turned down, which would hide the pasted eyes that notebook looks at).
+NOTEBOOK_08 = [*PAPER_LAYERS, "--style-weight", "7"]
+LOSS_RECIPES = {name: [*NOTEBOOK_08, "--style-loss", name] for name in ("gram", "meanstd", "w2", "histogram", "sliced")}
 LOSS_PAINTINGS = ("starry_night", "picasso_selfport1907")
 REFERENCE_TORCH = {"starry_night": (0.260, 1.00), "shipwreck": (0.282, 0.725), "the_scream": (0.283, 0.815)}
 
@@ -95,7 +108,7 @@ def main() -> None:
                         "with its own code")
     parser.add_argument("--figurative", action="store_true", help="the figurative pairs (" + ", ".join(
                         f"{c} x {p}" for c, p in FIGURATIVE) + ") instead of Tübingen with --paintings")
-    parser.add_argument("--losses", action="store_true", help="the default recipe with each style loss, on "
+    parser.add_argument("--losses", action="store_true", help="notebook 08's recipe with each style loss, on "
                         + " and ".join(LOSS_PAINTINGS) + " (instead of --recipes and --paintings)")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -110,7 +123,7 @@ def main() -> None:
         return high_resolution([int(n) for n in args.memory.split(",")], args.out, resolve_precision(args.precision))
     known = {**RECIPES, **LOSS_RECIPES}
     if args.losses:
-        args.recipes, args.paintings = ",".join(["default", *LOSS_RECIPES]), ",".join(LOSS_PAINTINGS)
+        args.recipes, args.paintings = ",".join(LOSS_RECIPES), ",".join(LOSS_PAINTINGS)
     names = [name for name in args.recipes.split(",") if name]
     unknown = [name for name in names if name not in known]
     if unknown:

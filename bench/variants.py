@@ -57,7 +57,7 @@ class NormalisedGradients(StyleTransfer):
         objective, extractor = self.objective, self.extractor
         content_targets, style_targets = self.content_targets, self.style_targets
         s = self.settings
-        strength = {name: s.content_weight / len(objective.content_layers) for name in objective.content_layers}
+        strength = {name: s.content_weight * w for name, w in s.content_weights().items()}
         strength.update({name: s.style_weight * w for name, w in s.layer_weights().items()})
 
         def normalised(x, weight):

@@ -34,6 +34,14 @@ DEFAULT_STYLE_LAYERS = (
     "block4_conv1",
     "block5_conv1",
 )
+#: The ``styletransfer`` default (:class:`Settings`) departs from the paper in two places. Content is
+#: held at conv5_2 as well as conv4_2, at half conv4_2's weight, and conv5_1 counts 0.3 of each other
+#: style layer. conv5_1 sees whole eyes and faces, and matching its Gram matrix at full weight pasted
+#: a figurative painting's sitter into the photo; conv5_2 keeps the photo's own objects in their place
+#: (bench/RESULTS.md, "Paint the manner, not the objects"). Other layers get equal weights.
+GATYS_CONTENT_LAYERS = ("block4_conv2", "block5_conv2")
+GATYS_CONTENT_LAYER_WEIGHTS = (1.0, 0.5)
+GATYS_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 0.3)
 
 OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "mixed_bfloat16", "mixed_float16", "float32")
@@ -80,17 +88,21 @@ class Settings:
                              "iterates with this decay, scored by the size's last evaluation (0: off, the iterate "
                              "of lowest loss; e.g. 0.9)")
     content_weight: float = _option(1.0, "weight of the content loss")
-    style_weight: float = _option(7.0, "weight of the style loss")
+    style_weight: float = _option(8.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation (smoothness) loss")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, so "
                                     "every layer counts alike (the paper's absolute Gram error is dominated by "
                                     "conv4_1)")
-    content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
+    content_layers: tuple[str, ...] = _option(GATYS_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
                                               "e.g. conv4_2", csv=str, metavar="LAYERS")
+    content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
+                                                              csv=float, metavar="W1,W2,...",
+                                                              none="1,0.5 for conv4_2,conv5_2; else equal")
     style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style, e.g. "
                                             "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1", csv=str, metavar="LAYERS")
-    style_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style layer "
-                                                            "(default: equal)", csv=float, metavar="W1,W2,...")
+    style_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style layer",
+                                                            csv=float, metavar="W1,W2,...",
+                                                            none="1,1,1,1,0.3 for conv1_1 ... conv5_1; else equal")
     init: str = _option("content", "starting picture: content, noise, or a picture file")
     style_blend_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style picture "
                                                             "(default: equal)", csv=float, metavar="W1,W2,...")
@@ -153,18 +165,10 @@ class Settings:
         content_layers, style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         _set("content_layers", content_layers)
         _set("style_layers", style_layers)
-        if self.style_layer_weights is not None:
-            weights = _numbers("style_layer_weights", self.style_layer_weights, "one weight per style layer")
-            if len(weights) != len(self.style_layers):
-                raise SettingsError(
-                    f"{len(weights)} style layer weights for {len(self.style_layers)} style layers",
-                    "give one weight per style layer",
-                )
-            for w in weights:
-                _non_negative("style layer weight", w)
-            if sum(weights) <= 0:
-                raise SettingsError("all style layer weights are zero", "make at least one positive")
-            _set("style_layer_weights", weights)
+        for kind in ("content", "style"):
+            given = getattr(self, f"{kind}_layer_weights")
+            if given is not None:
+                _set(f"{kind}_layer_weights", _layer_weights(kind, given, getattr(self, f"{kind}_layers")))
         if self.style_blend_weights is not None:
             blend = _numbers("style_blend_weights", self.style_blend_weights, "one weight per style picture")
             for w in blend:
@@ -187,10 +191,15 @@ class Settings:
             raise SettingsError(f"init is {self.init!r}", "use 'content', 'noise' or a picture's path")
 
     def layer_weights(self) -> dict[str, float]:
-        """Per-style-layer weights, normalised to sum to one (equal by default)."""
-        raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
-        total = sum(raw)
-        return {name: w / total for name, w in zip(self.style_layers, raw)}
+        """Per-style-layer weights, normalised to sum to one: ``style_layer_weights``, or by default
+        1,1,1,1,0.3 for conv1_1 ... conv5_1 and equal weights for other layers."""
+        return _normalised(self.style_layers, self.style_layer_weights, DEFAULT_STYLE_LAYERS, GATYS_STYLE_LAYER_WEIGHTS)
+
+    def content_weights(self) -> dict[str, float]:
+        """Per-content-layer weights, normalised to sum to one: ``content_layer_weights``, or by
+        default 1,0.5 for conv4_2,conv5_2 and equal weights for other layers."""
+        return _normalised(self.content_layers, self.content_layer_weights, GATYS_CONTENT_LAYERS,
+                           GATYS_CONTENT_LAYER_WEIGHTS)
 
     def blend_weights(self, n_styles: int) -> list[float]:
         """Weights for ``n_styles`` style images, normalised to sum to one (equal by default)."""
@@ -277,6 +286,10 @@ class TrainSettings:
         """Per-style-layer weights: equal, summing to one (a network trains on every layer alike)."""
         return {name: 1.0 / len(self.style_layers) for name in self.style_layers}
 
+    def content_weights(self) -> dict[str, float]:
+        """Per-content-layer weights: equal, summing to one."""
+        return {name: 1.0 / len(self.content_layers) for name in self.content_layers}
+
     @property
     def style_loss(self) -> str:
         """Networks learn Gram matrices only (``Settings.style_loss`` offers the others to Gatys runs)."""
@@ -303,8 +316,30 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     t = settings or TrainSettings()
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
+                content_layer_weights=(1.0,) * len(t.content_layers), style_layer_weights=(1.0,) * len(t.style_layers),
                 precision=t.precision, init="content", relative_losses=t.relative_losses)
     return Settings(**{**base, **changes})
+
+
+def _layer_weights(kind: str, given, layers) -> tuple[float, ...]:
+    """``content_layer_weights`` or ``style_layer_weights``, checked against the layers."""
+    weights = _numbers(f"{kind}_layer_weights", given, f"one weight per {kind} layer")
+    if len(weights) != len(layers):
+        raise SettingsError(f"{len(weights)} {kind} layer weights for {len(layers)} {kind} layers",
+                            f"give one weight per {kind} layer")
+    for w in weights:
+        _non_negative(f"{kind} layer weight", w)
+    if sum(weights) <= 0:
+        raise SettingsError(f"all {kind} layer weights are zero", "make at least one positive")
+    return weights
+
+
+def _normalised(layers, weights, default_layers, default_weights) -> dict[str, float]:
+    """``{layer: weight}`` summing to one; ``weights`` None: the defaults for the default layers, else equal."""
+    if weights is None:
+        weights = default_weights if tuple(layers) == tuple(default_layers) else (1.0,) * len(layers)
+    total = sum(weights)
+    return {name: w / total for name, w in zip(layers, weights)}
 
 
 def _check_schedule(settings) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
@@ -409,4 +444,5 @@ def _positive(name: str, value) -> None:
 
 
 __all__ = ["Settings", "TrainSettings", "gatys_settings", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS",
+           "GATYS_CONTENT_LAYERS", "GATYS_CONTENT_LAYER_WEIGHTS", "GATYS_STYLE_LAYER_WEIGHTS",
            "JOHNSON_CONTENT_LAYERS", "JOHNSON_STYLE_LAYERS"]

@@ -156,7 +156,7 @@ def gatys():
     from styletransfer_utils.settings import Settings
 
     return StyleTransfer(load_example("tubingen", 64), [load_example("starry_night", 64)],
-                         Settings(size=64, precision="float32", relative_losses=False, style_weight=5e-4, tv_weight=1e-3))
+                         Settings(size=64, **answers.GATYS_SETTINGS))  # notebook 04's: the paper's layers
 
 
 def _step(transfer, *, content_layer=None, drop=None, sign=1.0):

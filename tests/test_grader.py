@@ -270,7 +270,8 @@ from styletransfer_utils.core import losses
 from styletransfer_utils.gatys import StyleTransfer
 
 gatys = StyleTransfer(data.example_path("tubingen"), [data.example_path("starry_night")], Settings(
-    size=64, precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3))
+    size=64, precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3,
+    content_layers=("conv4_2",), style_layer_weights=(1, 1, 1, 1, 1)))
 s, extractor, P, A = gatys.settings, gatys.extractor, gatys.content_targets, gatys.style_targets
 
 @tf.function

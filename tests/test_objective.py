@@ -55,6 +55,15 @@ def test_terms_match_a_numpy_computation_term_by_term():
     assert list(np.asarray(Objective.stack(terms))) == pytest.approx([expected[k] for k in LOSS_TERMS], rel=1e-5)
 
 
+def test_content_layer_weights_weigh_the_content_term():
+    weights = {"a": 0.25, "c": 0.75}
+    objective = Objective(1.0, 0.0, 0.0, content_layers=("a", "c"), content_layer_weights=weights)
+    feats, content = _features(5, SHAPES), _features(6, SHAPES)
+    terms = objective.terms(feats, content, {}, np.zeros((1, 4, 4, 3), np.float32))
+    expected = sum(w * ((feats[k] - content[k]).astype(np.float64) ** 2).mean() for k, w in weights.items())
+    assert float(terms["content"]) == pytest.approx(expected, rel=1e-5)
+
+
 def test_style_targets_of_the_style_features_give_zero_style_loss():
     objective = Objective(0.0, 1.0, 0.0, style_layer_weights={"a": 0.5, "b": 0.5})
     feats = _features(4, SHAPES)
@@ -64,10 +73,16 @@ def test_style_targets_of_the_style_features_give_zero_style_loss():
 
 
 def test_from_settings_gatys_and_training():
-    gatys = Objective.from_settings(Settings(style_layers=("conv1_1", "conv3_1"), style_layer_weights=(1, 3)))
+    gatys = Objective.from_settings(Settings(style_layers=("conv1_1", "conv3_1"), style_layer_weights=(1, 3),
+                                             content_layers=("conv4_2",)))
     assert gatys.style_layer_weights == {"block1_conv1": 0.25, "block3_conv1": 0.75}
-    assert gatys.content_layers == ("block4_conv2",)
+    assert gatys.content_layers == ("block4_conv2",) and gatys.content_layer_weights == {"block4_conv2": 1.0}
     assert gatys.layers == ("block4_conv2", "block1_conv1", "block3_conv1")
+    default = Objective.from_settings(Settings())  # conv5_1 turned down, content at conv5_2 too
+    assert default.content_layer_weights == pytest.approx({"block4_conv2": 2 / 3, "block5_conv2": 1 / 3})
+    assert default.style_layer_weights == pytest.approx({**{f"block{i}_conv1": 1 / 4.3 for i in range(1, 5)},
+                                                         "block5_conv1": 0.3 / 4.3})
+    assert default.layers == ("block4_conv2", "block5_conv2", *(f"block{i}_conv1" for i in range(1, 6)))
     training = Objective.from_settings(TrainSettings())  # networks train on Gatys' layers
     assert training.style_layer_weights == {f"block{i}_conv1": 0.2 for i in range(1, 6)}
     assert training.content_layers == ("block4_conv2",)

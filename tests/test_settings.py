@@ -4,12 +4,30 @@ import pytest
 
 from styletransfer_utils import Settings, SettingsError
 from styletransfer_utils.core.features import resolve_layer_name
+from styletransfer_utils.settings import gatys_settings
 
 
 def test_defaults_are_valid():
     s = Settings()
-    assert s.content_layers == ("block4_conv2",)
+    assert s.content_layers == ("block4_conv2", "block5_conv2")
     assert sum(s.layer_weights().values()) == pytest.approx(1.0)
+    assert sum(s.content_weights().values()) == pytest.approx(1.0)
+
+
+def test_default_layer_weights_belong_to_the_default_layers():
+    s = Settings()  # conv5_1 at 0.3 of the others; conv5_2 at half conv4_2's weight
+    assert s.layer_weights()["block5_conv1"] == pytest.approx(0.3 * s.layer_weights()["block1_conv1"])
+    assert s.content_weights() == pytest.approx({"block4_conv2": 2 / 3, "block5_conv2": 1 / 3})
+    other = Settings(style_layers=("conv1_1", "conv2_1", "conv3_1"), content_layers=("conv4_2",))
+    assert other.layer_weights() == pytest.approx({f"block{i}_conv1": 1 / 3 for i in (1, 2, 3)})
+    assert other.content_weights() == {"block4_conv2": 1.0}
+    # given weights win, and the defaults follow the layers through replace()
+    assert Settings(style_layer_weights=(1, 1, 1, 1, 1)).layer_weights()["block5_conv1"] == pytest.approx(0.2)
+    assert s.replace(content_layers=("conv4_2", "conv5_1")).content_weights() == {"block4_conv2": 0.5,
+                                                                                 "block5_conv1": 0.5}
+    paper = gatys_settings()  # a network's objective: the paper's layers, alike
+    assert list(paper.layer_weights().values()) == pytest.approx([0.2] * 5)
+    assert paper.content_weights() == {"block4_conv2": 1.0}
 
 
 def test_paper_layer_names_are_resolved():
@@ -35,6 +53,9 @@ def test_paper_layer_names_are_resolved():
     ({"seed": -1}, "seed is -1"),
     ({"style_layer_weights": (1.0, 2.0)}, "style layer weights"),
     ({"style_layer_weights": (1, -1, 1, 1, 1)}, "style layer weight"),
+    ({"content_layer_weights": (1.0,)}, "1 content layer weights for 2 content layers; give one weight per content layer"),
+    ({"content_layer_weights": (0, 0)}, "all content layer weights are zero"),
+    ({"content_layer_weights": (1, -1)}, "content layer weight"),
     ({"style_blend_weights": (0.0, 0.0)}, "blend"),
     ({"save_every": -2}, "save_every"),
     ({"init": ""}, "init"),

@@ -5,7 +5,7 @@ Lessons: ``notebooks/04_optimization_and_acceleration.ipynb`` (Gatys) and
 
 Both methods minimise the same sum::
 
-    total = content_weight * mean_l content_loss(F_l, P_l)
+    total = content_weight * sum_l v_l * content_loss(F_l, P_l)
           + style_weight   * sum_l w_l * layer_style_loss(F_l, A_l)
           + tv_weight      * total_variation_loss(picture)
 
@@ -65,8 +65,9 @@ class RegionTargets(NamedTuple):
 class Objective:
     """The weights and layers of the objective; :meth:`terms` evaluates it.
 
-    ``content_layers`` are averaged; ``style_layer_weights`` maps each style layer to its weight
-    ``w_l`` (they sum to one in both methods). A term whose weight is zero has no layers.
+    ``content_layers`` are averaged, or weighted by ``content_layer_weights``; ``style_layer_weights``
+    maps each style layer to its weight ``w_l`` (both sum to one, in both methods). A term whose
+    weight is zero has no layers.
     """
 
     content_weight: float
@@ -90,9 +91,13 @@ class Objective:
     #: same evaluation: how a network trains with relative losses (:meth:`relative_to_style`), where
     #: every batch has other content targets. Gatys runs fix ``content_scales`` once instead.
     content_relative: bool = False
+    #: a weight per content layer, summing to one (``Settings.content_weights``); None: the layers averaged
+    content_layer_weights: dict | None = None
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
+        if self.content_layer_weights is not None:
+            object.__setattr__(self, "content_layer_weights", dict(self.content_layer_weights))
         object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
         if self.style_loss not in ("gram",) + LOSSES:
             raise SettingsError(f"style_loss is {self.style_loss!r}", "use one of: " + ", ".join(("gram",) + LOSSES))
@@ -154,10 +159,12 @@ class Objective:
     def from_settings(cls, settings) -> "Objective":
         """The objective a :class:`~..settings.Settings` or :class:`~..settings.TrainSettings`
         describes: its weights and layers, each style layer weighted by ``settings.layer_weights()``."""
+        content = settings.content_weight > 0
         return cls(float(settings.content_weight), float(settings.style_weight), float(settings.tv_weight),
-                   tuple(settings.content_layers) if settings.content_weight > 0 else (),
+                   tuple(settings.content_layers) if content else (),
                    settings.layer_weights() if settings.style_weight > 0 else {},
-                   style_loss=settings.style_loss, projection_seed=settings.seed or 0)
+                   style_loss=settings.style_loss, projection_seed=settings.seed or 0,
+                   content_layer_weights=settings.content_weights() if content else None)
 
     @property
     def style_layers(self) -> tuple[str, ...]:
@@ -217,7 +224,8 @@ class Objective:
                 term = term * self.content_scales[name]
             elif self.content_relative:
                 term = term / ops.maximum(ops.mean(ops.square(ops.cast(content_targets[name], "float32"))), 1e-30)
-            content = content + term / len(self.content_layers)
+            weight = self.content_layer_weights[name] if self.content_layer_weights else 1 / len(self.content_layers)
+            content = content + weight * term
         per_layer = {name: self._layer_style(name, features[name], style_targets[name]) for name in self.style_layers}
         style = 0.0
         for name, weight in self.style_layer_weights.items():

@@ -21,8 +21,8 @@ import numpy as np
 
 from .feedback import ExerciseFailed, compare, loops
 
-#: notebook 04's StyleTransfer for exercise 7 (the paper's absolute losses), less its size
-GATYS_SETTINGS = dict(precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3)
+#: notebook 04's StyleTransfer for exercise 7 (the paper's absolute losses and layers), less its size
+GATYS_SETTINGS = dict(precision="float32", seed=0, relative_losses=False, style_weight=5e-4, tv_weight=1e-3, content_layers=("conv4_2",), style_layer_weights=(1, 1, 1, 1, 1))
 #: notebook 06's TrainSettings for exercise 8 in smoke mode (its layers: Johnson et al.'s), less its precision
 TRAIN_SETTINGS = dict(steps=4, batch_size=1, crop_size=64, half_width=True, checkpoint_every=0, preview_every=0, seed=0,
                       init=None, relative_losses=False, style_weight=2e-4, tv_weight=1.0)
