@@ -41,6 +41,9 @@ def test_sliders_fill_settings_with_the_same_names(vgg_weights, content_picture,
     panel = style_transfer_sliders(content_picture, style_picture, TINY, preview_size=48, preview_steps=2, live=False)
     assert set(panel.sliders) == {"content_weight", "style_weight", "tv_weight", "style_layer_weights", "size", "steps",
                                   "style_loss"}
+    # the layer sliders start at the default weights (conv5_1 at 0.3), and an untouched panel keeps them
+    assert [w.value for w in panel.sliders["style_layer_weights"]] == pytest.approx([1, 1, 1, 1, 0.3])
+    assert panel.settings().layer_weights() == pytest.approx(TINY.layer_weights())
     panel.sliders["content_weight"].value = 2.0
     panel.sliders["style_weight"].value = 1e-2
     panel.sliders["tv_weight"].value = 1e-4

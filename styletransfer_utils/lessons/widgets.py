@@ -170,7 +170,9 @@ class StyleTransferSliders(widgets.VBox):
             slider.observe(lambda _change: self._off.discard(name), names="value")
             return slider
 
-        layer_weights = base.style_layer_weights or (1.0,) * len(base.style_layers)
+        # the default weights (conv5_1 at 0.3 of the others, for the default layers), the largest at 1
+        layer_weights = base.style_layer_weights or tuple(w / max(base.layer_weights().values())
+                                                          for w in base.layer_weights().values())
         from .visualize import paper_name
 
         self.sliders = {
