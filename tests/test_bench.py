@@ -169,7 +169,9 @@ def test_the_quality_benchmark_runs_a_style_loss_recipe_and_scores_it_four_ways(
     out = capsys.readouterr().out
     assert "style  content  sliced  pasted" in out, out
     rows = json.loads(next(tmp_path.glob("results_*.json")).read_text())
-    assert [(r["recipe"], r["options"]) for r in rows] == [("meanstd", ["--style-loss", "meanstd"])]
+    assert [(r["recipe"], r["options"]) for r in rows] == [("meanstd", ["--content-layers", "conv4_2", "--style-layer-weights",
+                                                                      "1,1,1,1,1", "--style-weight", "7", "--style-loss",
+                                                                      "meanstd"])]
     assert all(0 < r["sliced"] < 2 and 0 < r["style"] for r in rows) and (tmp_path / "contact_sheet.png").is_file()
 
 
