@@ -80,10 +80,9 @@ RECIPES = {
 #: "Paint the manner, not the objects").
 FIGURATIVE = (("tubingen.jpg", "picasso_selfport1907"), ("hoovertowernight.jpg", "woman-with-hat-matisse"),
               ("tubingen.jpg", "escher_sphere"))
-#: One recipe per style loss (``--losses``), with notebook 08's settings: the paper's layers alike, style weight 7
-#: (the default before conv5_1 was turned down, which would hide the pasted eyes that notebook looks at).
-NOTEBOOK_08 = [*PAPER_LAYERS, "--style-weight", "7"]
-LOSS_RECIPES = {name: [*NOTEBOOK_08, "--style-loss", name] for name in ("gram", "meanstd", "w2", "histogram", "sliced")}
+#: One recipe per style loss (``--losses``), with notebook 08's settings, the ``paper`` recipe: the default before
+#: conv5_1 was turned down, which would hide the pasted eyes that notebook looks at.
+LOSS_RECIPES = {name: [*RECIPES["paper"], "--style-loss", name] for name in ("gram", "meanstd", "w2", "histogram", "sliced")}
 LOSS_PAINTINGS = ("starry_night", "picasso_selfport1907")
 REFERENCE_TORCH = {"starry_night": (0.260, 1.00), "shipwreck": (0.282, 0.725), "the_scream": (0.283, 0.815)}
 

@@ -170,12 +170,8 @@ class Settings:
             if given is not None:
                 _set(f"{kind}_layer_weights", _layer_weights(kind, given, getattr(self, f"{kind}_layers")))
         if self.style_blend_weights is not None:
-            blend = _numbers("style_blend_weights", self.style_blend_weights, "one weight per style picture")
-            for w in blend:
-                _non_negative("style blend weight", w)
-            if sum(blend) <= 0:
-                raise SettingsError("all style blend weights are zero", "make at least one positive")
-            _set("style_blend_weights", blend)
+            _set("style_blend_weights", _weights("style_blend_weights", self.style_blend_weights, "style blend weight",
+                                                 "style picture"))
         if self.preserve_colors is not None:
             _choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         _choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
@@ -321,16 +317,22 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     return Settings(**{**base, **changes})
 
 
+def _weights(name: str, given, noun: str, per: str) -> tuple[float, ...]:
+    """Relative weights (``style_blend_weights``, a layers' weights): numbers, none negative, not all zero."""
+    weights = _numbers(name, given, f"one weight per {per}")
+    for w in weights:
+        _non_negative(noun, w)
+    if sum(weights) <= 0:
+        raise SettingsError(f"all {noun}s are zero", "make at least one positive")
+    return weights
+
+
 def _layer_weights(kind: str, given, layers) -> tuple[float, ...]:
     """``content_layer_weights`` or ``style_layer_weights``, checked against the layers."""
-    weights = _numbers(f"{kind}_layer_weights", given, f"one weight per {kind} layer")
+    weights = _weights(f"{kind}_layer_weights", given, f"{kind} layer weight", f"{kind} layer")
     if len(weights) != len(layers):
         raise SettingsError(f"{len(weights)} {kind} layer weights for {len(layers)} {kind} layers",
                             f"give one weight per {kind} layer")
-    for w in weights:
-        _non_negative(f"{kind} layer weight", w)
-    if sum(weights) <= 0:
-        raise SettingsError(f"all {kind} layer weights are zero", "make at least one positive")
     return weights
 
 

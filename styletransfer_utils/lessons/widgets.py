@@ -170,9 +170,10 @@ class StyleTransferSliders(widgets.VBox):
             slider.observe(lambda _change: self._off.discard(name), names="value")
             return slider
 
-        # the default weights (conv5_1 at 0.3 of the others, for the default layers), the largest at 1
-        layer_weights = base.style_layer_weights or tuple(w / max(base.layer_weights().values())
-                                                          for w in base.layer_weights().values())
+        layer_weights = base.style_layer_weights
+        if layer_weights is None:  # the default weights (conv5_1 at 0.3 of the others), the largest at 1
+            normalised = list(base.layer_weights().values())
+            layer_weights = tuple(w / max(normalised) for w in normalised)
         from .visualize import paper_name
 
         self.sliders = {
