@@ -144,6 +144,9 @@ def build_fast_parser() -> argparse.ArgumentParser:
                         help="auto: bf16 where the hardware is fast at it")
     parser.add_argument("--preserve-colors", metavar="luminance", help="keep each picture's colours: the network "
                         "paints light and dark only (luminance; match needs a Gatys run)")
+    parser.add_argument("--paint-size", type=int, default=None, metavar="PX",
+                        help="paint the strokes as on a picture this large, the larger sizes adding only detail "
+                        "(default: 512, the style size the networks learnt at; 0: one pass at full size)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     return parser
 
@@ -284,18 +287,24 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
 
 
 def cmd_fast(argv) -> int:
-    from .errors import ImageError
+    from .errors import ImageError, SettingsError
     from .limits import MIN_NETWORK_SIDE
 
     args = build_fast_parser().parse_args(argv)
     if args.size is not None and args.size < MIN_NETWORK_SIDE:
         raise ImageError(f"--size {args.size} is too small", f"use at least {MIN_NETWORK_SIDE} pixels, or leave it out")
+    if args.paint_size is not None and (args.paint_size < 0 or 0 < args.paint_size < MIN_NETWORK_SIDE):
+        raise SettingsError(f"--paint-size {args.paint_size} is too small",
+                            f"use at least {MIN_NETWORK_SIDE} pixels, or 0 to paint in one pass at full size")
     from .gatys.control import check_network_colors
 
     check_network_colors(args.preserve_colors)  # before TensorFlow's import: a typo fails in a blink
     import_tensorflow_quietly()
     from .feedforward import load_model, stylize_fast
+    from .feedforward.models import PAINT_SIZE
     from .core.images import load_image, save_image
+
+    paint_size = PAINT_SIZE if args.paint_size is None else (args.paint_size or None)
 
     jobs = _fast_jobs(args.inputs, args.output)
 
@@ -329,7 +338,7 @@ def cmd_fast(argv) -> int:
                     raise ImageError(f"cannot create the output folder {out.parent} ({exc.strerror or exc})",
                                      "choose a folder you can write to with -o") from None
                 # save_image is atomic: an interrupted picture leaves no file
-                save_image(out, stylize_fast(model, picture, preserve_colors=args.preserve_colors))
+                save_image(out, stylize_fast(model, picture, preserve_colors=args.preserve_colors, paint_size=paint_size))
                 done += 1
                 if not args.quiet:
                     print(f"{ref} -> {out}", file=sys.stderr)

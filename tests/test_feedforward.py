@@ -34,6 +34,44 @@ def test_any_size_gives_same_size(half_net, h, w):
     assert 0 <= out.min() and out.max() <= 255
 
 
+def test_a_picture_up_to_the_paint_size_is_one_pass(half_net):
+    photo = _picture(60, 80, 1).astype(np.float32)
+    one = ff.stylize_fast(half_net, photo, paint_size=None)
+    np.testing.assert_array_equal(ff.stylize_fast(half_net, photo, paint_size=64), one)  # 80 <= 1.25 x 64
+    assert ff.models.PAINT_SIZE == ff.TrainSettings().style_size == 512
+
+
+def test_a_larger_picture_keeps_the_strokes_of_the_paint_size_and_its_own_detail():
+    """Above the paint size the network paints at that size too (256 -> 128 -> 64 px here): shrunk
+    to it, the picture is the network's own picture at that size (about 3 levels apart, where one
+    pass at full size is 26 levels off), and the full size keeps its fine detail (a 3x3 box blur
+    takes 83% as much from it as from one pass's picture, and a twelfth of that from the small
+    picture enlarged)."""
+    from styletransfer_utils.feedforward.models import _resize
+
+    net = ff.load_model("the_scream", precision="float32")
+    photo = _picture(192, 256, 2).astype(np.float32)
+    painted = ff.stylize_fast(net, photo, paint_size=64)
+    one_pass = ff.stylize_fast(net, photo, paint_size=None)
+    assert painted.shape == photo.shape and 0 <= painted.min() and painted.max() <= 255
+    small = ff.stylize_fast(net, np.clip(_resize(photo, (48, 64)), 0, 255), paint_size=None)
+    assert np.abs(_resize(painted, (48, 64)) - small).mean() < 0.2 * np.abs(_resize(one_pass, (48, 64)) - small).mean()
+
+    def detail(x):
+        padded = np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        blurred = sum(padded[i:i + x.shape[0], j:j + x.shape[1]] for i in range(3) for j in range(3)) / 9
+        return np.abs(x - blurred).mean()
+
+    assert detail(painted) > 0.7 * detail(one_pass)
+    assert detail(painted) > 6 * detail(np.clip(_resize(small, photo.shape[:2]), 0, 255))
+
+
+@pytest.mark.parametrize("bad", [0, -5, 4, True, 2.5, "512"])
+def test_bad_paint_size_is_one_line(half_net, bad):
+    with pytest.raises(SettingsError, match="paint_size is"):
+        ff.stylize_fast(half_net, _picture(16, 16, 0).astype(np.float32), paint_size=bad)
+
+
 def test_full_width_architecture():
     net = ff.build_transformer()
     assert 1_600_000 < net.count_params() < 1_700_000  # about 1.68 M, as in the paper
@@ -469,6 +507,23 @@ def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
                              str(tmp_path / "o.png")], "folder")
     _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.xyz")], ".xyz pictures")
     _bad(capsys, ["fast", str(model)], "required")
+    _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png"), "--paint-size", "3"],
+         "--paint-size 3 is too small", "0 to paint in one pass")
+
+
+def test_cli_fast_paint_size(tmp_path, half_net):
+    """--paint-size 0 is one pass at full size; a paint size below the picture's paints it smaller too."""
+    model = ff.save_model(half_net, tmp_path / "m.weights.h5")
+    photo = tmp_path / "p.png"
+    Image.fromarray(_picture(48, 64, 3)).save(photo)
+    pictures = {}
+    for size in ("0", "16"):
+        assert main(["fast", str(model), str(photo), "-o", str(tmp_path / f"{size}.png"), "--paint-size", size,
+                     "--precision", "float32", "-q"]) == 0
+        pictures[size] = np.asarray(Image.open(tmp_path / f"{size}.png"), np.float32)
+    one_pass = ff.stylize_fast(ff.load_model(model), np.asarray(Image.open(photo), np.float32), paint_size=None)
+    assert np.abs(pictures["0"] - one_pass).max() <= 1  # rounded to levels on saving
+    assert np.abs(pictures["16"] - one_pass).mean() > 1
 
 
 def test_cli_fast_never_writes_over_an_input_or_twice_to_one_file(tmp_path, half_net, capsys):
