@@ -183,6 +183,13 @@ def main() -> None:
                 model, label_ = ff.build_transformer(half_width=half, precision=precision, seed=0), label
             row = [network_ms(model, s, repeat=args.repeat) for s in sizes]
             print(f"{label_:26s} {precision:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
+    # what 'styletransfer fast' runs: the mirrored margin, and above 640 px the passes at 512 px and
+    # each doubling (stylize_fast's pyramid), from an RGB array to an RGB array
+    for name in models:
+        model = ff.load_model(name, precision=fast)
+        pictures = {s: np.asarray(tf.random.uniform((s, s, 3), 0, 255, seed=0)) for s in sizes}
+        row = [median_ms(lambda: ff.stylize_fast(model, pictures[s]), args.repeat) for s in sizes]
+        print(f"{short(name) + ', as fast runs':26s} {fast:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
     if lite:
         report = run_lite(lite, {"sizes": sizes, "builtin_style": 0, "repeat": args.repeat,
                                  "threads": os.cpu_count(), "pairs": []})

@@ -3,7 +3,8 @@
 For held-out photos (BSDS500, never in the networks' training folder) and each shipped network,
 at each size (512 and 1024 px by default):
 
-* ``network``: the network's picture, as ``styletransfer fast`` makes it;
+* ``network``: the network's picture, as ``styletransfer fast`` makes it (above 640 px, painted at
+  512 px too: ``stylize_fast``'s pyramid), and above 640 px ``network, one pass``, without the pyramid;
 * ``Gatys``: the package's default Gatys picture of the same photo and style (coarse-to-fine,
   the style picture at the network's training ``style_size``), the reference;
 
@@ -31,6 +32,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -81,6 +84,9 @@ def main() -> None:
     records = {name: ff.read_record(name) for name in models}
     photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
                              next(iter(records.values()))["data"])
+    # Gatys, the network, its one pass above 640 px, then the objectives' pictures
+    columns = 2 + any(size > ff.models.PAINT_SLACK * ff.models.PAINT_SIZE for size in sizes) + (
+        1 + len(weights) if weights else 0)
     gatys_done = {}  # (style, style size, photo, size) -> (picture, seconds): each made once
     print(f"\n{'network / photo':34s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
           f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
@@ -98,6 +104,8 @@ def main() -> None:
                 if key not in gatys_done:
                     gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
                 pictures = {"Gatys (default)": gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
+                if size > ff.models.PAINT_SLACK * ff.models.PAINT_SIZE:  # what the pyramid adds over one pass
+                    pictures["network, one pass"] = timed(lambda: ff.stylize_fast(model, photo, paint_size=None))
                 if size == sizes[0] and weights:
                     # the project's own objective (relative losses, conv1_1 ... conv5_1) at one size from
                     # the photo, as a network would see it: no coarse-to-fine schedule
@@ -124,9 +132,11 @@ def main() -> None:
                                  "content_ratio": s.content / reference.content})
                     sheet.append(resize_to_long_side(image, 512))
                     titles.append(f"{short(name)} {size} px: {method}")
+                for _ in range(columns - len(pictures)):  # one row of the sheet per photo and size
+                    sheet.append(np.full_like(sheet[-1], 255.0))
+                    titles.append("")
     print(f"\ntarget: the network's style and content scores at most {TARGET}x the default Gatys picture's")
     (OUT / "network_quality.json").write_text(json.dumps(rows, indent=1))
-    columns = 2 + (1 + len(weights) if weights else 0)  # Gatys, network, then the objectives' pictures
     show_grid(sheet, titles, columns=columns, size=4.5).savefig(OUT / "contact_sheet.png", dpi=80)
     print(f"pictures and a contact sheet in {OUT}")
 
