@@ -146,7 +146,8 @@ def build_fast_parser() -> argparse.ArgumentParser:
                         "paints light and dark only (luminance; match needs a Gatys run)")
     parser.add_argument("--paint-size", type=int, default=None, metavar="PX",
                         help="paint the strokes as on a picture this large, the larger sizes adding only detail "
-                        "(default: 512, the style size the networks learnt at; 0: one pass at full size)")
+                        "(default: the network's training --style-size, 512 for the shipped ones; 0: one pass "
+                        "at full size)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     return parser
 
@@ -301,10 +302,10 @@ def cmd_fast(argv) -> int:
     check_network_colors(args.preserve_colors)  # before TensorFlow's import: a typo fails in a blink
     import_tensorflow_quietly()
     from .feedforward import load_model, stylize_fast
-    from .feedforward.models import PAINT_SIZE
+    from .feedforward.models import trained_paint_size
     from .core.images import load_image, save_image
 
-    paint_size = PAINT_SIZE if args.paint_size is None else (args.paint_size or None)
+    paint_size = trained_paint_size(args.model) if args.paint_size is None else (args.paint_size or None)
 
     jobs = _fast_jobs(args.inputs, args.output)
 

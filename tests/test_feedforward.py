@@ -526,6 +526,21 @@ def test_cli_fast_paint_size(tmp_path, half_net):
     assert np.abs(pictures["16"] - one_pass).mean() > 1
 
 
+def test_the_paint_size_comes_from_the_training_record(tmp_path, half_net):
+    import json
+
+    from styletransfer_utils.feedforward.models import PAINT_SIZE, trained_paint_size
+
+    assert trained_paint_size("starry_night") == 512
+    model = ff.save_model(half_net, tmp_path / "m.weights.h5")
+    assert trained_paint_size(model) == PAINT_SIZE  # no record: the default
+    record = ff.records.record_path(model)
+    record.write_text(json.dumps({"settings": {"style_size": 256}}))
+    assert trained_paint_size(model) == 256
+    record.write_text(json.dumps({"settings": {"style_size": "big"}}))  # a hand-edited record
+    assert trained_paint_size(model) == PAINT_SIZE
+
+
 def test_cli_fast_never_writes_over_an_input_or_twice_to_one_file(tmp_path, half_net, capsys):
     model = ff.save_model(half_net, tmp_path / "m.weights.h5")
     folder = tmp_path / "in"
