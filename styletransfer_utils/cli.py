@@ -302,7 +302,7 @@ def cmd_fast(argv) -> int:
     check_network_colors(args.preserve_colors)  # before TensorFlow's import: a typo fails in a blink
     import_tensorflow_quietly()
     from .feedforward import load_model, stylize_fast
-    from .feedforward.models import trained_paint_size
+    from .feedforward.records import trained_paint_size
     from .core.images import load_image, save_image
 
     paint_size = trained_paint_size(args.model) if args.paint_size is None else (args.paint_size or None)

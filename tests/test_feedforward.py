@@ -529,7 +529,8 @@ def test_cli_fast_paint_size(tmp_path, half_net):
 def test_the_paint_size_comes_from_the_training_record(tmp_path, half_net):
     import json
 
-    from styletransfer_utils.feedforward.models import PAINT_SIZE, trained_paint_size
+    from styletransfer_utils.feedforward.models import PAINT_SIZE
+    from styletransfer_utils.feedforward.records import trained_paint_size
 
     assert trained_paint_size("starry_night") == 512
     model = ff.save_model(half_net, tmp_path / "m.weights.h5")

@@ -197,17 +197,6 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
     return out if preserve_colors is None else keep_colors(out, arr)
 
 
-def trained_paint_size(model_ref) -> int:
-    """The paint size of a model file or shipped name: the ``style_size`` its training record
-    gives (a network trained with ``--style-size 256`` paints for 256 px pictures), else
-    :data:`PAINT_SIZE`."""
-    from .records import read_record
-
-    record = read_record(model_ref)
-    size = ((record or {}).get("settings") or {}).get("style_size")
-    return size if isinstance(size, int) and not isinstance(size, bool) and size >= MIN_NETWORK_SIDE else PAINT_SIZE
-
-
 def _paint(model, arr: np.ndarray, paint_size: int | None) -> np.ndarray:
     """The network's picture of ``arr``: one pass, or a pyramid of passes (see :func:`stylize_fast`)."""
     full = _one_pass(model, arr)

@@ -20,7 +20,8 @@ from ..device import processor_name
 from ..files import atomic_path
 from ..core.objective import LOSS_TERMS
 from ..settings import TrainSettings
-from .models import model_kind, shipped_models
+from ..limits import MIN_NETWORK_SIDE
+from .models import PAINT_SIZE, model_kind, shipped_models
 
 
 def flag_value(value) -> str:
@@ -62,6 +63,15 @@ def read_record(output) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def trained_paint_size(model_ref) -> int:
+    """The paint size of a model file or shipped name: the ``style_size`` its training record
+    gives (a network trained with ``--style-size 256`` paints for 256 px pictures), else
+    :data:`~.models.PAINT_SIZE`."""
+    record = read_record(model_ref)
+    size = ((record or {}).get("settings") or {}).get("style_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= MIN_NETWORK_SIDE else PAINT_SIZE
 
 
 def record_settings(record: dict) -> TrainSettings:
