@@ -82,6 +82,11 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"machine: {processor_name()}, {os.cpu_count()} CPUs; precision here: {resolve_precision('auto')}")
     records = {name: ff.read_record(name) for name in models}
+    # a label per model; two of one style (the shipped network and a candidate file) get numbered,
+    # so that their pictures do not overwrite each other
+    bases = [short(name) for name in models]
+    labels = {name: base if bases.count(base) == 1 else f"{base}#{bases[:i + 1].count(base)}"
+              for i, (name, base) in enumerate(zip(models, bases))}
     photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
                              next(iter(records.values()))["data"])
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
@@ -99,7 +104,7 @@ def main() -> None:
         for photo_path in photos[first:first + args.photos]:
             for size in sizes:
                 photo = resize_to_long_side(load_image(photo_path), size)
-                tag = f"{short(name)}_{photo_path.stem}_{size}"
+                tag = f"{labels[name].replace('#', '_')}_{photo_path.stem}_{size}"
                 key = (records[name]["style"], trained.style_size, str(photo_path), size)
                 if key not in gatys_done:
                     gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
@@ -118,7 +123,7 @@ def main() -> None:
                             lambda: StyleTransfer(photo, [style], settings).run().image)
                 scores = {method: score(image, photo, style) for method, (image, _) in pictures.items()}
                 reference = scores["Gatys (default)"]
-                label = f"{short(name)} / {photo_path.name}"
+                label = f"{labels[name]} / {photo_path.name}"
                 for method, (image, seconds) in pictures.items():
                     s = scores[method]
                     save_image(OUT / f"{tag}_{slug(method)}.png", image)
@@ -131,7 +136,7 @@ def main() -> None:
                                  "style_ratio": s.style / reference.style,
                                  "content_ratio": s.content / reference.content})
                     sheet.append(resize_to_long_side(image, 512))
-                    titles.append(f"{short(name)} {size} px: {method}")
+                    titles.append(f"{labels[name]} {size} px: {method}")
                 for _ in range(columns - len(pictures)):  # one row of the sheet per photo and size
                     sheet.append(np.full_like(sheet[-1], 255.0))
                     titles.append("")
