@@ -185,9 +185,9 @@ def main() -> None:
             print(f"{label_:26s} {precision:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
     # what 'styletransfer fast' runs: the mirrored margin, and above 640 px the passes at 512 px and
     # each doubling (stylize_fast's pyramid), from an RGB array to an RGB array
+    pictures = {s: np.asarray(tf.random.uniform((s, s, 3), 0, 255, seed=0)) for s in sizes}
     for name in models:
         model = ff.load_model(name, precision=fast)
-        pictures = {s: np.asarray(tf.random.uniform((s, s, 3), 0, 255, seed=0)) for s in sizes}
         row = [median_ms(lambda: ff.stylize_fast(model, pictures[s]), args.repeat) for s in sizes]
         print(f"{short(name) + ', as fast runs':26s} {fast:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
     if lite:

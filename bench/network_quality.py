@@ -90,7 +90,7 @@ def main() -> None:
     photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
                              next(iter(records.values()))["data"])
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
-    columns = 2 + any(size > ff.models.PAINT_SLACK * ff.models.PAINT_SIZE for size in sizes) + (
+    columns = 2 + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
         1 + len(weights) if weights else 0)
     gatys_done = {}  # (style, style size, photo, size) -> (picture, seconds): each made once
     print(f"\n{'network / photo':34s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
@@ -109,7 +109,7 @@ def main() -> None:
                 if key not in gatys_done:
                     gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
                 pictures = {"Gatys (default)": gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
-                if size > ff.models.PAINT_SLACK * ff.models.PAINT_SIZE:  # what the pyramid adds over one pass
+                if ff.models.paints_a_pyramid(size):  # what the pyramid adds over one pass
                     pictures["network, one pass"] = timed(lambda: ff.stylize_fast(model, photo, paint_size=None))
                 if size == sizes[0] and weights:
                     # the project's own objective (relative losses, conv1_1 ... conv5_1) at one size from

@@ -197,11 +197,16 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
     return out if preserve_colors is None else keep_colors(out, arr)
 
 
+def paints_a_pyramid(long_side: int, paint_size: int | None = PAINT_SIZE) -> bool:
+    """Whether :func:`stylize_fast` paints a picture this long at smaller sizes too."""
+    return paint_size is not None and long_side > PAINT_SLACK * paint_size
+
+
 def _paint(model, arr: np.ndarray, paint_size: int | None) -> np.ndarray:
     """The network's picture of ``arr``: one pass, or a pyramid of passes (see :func:`stylize_fast`)."""
     full = _one_pass(model, arr)
     (h, w), long_side = arr.shape[:2], max(arr.shape[:2])
-    if paint_size is None or long_side <= PAINT_SLACK * paint_size:
+    if not paints_a_pyramid(long_side, paint_size):
         return full
     smaller = long_side_shape(h, w, max(paint_size, (long_side + 1) // 2))
     if min(smaller) < MIN_NETWORK_SIDE:  # a panorama's short side would vanish: paint it in one pass

@@ -20,7 +20,7 @@ from ..device import processor_name
 from ..files import atomic_path
 from ..core.objective import LOSS_TERMS
 from ..settings import TrainSettings
-from ..limits import MIN_NETWORK_SIDE
+from ..errors import SettingsError
 from .models import PAINT_SIZE, model_kind, shipped_models
 
 
@@ -70,8 +70,10 @@ def trained_paint_size(model_ref) -> int:
     gives (a network trained with ``--style-size 256`` paints for 256 px pictures), else
     :data:`~.models.PAINT_SIZE`."""
     record = read_record(model_ref)
-    size = ((record or {}).get("settings") or {}).get("style_size")
-    return size if isinstance(size, int) and not isinstance(size, bool) and size >= MIN_NETWORK_SIDE else PAINT_SIZE
+    try:  # TrainSettings checks style_size, and gives its default where the record has none
+        return record_settings(record).style_size if record else PAINT_SIZE
+    except (KeyError, TypeError, SettingsError):  # a record without settings, or with a bad one
+        return PAINT_SIZE
 
 
 def record_settings(record: dict) -> TrainSettings:
