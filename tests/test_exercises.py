@@ -336,21 +336,3 @@ def test_each_exercise_notebook_stops_at_its_first_stub(path):
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     assert info.value.ename == "NotImplementedError", info.value
     assert f"NotImplementedError: Exercise {first}:" in str(info.value) or info.value.evalue.startswith(f"Exercise {first}:"), info.value.evalue
-
-
-# -- the grader ----------------------------------------------------------------------------------
-
-def _fill(nb, number, body):
-    """Replace exercise ``number``'s stub with ``body`` (indented like the stub)."""
-    for cell in nb.cells:
-        marker = f'raise NotImplementedError("Exercise {number}:'
-        if cell.cell_type == "code" and marker in cell.source:
-            lines = cell.source.split("\n")
-            i = next(i for i, line in enumerate(lines) if marker in line)
-            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-            lines[i: i + 1] = [indent + b for b in body.split("\n")]
-            cell.source = "\n".join(lines)
-            return nb
-    raise AssertionError(f"no stub for exercise {number}")
-
-
