@@ -165,10 +165,7 @@ class Settings:
         content_layers, style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         _set("content_layers", content_layers)
         _set("style_layers", style_layers)
-        for kind in ("content", "style"):
-            given = getattr(self, f"{kind}_layer_weights")
-            if given is not None:
-                _set(f"{kind}_layer_weights", _layer_weights(kind, given, getattr(self, f"{kind}_layers")))
+        _check_layer_weights(self)
         if self.style_blend_weights is not None:
             _set("style_blend_weights", _weights("style_blend_weights", self.style_blend_weights, "style blend weight",
                                                  "style picture"))
@@ -215,7 +212,7 @@ class TrainSettings:
 
     The CLI flags of ``styletransfer train`` are these fields (``--batch-size`` is
     ``batch_size``). Loss terms and their normalisations are those of :mod:`.losses`; the
-    style loss is averaged over the batch and its layers (equal weights).
+    style loss is averaged over the batch and its layers (equal weights, unless given).
     """
 
     # 41 minutes for a new style on a 2-core CPU with AMX, from a shipped network (bench/RESULTS.md)
@@ -231,8 +228,13 @@ class TrainSettings:
                                     "Gatys runs do (--no-relative-losses: the absolute errors of Johnson et al.)")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
                                               csv=str, metavar="LAYERS")
+    content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
+                                                              csv=float, metavar="W1,W2,...", none="equal")
     style_layers: tuple[str, ...] = _option(DEFAULT_STYLE_LAYERS, "comma-separated VGG19 layers for style",
                                             csv=str, metavar="LAYERS")
+    style_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per style layer "
+                                                            "(the Gatys default's: 1,1,1,1,0.3)", csv=float,
+                                                            metavar="W1,W2,...", none="equal")
     init: str | None = _option(INIT_NETWORK, "start from this network (a model file or a shipped name): it already "
                                "knows photos, so a new style trains in an hour on a CPU; random: from random weights",
                                type=str, none="random weights", metavar="MODEL")
@@ -277,14 +279,15 @@ class TrainSettings:
         content_layers, style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
         _set("content_layers", content_layers)
         _set("style_layers", style_layers)
+        _check_layer_weights(self)
 
     def layer_weights(self) -> dict[str, float]:
-        """Per-style-layer weights: equal, summing to one (a network trains on every layer alike)."""
-        return {name: 1.0 / len(self.style_layers) for name in self.style_layers}
+        """Per-style-layer weights, normalised to sum to one: ``style_layer_weights``, or equal."""
+        return _normalised(self.style_layers, self.style_layer_weights, (), ())
 
     def content_weights(self) -> dict[str, float]:
-        """Per-content-layer weights: equal, summing to one."""
-        return {name: 1.0 / len(self.content_layers) for name in self.content_layers}
+        """Per-content-layer weights, normalised to sum to one: ``content_layer_weights``, or equal."""
+        return _normalised(self.content_layers, self.content_layer_weights, (), ())
 
     @property
     def style_loss(self) -> str:
@@ -312,7 +315,8 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     t = settings or TrainSettings()
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
-                content_layer_weights=(1.0,) * len(t.content_layers), style_layer_weights=(1.0,) * len(t.style_layers),
+                content_layer_weights=tuple(t.content_weights().values()),
+                style_layer_weights=tuple(t.layer_weights().values()),
                 precision=t.precision, init="content", relative_losses=t.relative_losses)
     return Settings(**{**base, **changes})
 
@@ -325,6 +329,15 @@ def _weights(name: str, given, noun: str, per: str) -> tuple[float, ...]:
     if sum(weights) <= 0:
         raise SettingsError(f"all {noun}s are zero", "make at least one positive")
     return weights
+
+
+def _check_layer_weights(settings) -> None:
+    """Check ``content_layer_weights`` and ``style_layer_weights`` where given (None: the defaults)."""
+    for kind in ("content", "style"):
+        given = getattr(settings, f"{kind}_layer_weights")
+        if given is not None:
+            object.__setattr__(settings, f"{kind}_layer_weights",
+                               _layer_weights(kind, given, getattr(settings, f"{kind}_layers")))
 
 
 def _layer_weights(kind: str, given, layers) -> tuple[float, ...]:

@@ -91,6 +91,7 @@ def test_help_shows_defaults(monkeypatch):
     text = " ".join(cli.build_train_parser().format_help().split())
     assert "random seed for initialisation and crops (default: random)" in text
     assert "--half-width, --no-half-width" in text
+    assert "comma-separated weights, one per style layer (the Gatys default's: 1,1,1,1,0.3) (default: equal)" in text
     assert "(default: 3000)" in text and "(default: block4_conv2)" in text and "(default: starry_night)" in text
     text = " ".join(cli.build_parser().format_help().split())
     assert "--jit-compile, --no-jit-compile" in text and "(default: 512)" in text

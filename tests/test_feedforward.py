@@ -355,6 +355,16 @@ def test_records_of_networks_trained_before_relative_losses_read_as_absolute():
     assert ff.gatys_settings(ff.TrainSettings()).relative_losses is True
 
 
+def test_records_keep_the_layer_weights_trained_with():
+    settings = ff.TrainSettings(content_layers=("conv4_2", "conv5_2"), style_layer_weights=(1, 1, 1, 1, 0.3))
+    saved = ff.records.settings_dict(settings)
+    assert ff.records.record_settings({"settings": saved}).layer_weights() == pytest.approx(settings.layer_weights())
+    # a record written before layer weights existed: its layers counted alike
+    old = {"settings": {k: v for k, v in saved.items() if not k.endswith("_layer_weights")}}
+    assert list(ff.records.record_settings(old).layer_weights().values()) == pytest.approx([0.2] * 5)
+    assert list(ff.records.record_settings(old).content_weights().values()) == pytest.approx([0.5, 0.5])
+
+
 def test_checkpoint_and_resume(tmp_path, photos, style_file, vgg_weights):
     settings = ff.TrainSettings(steps=4, **{**TINY, "checkpoint_every": 2})
     ckpt = tmp_path / "ckpt"
@@ -478,6 +488,9 @@ def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
     record = ff.read_record(model)  # how it was made: settings, command, time, machine
     assert record["steps"] == 3 and record["images_seen"] == 6 and record["pictures"] == 6
     assert record["settings"]["crop_size"] == 32 and record["settings"]["half_width"] is True
+    # the layer weights as trained, written out, so that the record does not depend on the defaults
+    assert record["settings"]["style_layer_weights"] == pytest.approx([1 / len(record["settings"]["style_layers"])]
+                                                                      * len(record["settings"]["style_layers"]))
     assert record["command"].startswith("styletransfer train ") and "--steps 3" in record["command"]
     assert record["total_seconds"] >= first_seconds  # the resumed session adds its time to the first's
     assert set(record["final_losses_mean_of_last_50_steps"]) == {"total", "content", "style", "tv"}

@@ -4,7 +4,7 @@ import pytest
 
 from styletransfer_utils import Settings, SettingsError
 from styletransfer_utils.core.features import resolve_layer_name
-from styletransfer_utils.settings import gatys_settings
+from styletransfer_utils.settings import TrainSettings, gatys_settings
 
 
 def test_defaults_are_valid():
@@ -28,6 +28,13 @@ def test_default_layer_weights_belong_to_the_default_layers():
     paper = gatys_settings()  # a network's objective: the paper's layers, alike
     assert list(paper.layer_weights().values()) == pytest.approx([0.2] * 5)
     assert paper.content_weights() == {"block4_conv2": 1.0}
+    # ... or weighted as given, and Gatys then optimises the same weights
+    weighted = TrainSettings(content_layers=("conv4_2", "conv5_2"), content_layer_weights=(1, 0.5),
+                             style_layer_weights=(1, 1, 1, 1, 0.3))
+    assert gatys_settings(weighted).layer_weights() == pytest.approx(s.layer_weights())
+    assert gatys_settings(weighted).content_weights() == pytest.approx(s.content_weights())
+    with pytest.raises(SettingsError, match="2 style layer weights for 5"):
+        TrainSettings(style_layer_weights=(1, 2))
 
 
 def test_paper_layer_names_are_resolved():

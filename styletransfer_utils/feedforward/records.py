@@ -79,8 +79,11 @@ def trained_paint_size(model_ref) -> int:
 def record_settings(record: dict) -> TrainSettings:
     """The :class:`TrainSettings` a training record was made with."""
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
-    # records written before relative losses existed were trained on the absolute errors
-    saved = {"relative_losses": False, **record["settings"]}
+    saved = record["settings"]
+    # records written before relative losses existed were trained on the absolute errors, and
+    # those written before layer weights existed weighted their layers equally
+    saved = {"relative_losses": False, **{f"{kind}_layer_weights": [1.0] * len(saved.get(f"{kind}_layers", ()))
+                                          for kind in ("content", "style") if saved.get(f"{kind}_layers")}, **saved}
     return TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
                             for k, v in saved.items() if k in fields})
 
@@ -114,7 +117,9 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
         "total_seconds": round(earlier + result.seconds, 1),
         "images_per_second": round(result.images_per_second, 2),
         "final_losses_mean_of_last_50_steps": final,
-        "settings": settings_dict(settings),
+        # the layer weights as trained, so that the record still says them if the defaults change
+        "settings": {**settings_dict(settings), "content_layer_weights": list(settings.content_weights().values()),
+                     "style_layer_weights": list(settings.layer_weights().values())},
         "command": command,
         "machine": {"processor": processor_name(), "cpus": os.cpu_count(),
                     "gpu": [d.name for d in tf.config.list_physical_devices("GPU")]},
