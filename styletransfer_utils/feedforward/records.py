@@ -79,11 +79,11 @@ def trained_paint_size(model_ref) -> int:
 def record_settings(record: dict) -> TrainSettings:
     """The :class:`TrainSettings` a training record was made with."""
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
-    saved = record["settings"]
-    # records written before relative losses existed were trained on the absolute errors, and
-    # those written before layer weights existed weighted their layers equally
-    saved = {"relative_losses": False, **{f"{kind}_layer_weights": [1.0] * len(saved.get(f"{kind}_layers", ()))
-                                          for kind in ("content", "style") if saved.get(f"{kind}_layers")}, **saved}
+    # records written before relative losses existed were trained on the absolute errors
+    saved = {"relative_losses": False, **record["settings"]}
+    for kind in ("content", "style"):  # and those written before layer weights, on equal weights
+        if saved.get(f"{kind}_layers"):
+            saved.setdefault(f"{kind}_layer_weights", [1.0] * len(saved[f"{kind}_layers"]))
     return TrainSettings(**{k: tuple(v) if isinstance(v, list) else v
                             for k, v in saved.items() if k in fields})
 
