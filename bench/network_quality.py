@@ -20,8 +20,16 @@ on a CPU; the training itself needs a GPU (``bench/jax_gpu.py``).
 
     python bench/network_quality.py                                   # 512 and 1024 px, one photo per network
     python bench/network_quality.py --sizes 512 --objective-weights 2e-4,1e-3,5e-3
+    python bench/network_quality.py --models the_scream,new/the_scream.keras --same-photos --by-layer \
+        --out bench/out/scream_candidates      # where each network's gap lies: by evaluation size and layer
 
-Pictures go to ``bench/out/network_quality/`` for you to look at; they stay out of the repository.
+With ``--by-layer`` it also prints, under each picture's scores, its style error at each of the
+measure's evaluation sizes and at each style layer (mean over the sizes), beside the Gatys
+picture's: a network short of the target at conv2_1 and conv3_1 lacks the painting's fine strokes,
+one short at every size and layer lacks more. The JSON rows keep these always.
+
+Pictures, the rows (``network_quality.json``) and a contact sheet go to ``bench/out/network_quality/``
+(``--out``) for you to look at; they stay out of the repository.
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ from styletransfer_utils import feedforward as ff  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
 from styletransfer_utils.core.images import load_image, resize_to_long_side, save_image, show_grid  # noqa: E402
 from styletransfer_utils.gatys import StyleTransfer, stylize  # noqa: E402
-from styletransfer_utils.measure.quality import score  # noqa: E402
+from styletransfer_utils.lessons.visualize import paper_name  # noqa: E402
+from styletransfer_utils.measure.quality import STYLE_LAYERS, score  # noqa: E402
 from styletransfer_utils.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "network_quality"
@@ -64,6 +73,21 @@ def slug(method: str) -> str:
     return "_".join(method.replace(",", "").replace("(", "").replace(")", "").split())
 
 
+def breakdown(s, reference=None) -> str:
+    """Two indented lines: a :class:`~styletransfer_utils.measure.quality.Score`'s style error at each
+    evaluation size and at each style layer, each with the reference's in brackets when given."""
+    def cell(mine: float, ref: float | None) -> str:
+        return f"{mine:.3f}" + ("" if ref is None else f" ({ref:.3f})")
+
+    def theirs(table: str, key):
+        return None if reference is None else getattr(reference, table)[key]
+
+    sizes = "  ".join(f"{size} px {cell(v, theirs('style_by_size', size))}" for size, v in s.style_by_size.items())
+    layers = "  ".join(f"{paper_name(name)} {cell(s.style_by_layer[name], theirs('style_by_layer', name))}"
+                       for name in STYLE_LAYERS)
+    return f"{'':34s}   by size: {sizes}\n{'':34s}   by layer: {layers}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="512,1024", help="comma-separated long sides")
@@ -75,11 +99,16 @@ def main() -> None:
     parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
                         "training objective to run Gatys on (at the first size)")
     parser.add_argument("--objective-steps", type=int, default=300)
+    parser.add_argument("--by-layer", action="store_true", help="also print each picture's style error by "
+                        "evaluation size and by layer, beside the Gatys picture's")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the pictures, rows and contact sheet "
+                        f"(default: {OUT.relative_to(ROOT)})")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     weights = [float(w) for w in args.objective_weights.split(",") if w]
     models = [m for m in args.models.split(",") if m]
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {processor_name()}, {os.cpu_count()} CPUs; precision here: {resolve_precision('auto')}")
     records = {name: ff.read_record(name) for name in models}
     # a label per model; two of one style (the shipped network and a candidate file) get numbered,
@@ -126,24 +155,28 @@ def main() -> None:
                 label = f"{labels[name]} / {photo_path.name}"
                 for method, (image, seconds) in pictures.items():
                     s = scores[method]
-                    save_image(OUT / f"{tag}_{slug(method)}.png", image)
+                    save_image(out / f"{tag}_{slug(method)}.png", image)
                     print(f"{label:34s} {size:5d} {method:22s} {s.style:7.3f} {s.content:8.3f} "
                           f"{s.style / reference.style:8.2f} {s.content / reference.content:8.2f} {seconds:7.2f}s",
                           flush=True)
+                    if args.by_layer:
+                        print(breakdown(s, reference if method != "Gatys (default)" else None))
                     label = ""
                     rows.append({"model": name, "photo": photo_path.name, "size": size, "method": method,
                                  "style": s.style, "content": s.content, "seconds": seconds,
                                  "style_ratio": s.style / reference.style,
-                                 "content_ratio": s.content / reference.content})
+                                 "content_ratio": s.content / reference.content,
+                                 "style_by_size": {str(k): v for k, v in s.style_by_size.items()},
+                                 "style_by_layer": s.style_by_layer})
                     sheet.append(resize_to_long_side(image, 512))
                     titles.append(f"{labels[name]} {size} px: {method}")
                 for _ in range(columns - len(pictures)):  # one row of the sheet per photo and size
                     sheet.append(np.full_like(sheet[-1], 255.0))
                     titles.append("")
     print(f"\ntarget: the network's style and content scores at most {TARGET}x the default Gatys picture's")
-    (OUT / "network_quality.json").write_text(json.dumps(rows, indent=1))
-    show_grid(sheet, titles, columns=columns, size=4.5).savefig(OUT / "contact_sheet.png", dpi=80)
-    print(f"pictures and a contact sheet in {OUT}")
+    (out / "network_quality.json").write_text(json.dumps(rows, indent=1))
+    show_grid(sheet, titles, columns=columns, size=4.5).savefig(out / "contact_sheet.png", dpi=80)
+    print(f"pictures and a contact sheet in {out}")
 
 
 if __name__ == "__main__":

@@ -184,3 +184,37 @@ def test_the_quality_benchmark_names_an_unknown_recipe(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         runpy.run_path(str(script), run_name="__main__")
     assert "no recipe 'bogus'" in capsys.readouterr().err
+
+
+# -- bench/network_quality.py ------------------------------------------------------------------
+
+
+def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, capsys, monkeypatch, tmp_path):
+    """A shipped network against the Gatys picture on one held-out photo, with ``--by-layer``: the
+    ratios, the style error by evaluation size and by layer beside Gatys', the rows and the sheet in
+    ``--out``."""
+    import runpy
+    from pathlib import Path
+
+    from styletransfer_utils.measure.quality import EVAL_SIZES, STYLE_LAYERS
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "network_quality.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "96", "--by-layer",
+                                     "--out", str(tmp_path)])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    rows = json.loads((tmp_path / "network_quality.json").read_text())
+    assert [r["method"] for r in rows] == ["Gatys (default)", "network"]
+    gatys, network = rows
+    assert network["style_ratio"] == pytest.approx(network["style"] / gatys["style"])
+    for row in rows:  # the breakdown is what the style score is the mean of
+        assert row["style"] == pytest.approx(np.mean(list(row["style_by_size"].values())))
+        assert row["style"] == pytest.approx(np.mean(list(row["style_by_layer"].values())))
+        assert list(row["style_by_layer"]) == list(STYLE_LAYERS)
+    assert out.count("by size: ") == 2 and out.count("by layer: ") == 2, out
+    # the network's lines carry Gatys' numbers in brackets; Gatys' own lines do not
+    first_size = EVAL_SIZES[0]
+    assert f"{first_size} px {network['style_by_size'][str(first_size)]:.3f} " \
+           f"({gatys['style_by_size'][str(first_size)]:.3f})" in out, out
+    assert f"conv5_1 {gatys['style_by_layer']['block5_conv1']:.3f}\n" in out, out
+    assert (tmp_path / "contact_sheet.png").is_file()
