@@ -59,6 +59,7 @@ from styletransfer_utils.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "network_quality"
 TARGET = 1.25
+GATYS = "Gatys (default)"  #: the reference picture's method name
 
 
 def timed(make):
@@ -137,7 +138,7 @@ def main() -> None:
                 key = (records[name]["style"], trained.style_size, str(photo_path), size)
                 if key not in gatys_done:
                     gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
-                pictures = {"Gatys (default)": gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
+                pictures = {GATYS: gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
                 if ff.models.paints_a_pyramid(size):  # what the pyramid adds over one pass
                     pictures["network, one pass"] = timed(lambda: ff.stylize_fast(model, photo, paint_size=None))
                 if size == sizes[0] and weights:
@@ -151,7 +152,7 @@ def main() -> None:
                         pictures[f"objective, weight {weight:g}"] = timed(
                             lambda: StyleTransfer(photo, [style], settings).run().image)
                 scores = {method: score(image, photo, style) for method, (image, _) in pictures.items()}
-                reference = scores["Gatys (default)"]
+                reference = scores[GATYS]
                 label = f"{labels[name]} / {photo_path.name}"
                 for method, (image, seconds) in pictures.items():
                     s = scores[method]
@@ -160,7 +161,7 @@ def main() -> None:
                           f"{s.style / reference.style:8.2f} {s.content / reference.content:8.2f} {seconds:7.2f}s",
                           flush=True)
                     if args.by_layer:
-                        print(breakdown(s, reference if method != "Gatys (default)" else None))
+                        print(breakdown(s, None if method == GATYS else reference))
                     label = ""
                     rows.append({"model": name, "photo": photo_path.name, "size": size, "method": method,
                                  "style": s.style, "content": s.content, "seconds": seconds,
