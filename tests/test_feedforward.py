@@ -34,6 +34,32 @@ def test_any_size_gives_same_size(half_net, h, w):
     assert 0 <= out.min() and out.max() <= 255
 
 
+@pytest.mark.parametrize("h, w", [(8, 8), (37, 53), (9, 300)])
+def test_the_margin_mirrors_as_numpy_does(h, w):
+    """The compiled painter mirrors the margin by gathering rows and columns; it must be NumPy's
+    reflection, back and forth where a side is shorter than the margin."""
+    import tensorflow as tf
+    from styletransfer_utils.feedforward.models import BORDER_MARGIN as m, MULTIPLE, _mirrored
+
+    photo = _picture(h, w, 3).astype(np.float32)
+    rows, cols = _mirrored(h, m, m + (-h) % MULTIPLE), _mirrored(w, m, m + (-w) % MULTIPLE)
+    expected = np.pad(photo, ((m, m + (-h) % MULTIPLE), (m, m + (-w) % MULTIPLE), (0, 0)), mode="reflect")
+    np.testing.assert_array_equal(tf.gather(tf.gather(photo, rows, axis=0), cols, axis=1).numpy(), expected)
+
+
+def test_a_model_that_is_no_style_network_is_a_one_line_error():
+    import keras
+
+    photo = _picture(32, 32, 0).astype(np.float32)
+    inputs = keras.Input((None, None, 3))
+    classifier = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(inputs)))
+    enlarger = keras.Model(inputs, keras.layers.UpSampling2D()(inputs))
+    for model in (classifier, enlarger):
+        with pytest.raises(ModelError, match="no style network.*styletransfer train") as info:
+            ff.stylize_fast(model, photo)
+        assert "\n" not in str(info.value)
+
+
 def test_a_picture_up_to_the_paint_size_is_one_pass(half_net):
     photo = _picture(60, 80, 1).astype(np.float32)
     one = ff.stylize_fast(half_net, photo, paint_size=None)
@@ -47,15 +73,15 @@ def test_a_larger_picture_keeps_the_strokes_of_the_paint_size_and_its_own_detail
     pass at full size is 26 levels off), and the full size keeps its fine detail (a 3x3 box blur
     takes 83% as much from it as from one pass's picture, and a twelfth of that from the small
     picture enlarged)."""
-    from styletransfer_utils.feedforward.models import _resize
+    from styletransfer_utils.feedforward.models import _enlarge, _shrink
 
     net = ff.load_model("the_scream", precision="float32")
     photo = _picture(192, 256, 2).astype(np.float32)
     painted = ff.stylize_fast(net, photo, paint_size=64)
     one_pass = ff.stylize_fast(net, photo, paint_size=None)
     assert painted.shape == photo.shape and 0 <= painted.min() and painted.max() <= 255
-    small = ff.stylize_fast(net, np.clip(_resize(photo, (48, 64)), 0, 255), paint_size=None)
-    assert np.abs(_resize(painted, (48, 64)) - small).mean() < 0.2 * np.abs(_resize(one_pass, (48, 64)) - small).mean()
+    small = ff.stylize_fast(net, np.clip(_shrink(photo, (48, 64)), 0, 255), paint_size=None)
+    assert np.abs(_shrink(painted, (48, 64)) - small).mean() < 0.2 * np.abs(_shrink(one_pass, (48, 64)) - small).mean()
 
     def detail(x):
         padded = np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
@@ -63,7 +89,7 @@ def test_a_larger_picture_keeps_the_strokes_of_the_paint_size_and_its_own_detail
         return np.abs(x - blurred).mean()
 
     assert detail(painted) > 0.7 * detail(one_pass)
-    assert detail(painted) > 6 * detail(np.clip(_resize(small, photo.shape[:2]), 0, 255))
+    assert detail(painted) > 6 * detail(np.clip(_enlarge(small, photo.shape[:2]), 0, 255))
 
 
 @pytest.mark.parametrize("bad", [0, -5, 4, True, 2.5, "512"])
