@@ -47,6 +47,28 @@ def test_the_margin_mirrors_as_numpy_does(h, w):
     np.testing.assert_array_equal(tf.gather(tf.gather(photo, rows, axis=0), cols, axis=1).numpy(), expected)
 
 
+def test_many_networks_and_sizes_print_no_retracing_note():
+    """Each network traces one compiled painter per number of pyramid levels; three networks at
+    three level counts are nine traces in a few calls, which TensorFlow would report as a likely
+    mistake on the user's screen."""
+    import logging
+
+    import tensorflow as tf
+
+    notes = []
+    handler = logging.Handler()
+    handler.emit = lambda record: notes.append(record.getMessage())
+    tf.get_logger().addHandler(handler)
+    try:
+        for seed in range(3):
+            net = ff.build_transformer(half_width=True, seed=seed)
+            for h, w in ((20, 16), (40, 30), (64, 48), (36, 24)):  # 1, 2, 3 and 2 sizes at paint_size 16
+                ff.stylize_fast(net, _picture(h, w, seed).astype(np.float32), paint_size=16)
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [n for n in notes if "retracing" in n], notes
+
+
 def test_a_model_that_is_no_style_network_is_a_one_line_error():
     import keras
 

@@ -8,6 +8,7 @@ training objective, for comparisons with Gatys' method or other packages.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -210,24 +211,28 @@ def _paint(model, arr: np.ndarray, paint_size: int | None) -> np.ndarray:
     import tensorflow as tf
 
     shapes = pyramid_shapes(*arr.shape[:2], paint_size)
+    smaller = tf.constant(np.array(shapes[1:], np.int32).reshape(-1, 2))
     try:
-        out = _painter(model)(tf.convert_to_tensor(arr, tf.float32), tuple(tf.constant(s, tf.int32) for s in shapes[1:]))
+        out = _painter(model, len(shapes))(tf.convert_to_tensor(arr, tf.float32), smaller)
     except tf.errors.InvalidArgumentError:
         raise ModelError("the model's picture is not the size of the picture it was given, so it is no style network",
                          "load a model made by 'styletransfer train' or a shipped one") from None
     return out.numpy()
 
 
-def _painter(model):
-    """One compiled function for the whole of :func:`_paint` (margins, passes, resizing, sums), kept
-    on the model: ``paint(picture, smaller_shapes)``. In one graph, rather than NumPy and TensorFlow
-    calls in turn, a 1024 px pyramid takes about 7% less time. It retraces only for another
-    number of pyramid levels, or another rank or dtype."""
+def _painter(model, levels: int):
+    """One compiled function for the whole of :func:`_paint` (margins, passes, resizing, sums) at
+    ``levels`` sizes, kept on the model: ``paint(picture, smaller_shapes)``. In one graph, rather
+    than NumPy and TensorFlow calls in turn, a 1024 px pyramid takes 6-7% less time. Each is traced
+    once, for pictures of any size."""
     import tensorflow as tf
 
-    fn = getattr(model, "_styletransfer_paint_fn", None)
-    if fn is not None:
-        return fn
+    painters = getattr(model, "_styletransfer_painters", None)
+    if painters is None:
+        painters = {}
+        object.__setattr__(model, "_styletransfer_painters", painters)
+    if levels in painters:
+        return painters[levels]
     shape = tuple(getattr(model, "output_shape", ()) or ())
     if len(shape) != 4 or shape[-1] != 3:
         raise ModelError(f"the model gives arrays of shape {shape}, not pictures, so it is no style network",
@@ -245,20 +250,37 @@ def _painter(model):
         tf.debugging.assert_equal(tf.shape(out), tf.shape(padded))
         return tf.clip_by_value(tf.cast(out[m:m + h, m:m + w], tf.float32), 0.0, 255.0)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.float32), tf.TensorSpec((levels - 1, 2), tf.int32)])
     def paint(x, smaller_shapes):
-        levels = [x]  # the picture at each size, each shrunk from the one above
-        for shape in smaller_shapes:
-            levels.append(_shrink(levels[-1], shape))
-        painted = one_pass(levels[-1])
-        for level in reversed(levels[:-1]):  # each size's own detail on top of the sizes below it
-            full = one_pass(level)
+        pictures = [x]  # the picture at each size, each shrunk from the one above
+        for i in range(levels - 1):
+            pictures.append(_shrink(pictures[-1], smaller_shapes[i]))
+        painted = one_pass(pictures[-1])
+        for picture in reversed(pictures[:-1]):  # each size's own detail on top of the sizes below it
+            full = one_pass(picture)
             detail_below = painted - _shrink(full, tf.shape(painted)[:2])
             painted = tf.clip_by_value(full + _enlarge(detail_below, tf.shape(full)[:2]), 0.0, 255.0)
         return painted
 
-    object.__setattr__(model, "_styletransfer_paint_fn", paint)
+    _quiet_painter_retracing(tf)
+    painters[levels] = paint
     return paint
+
+
+def _quiet_painter_retracing(tf) -> None:
+    """Keep TensorFlow's note on frequent retracing about these painters off the user's screen.
+
+    Each network traces one painter per number of pyramid levels, by design; a notebook that
+    shows three networks at two sizes traces six, which TensorFlow reports as a possible mistake
+    (five traces in ten calls). Other functions' notes still show."""
+    logger = tf.get_logger()
+    if not any(isinstance(f, _PainterRetracingFilter) for f in logger.filters):
+        logger.addFilter(_PainterRetracingFilter())
+
+
+class _PainterRetracingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "_painter.<locals>.paint" not in record.getMessage()
 
 
 def _mirrored(n, before, after):
