@@ -224,6 +224,10 @@ class TrainSettings:
     content_weight: float = _option(1.0, "weight of the content loss")
     style_weight: float = _option(7.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation loss")
+    # bench/RESULTS.md, "The white dabs": 50 took the_scream's away in 900 steps, for 0.03-0.07x
+    # more style error against the Gatys picture
+    spike_weight: float = _option(0.0, "weight of a term against the one-spot spikes in the instance norms that "
+                                  "paint white dabs (0: off; 50 removes them)")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, as "
                                     "Gatys runs do (--no-relative-losses: the absolute errors of Johnson et al.)")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
@@ -259,7 +263,7 @@ class TrainSettings:
         _int_in_range("crop_size", self.crop_size, 32, 2048)
         _int_in_range("style_size", self.style_size, 32, 4096)
         _positive("learning_rate", self.learning_rate)
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "spike_weight"):
             _non_negative(name, getattr(self, name))
         if self.content_weight == 0 and self.style_weight == 0:
             raise SettingsError("content and style weights are both zero", "make at least one of them positive")

@@ -375,6 +375,32 @@ def test_training_reduces_the_loss(photos, style_file, vgg_weights):
     assert after < 0.7 * before, (before, after)
 
 
+def test_the_spike_term_sees_one_spot_and_joins_the_total(photos, style_file, vgg_weights):
+    """``spike_weight``: a map whose channels peak at one spot scores near 1, ordinary ones near 0,
+    and the trainer's total is the plain total plus the weight times the share."""
+    from styletransfer_utils.feedforward.trainer import spike_share
+
+    ordinary = np.random.default_rng(0).normal(size=(2, 32, 32, 8)).astype(np.float32)
+    spiked = ordinary.copy()
+    spiked[:, 5, 7, :] = 400.0
+    assert float(spike_share([ordinary])) < 0.02 < 0.9 < float(spike_share([spiked]))
+    assert abs(float(spike_share([ordinary, spiked])) - (float(spike_share([ordinary])) + float(spike_share([spiked]))) / 2) < 1e-6
+
+    plain = ff.Trainer(style_file, photos, ff.TrainSettings(**TINY))
+    with_term = ff.Trainer(style_file, photos, ff.TrainSettings(**TINY, spike_weight=50.0))
+    with_term.model.set_weights(plain.model.get_weights())
+    batch = plain.next_batch()
+    a, b = np.asarray(plain.losses(batch)), np.asarray(with_term.losses(batch))
+    np.testing.assert_allclose(b[1:], a[1:], rtol=1e-5)
+    norms = [layer for layer in plain.model.layers if type(layer).__name__ == "InstanceNormalization"]
+    inputs = __import__("keras").Model(plain.model.inputs, [n.input for n in norms])(batch)
+    assert b[0] == pytest.approx(a[0] + 50.0 * float(spike_share(inputs)), rel=1e-4)
+    assert b[0] > a[0]
+    with_term.run(2)  # trains with it
+    with pytest.raises(StyleTransferError, match="spike_weight"):
+        ff.TrainSettings(spike_weight=-1.0)
+
+
 def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file, half_net, capsys, vgg_weights):
     """``init``: the network to train starts with another network's weights (a file or a shipped
     name), and a width that does not match is a one-line error naming the fix."""

@@ -41,6 +41,7 @@ from ..limits import MAX_STYLE_DECODE, MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
 from ..settings import TrainSettings, _int_in_range  # noqa: E402
 from .models import check_model_path, save_model, stylize_fast  # noqa: E402
+from .layers import InstanceNormalization  # noqa: E402
 from .network import build_transformer, is_half_width  # noqa: E402
 from .photos import PictureFolder  # noqa: E402
 from .records import flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
@@ -113,6 +114,10 @@ class Trainer:
         self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
         if s.init is not None:
             start_from(self.model, s.init)
+        self._with_norm_inputs = None  # the network, also giving each instance norm's input (spike_weight)
+        if s.spike_weight > 0:
+            norms = [layer for layer in self.model.layers if isinstance(layer, InstanceNormalization)]
+            self._with_norm_inputs = keras.Model(self.model.inputs, [n.input for n in norms] + [self.model.output])
         adam = self.optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
         if any(p.endswith("_float16") for p in (s.net_precision(), s.vgg_precision())):
             self.optimizer = keras.optimizers.LossScaleOptimizer(adam, initial_scale=FLOAT16_LOSS_SCALE)
@@ -196,9 +201,17 @@ class Trainer:
     # -- the loss --------------------------------------------------------------------------
 
     def losses(self, content_batch, training: bool = False):
-        """Loss terms ``[total, content, style, tv]`` (float32) for a batch of RGB crops."""
-        generated = self.model(content_batch, training=training)
-        return Objective.stack(self.objective.batch_terms(self.extractor, generated, content_batch, self.style_grams))
+        """Loss terms ``[total, content, style, tv]`` (float32) for a batch of RGB crops; with
+        ``spike_weight``, the total also holds that weight times :func:`spike_share`."""
+        if self._with_norm_inputs is None:
+            generated = self.model(content_batch, training=training)
+        else:
+            *norm_inputs, generated = self._with_norm_inputs(content_batch, training=training)
+        terms = Objective.stack(self.objective.batch_terms(self.extractor, generated, content_batch, self.style_grams))
+        if self._with_norm_inputs is None:
+            return terms
+        spikes = self.settings.spike_weight * spike_share(norm_inputs)
+        return keras.ops.concatenate([terms[:1] + spikes, terms[1:]])
 
     def _step(self, content_batch):
         with tf.GradientTape() as tape:
@@ -286,6 +299,27 @@ class Trainer:
 
     def save_preview(self, path) -> Path:
         return save_image(path, stylize_fast(self.model, self.preview_picture()))
+
+
+def spike_share(maps):
+    """How much one spot carries the instance norms' statistics: for each ``(B, H, W, C)`` map (a
+    norm's input), each picture and channel, the largest squared standardised value as a share of
+    their sum over the positions, averaged over maps, pictures and channels.
+
+    A fraction of a percent for ordinary maps (normally spread values: about ``2 ln(positions) /
+    positions``); in the shipped networks' last norms one spot held
+    49-90% of each channel's variance there and painted a white dab (``bench/RESULTS.md``, "The
+    white dabs"). Networks normalised per picture learn such spikes to set their own statistics,
+    as StyleGAN's "droplets" (Karras et al. 2020); the term makes them costly."""
+    ops = keras.ops
+    shares = []
+    for x in maps:
+        x = ops.cast(x, "float32")
+        centred = x - ops.mean(x, axis=(1, 2), keepdims=True)
+        squared = ops.square(centred) / (ops.mean(ops.square(centred), axis=(1, 2), keepdims=True) + 1e-5)
+        positions = ops.cast(ops.shape(x)[1] * ops.shape(x)[2], "float32")
+        shares.append(ops.mean(ops.max(squared, axis=(1, 2))) / positions)
+    return ops.mean(ops.stack(shares))
 
 
 def start_from(model, init) -> None:
