@@ -224,8 +224,8 @@ class TrainSettings:
     content_weight: float = _option(1.0, "weight of the content loss")
     style_weight: float = _option(7.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation loss")
-    # bench/RESULTS.md, "The white dabs": 50 took the_scream's away in 900 steps, for 0.03-0.07x
-    # more style error against the Gatys picture
+    # bench/RESULTS.md, "The white dabs": 50 took the_scream's away in 900 steps, for 0.06x more
+    # style error against the Gatys picture than the same steps without it
     spike_weight: float = _option(0.0, "weight of a term against the one-spot spikes in the instance norms that "
                                   "paint white dabs (0: off; 50 removes them)")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, as "
