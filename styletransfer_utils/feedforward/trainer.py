@@ -308,7 +308,7 @@ def spike_share(maps):
 
     A fraction of a percent for ordinary maps (normally spread values: about ``2 ln(positions) /
     positions``); in the shipped networks' last norms one spot held
-    49-90% of each channel's variance there and painted a white dab (``bench/RESULTS.md``, "The
+    45-90% of each channel's variance there and painted a white dab (``bench/RESULTS.md``, "The
     white dabs"). Networks normalised per picture learn such spikes to set their own statistics,
     as StyleGAN's "droplets" (Karras et al. 2020); the term makes them costly."""
     ops = keras.ops
