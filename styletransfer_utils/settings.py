@@ -46,6 +46,8 @@ GATYS_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 0.3)
 OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "mixed_bfloat16", "mixed_float16", "float32")
 POOLINGS = ("max", "avg")
+#: What a feed-forward network does with its spikes (``stylize_fast(spikes=...)``).
+SPIKES = ("clip", "keep")
 INITS = ("content", "noise")
 #: ``preserve_colors`` and ``color_transform`` (see :mod:`.control`, which also defines them).
 PRESERVE_COLORS = ("luminance", "match")

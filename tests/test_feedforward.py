@@ -596,6 +596,8 @@ def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):
     _bad(capsys, ["fast", str(model)], "required")
     _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png"), "--paint-size", "3"],
          "--paint-size 3 is too small", "0 to paint in one pass")
+    _bad(capsys, ["fast", str(model), str(photos / "p0.jpg"), "-o", str(tmp_path / "o.png"), "--spikes", "remove"],
+         "--spikes", "clip")
 
 
 def test_cli_fast_paint_size(tmp_path, half_net):
@@ -611,6 +613,20 @@ def test_cli_fast_paint_size(tmp_path, half_net):
     one_pass = ff.stylize_fast(ff.load_model(model), np.asarray(Image.open(photo), np.float32), paint_size=None)
     assert np.abs(pictures["0"] - one_pass).max() <= 1  # rounded to levels on saving
     assert np.abs(pictures["16"] - one_pass).mean() > 1
+
+
+def test_cli_fast_spikes(tmp_path):
+    """--spikes keep is the network as it is; the default paints over the_scream's white dab."""
+    from styletransfer_utils.data import shipped_content
+    from styletransfer_utils.core.images import resize_to_long_side, save_image
+
+    photo = save_image(tmp_path / "coffee.png", resize_to_long_side(shipped_content("coffee"), 256))
+    white = {}
+    for spikes in ("clip", "keep"):
+        assert main(["fast", "the_scream", str(photo), "-o", str(tmp_path / f"{spikes}.png"), "--spikes", spikes,
+                     "--precision", "float32", "-q"]) == 0
+        white[spikes] = (np.asarray(Image.open(tmp_path / f"{spikes}.png")) > 250).all(-1).sum()
+    assert white["clip"] == 0 < white["keep"]
 
 
 def test_the_paint_size_comes_from_the_training_record(tmp_path, half_net):
@@ -749,7 +765,7 @@ def test_shipped_networks_paint_no_seam_along_the_edges():
     photo = resize_to_long_side(shipped_content("coffee"), 256)  # a smooth photo, 256x171: 171 is no multiple of 4
     for name in ("starry_night", "the_scream", "shipwreck"):
         model = ff.load_model(name)
-        out = ff.stylize_fast(model, photo)
+        out = ff.stylize_fast(model, photo, spikes="keep")  # the margin alone; clipping spikes moves a spot more
         # the network on the bare picture paints a seam of speckles along the edges (1.4-1.7x the
         # inside here, up to 2x on other photos); inside a mirrored margin of 12 px the edges
         # measure 0.91-1.27x (of 8 px: up to 1.94x for the_scream)
@@ -758,3 +774,39 @@ def test_shipped_networks_paint_no_seam_along_the_edges():
         # (2.6-3.8 levels on average at 256 px)
         bare = np.clip(np.asarray(model(photo[None], training=False)[0]), 0, 255)
         assert np.abs(out - bare)[48:-48, 48:-48].mean() < 4.5, name
+
+
+def test_spike_free_streams_are_the_network_where_nothing_is_clipped():
+    import keras
+
+    # an untrained network with a cap no value reaches: the two streams must wire up to the network itself
+    model = ff.build_transformer(half_width=True, seed=3)
+    photo = np.random.default_rng(0).uniform(0, 255, (1, 44, 60, 3)).astype("float32")
+    same = ff.network.spike_free(model, cap=1e9)
+    assert same is not model and len(same.layers) == len(model.layers)  # the same layers, shared
+    np.testing.assert_allclose(np.asarray(same(photo)), np.asarray(model(photo)), atol=1e-3)
+    clipped = np.asarray(ff.network.spike_free(model, cap=0.5)(photo))
+    assert np.abs(clipped - np.asarray(model(photo))).mean() > 1  # a cap that bites changes the picture
+    # a model without the residual blocks is left as it is
+    other = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(3, 3, padding="same")])
+    assert ff.network.spike_free(other) is other
+
+
+def test_the_scream_loses_its_white_dab_and_nothing_else():
+    from styletransfer_utils.data import shipped_content
+    from styletransfer_utils.core.images import resize_to_long_side
+
+    photo = resize_to_long_side(shipped_content("coffee"), 256)
+    model = ff.load_model("the_scream")
+    kept, clipped = ff.stylize_fast(model, photo, spikes="keep"), ff.stylize_fast(model, photo)
+    white = lambda picture: (picture > 250).all(-1).mean()  # noqa: E731
+    assert white(kept) > 0.001 and white(clipped) == 0  # the blot: 0.2% of the picture (141 pixels)
+    changed = np.abs(kept - clipped).mean(-1) > 8
+    assert changed.mean() < 0.04  # one spot, 2.5% of the picture
+    ys, xs = np.nonzero(changed)
+    assert np.ptp(ys) < 80 and np.ptp(xs) < 80, (np.ptp(ys), np.ptp(xs))
+
+
+def test_spikes_is_checked():
+    with pytest.raises(SettingsError, match="spikes"):
+        ff.stylize_fast(ff.build_transformer(half_width=True), np.zeros((32, 32, 3), "float32"), spikes="remove")
