@@ -4,7 +4,9 @@ For held-out photos (BSDS500, never in the networks' training folder) and each s
 at each size (512 and 1024 px by default):
 
 * ``network``: the network's picture, as ``styletransfer fast`` makes it (above 640 px, painted at
-  512 px too: ``stylize_fast``'s pyramid), and above 640 px ``network, one pass``, without the pyramid;
+  512 px too: ``stylize_fast``'s pyramid, with its spikes clipped), and above 640 px
+  ``network, one pass``, without the pyramid; with ``--spikes-kept``, also ``network, spikes kept``
+  (``--spikes keep``: the network's own dabs);
 * ``Gatys``: the package's default Gatys picture of the same photo and style (coarse-to-fine,
   the style picture at the network's training ``style_size``), the reference;
 
@@ -100,6 +102,8 @@ def main() -> None:
     parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
                         "training objective to run Gatys on (at the first size)")
     parser.add_argument("--objective-steps", type=int, default=300)
+    parser.add_argument("--spikes-kept", action="store_true", help="also the network with its spikes kept "
+                        "(styletransfer fast --spikes keep)")
     parser.add_argument("--by-layer", action="store_true", help="also print each picture's style error by "
                         "evaluation size and by layer, beside the Gatys picture's")
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the pictures, rows and contact sheet "
@@ -120,7 +124,7 @@ def main() -> None:
     photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
                              next(iter(records.values()))["data"])
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
-    columns = 2 + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
+    columns = 2 + args.spikes_kept + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
         1 + len(weights) if weights else 0)
     gatys_done = {}  # (style, style size, photo, size) -> (picture, seconds): each made once
     print(f"\n{'network / photo':34s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
@@ -139,6 +143,8 @@ def main() -> None:
                 if key not in gatys_done:
                     gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
                 pictures = {GATYS: gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
+                if args.spikes_kept:
+                    pictures["network, spikes kept"] = timed(lambda: ff.stylize_fast(model, photo, spikes="keep"))
                 if ff.models.paints_a_pyramid(size):  # what the pyramid adds over one pass
                     pictures["network, one pass"] = timed(lambda: ff.stylize_fast(model, photo, paint_size=None))
                 if size == sizes[0] and weights:
