@@ -83,7 +83,8 @@ class Settings:
                                             "(default: from 128 px in steps of sqrt(2); --sizes 512 for one size)",
                                             csv=int, metavar="S1,S2,...", none="128, 181, ... --size")
     size_steps: tuple[int, ...] | None = _option(None, "evaluations at each size of the schedule (default: --steps "
-                                                 "split, most at the small sizes)", csv=int, metavar="N1,N2,...")
+                                                 "split, most at the small sizes; above 512 px as many as at 512)",
+                                                 csv=int, metavar="N1,N2,...")
     optimizer: str = _option("lbfgs", "lbfgs (the paper's) or adam")
     learning_rate: float = _option(8.0, "Adam's step size in pixel units")
     average: float = _option(0.0, "Adam only: each size's picture is the exponential moving average of Adam's "

@@ -26,6 +26,14 @@ def test_steps_are_split_with_most_at_the_small_sizes(steps):
     assert list(counts) == sorted(counts, reverse=True)
 
 
+def test_sizes_above_512_get_as_many_evaluations_as_512():
+    assert split_steps(160, size_schedule(512)) == (57, 41, 28, 20, 14)  # up to 512 px: as before
+    counts = split_steps(160, size_schedule(1024))  # 128 ... 512, 724, 1024
+    assert counts[-3:] == (12, 12, 12) and sum(counts) == 160
+    counts = split_steps(160, size_schedule(2048))
+    assert max(counts[4:]) - min(counts[4:]) <= 1 and list(counts) == sorted(counts, reverse=True)  # rounding
+
+
 def test_schedule_settings_are_checked_in_one_line():
     assert schedule(Settings(sizes=(256, 512), size_steps=(30, 10))) == [(256, 30), (512, 10)]
     assert schedule(Settings(size=512, sizes=(512,), steps=120)) == [(512, 120)]

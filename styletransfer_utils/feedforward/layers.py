@@ -37,6 +37,11 @@ def _pixel_moments(x):
     return ops.expand_dims(mean, 1), ops.expand_dims(var, 1)
 
 
+def _picture_shape(shape):
+    """The shape of ``x`` when a layer is given ``x`` or ``[x, reference]``."""
+    return shape[0] if isinstance(shape, (list, tuple)) and isinstance(shape[0], (list, tuple)) else shape
+
+
 @_register
 class InstanceNormalization(keras.layers.Layer):
     """Normalise each picture's each channel over its pixels, then scale and shift.
@@ -55,7 +60,7 @@ class InstanceNormalization(keras.layers.Layer):
         self.relu = relu
 
     def build(self, input_shape):
-        channels = input_shape[0][-1] if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)) else input_shape[-1]
+        channels = _picture_shape(input_shape)[-1]
         self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
         self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
 
@@ -74,7 +79,7 @@ class InstanceNormalization(keras.layers.Layer):
         return ops.cast(ops.relu(y) if self.relu else y, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
-        return input_shape[0] if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)) else input_shape
+        return _picture_shape(input_shape)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon, "relu": self.relu}
