@@ -150,7 +150,7 @@ def build_fast_parser() -> argparse.ArgumentParser:
                         "at full size)")
     parser.add_argument("--spikes", default="clip", choices=SPIKES,
                         help="clip: paint over the one spot where a network puts a white or dark dab, as it paints "
-                        "around it (about 1.3x the time); keep: the network as it is")
+                        "around it (1.1-1.35x the time); keep: the network as it is")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     return parser
 

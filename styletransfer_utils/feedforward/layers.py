@@ -65,9 +65,9 @@ class InstanceNormalization(keras.layers.Layer):
         self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
 
     def call(self, x, clip=None):
-        x, reference = x if isinstance(x, (list, tuple)) else (x, x)
+        x, reference = x if isinstance(x, (list, tuple)) else (x, None)
         x32 = ops.cast(x, "float32")
-        mean, var = _pixel_moments(x32 if reference is x else ops.cast(reference, "float32"))
+        mean, var = _pixel_moments(x32 if reference is None else ops.cast(reference, "float32"))
         gamma, beta = ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32")
         if clip is None:
             # gamma * (x - mean) / std + beta as one scale and one shift per channel: two passes over

@@ -172,7 +172,7 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
 
     ``spikes="clip"`` runs the network without its spikes (:func:`~.network.spike_free`): where
     the network would paint a white or coloured dab, it paints what surrounds it, and everywhere
-    else the same picture, for about 1.2-1.4x the time. ``spikes="keep"`` runs it as it is.
+    else the same picture, for 1.1-1.35x the time. ``spikes="keep"`` runs it as it is.
     """
     check_network_colors(preserve_colors)
     _choice("spikes", spikes, SPIKES)

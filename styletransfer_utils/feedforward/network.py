@@ -123,7 +123,7 @@ def spike_free(model, *, first_block: int = SPIKE_FREE_FROM, cap: float = SPIKE_
     network as it is, which gives each instance norm its statistics, and a second stream that is
     normalised by those statistics, with each standardised value clipped to ``[-cap, cap]``.
     Where the spike does not reach, the two streams are the same; at the spike, the second paints
-    what surrounds it. The layers from that block on run twice: about 1.6x the operations, 1.2-1.4x
+    what surrounds it. The layers from that block on run twice: about 1.6x the operations, 1.1-1.35x
     the time on a 2-core CPU. A model without that block (not built by :func:`build_transformer`)
     is returned as it is.
     """
