@@ -150,7 +150,8 @@ def build_fast_parser() -> argparse.ArgumentParser:
                         "at full size)")
     parser.add_argument("--spikes", default="clip", choices=SPIKES,
                         help="clip: paint over the one spot where a network puts a white or dark dab, as it paints "
-                        "around it (1.1-1.35x the time); keep: the network as it is")
+                        "around it (in one pass where the network's record holds its spike statistics, else 1.1-1.35x the "
+                        "time); keep: the network as it is")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     return parser
 
@@ -259,7 +260,7 @@ def cmd_train(argv) -> int:
 
 
 def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
-    from .feedforward.models import save_model
+    from .feedforward.models import measure_spikes, save_model
     from .feedforward.records import preview_pattern, write_record
 
     start = int(trainer.step.numpy())
@@ -275,8 +276,9 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
     finally:
         bar.close()
     save_model(trainer.model, output)
+    spikes = None if result.interrupted else measure_spikes(trainer.model, trainer.data.paths, settings.style_size)
     write_record(output, result, settings, style=args.style, data=args.data, pictures=len(trainer.data.paths),
-                 command=" ".join(["styletransfer", "train", *map(shlex.quote, argv)]))
+                 command=" ".join(["styletransfer", "train", *map(shlex.quote, argv)]), spikes=spikes)
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable file(s), e.g. {next(iter(result.skipped))}: "
               f"{next(iter(result.skipped.values()))}", file=sys.stderr)

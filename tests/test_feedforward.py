@@ -148,7 +148,7 @@ def test_mixed_precision_output_stays_close_to_float32():
     assert ff.load_model("starry_night", precision="mixed_bfloat16").get_layer("out").compute_dtype == "bfloat16"
     a = ff.stylize_fast(exact, photo)
     b = ff.stylize_fast(ff.network.with_precision(exact, "mixed_bfloat16"), photo)
-    assert np.abs(a - b).mean() < 1.0
+    assert np.abs(a - b).mean() < 1.0  # the rebuilt network keeps the record's spike statistics too
 
 
 def test_instance_norm_is_the_textbook_formula():
@@ -411,8 +411,8 @@ def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file,
     np.testing.assert_allclose(ff.stylize_fast(trainer.model, photo), ff.stylize_fast(half_net, photo), atol=0.01)
     assert [w.tolist() for w in trainer.model.get_weights()] == [w.tolist() for w in half_net.get_weights()]
     shipped = ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": "starry_night"}))
-    np.testing.assert_allclose(ff.stylize_fast(shipped.model, photo),
-                               ff.stylize_fast(ff.load_model("starry_night"), photo), atol=0.01)
+    np.testing.assert_allclose(ff.stylize_fast(shipped.model, photo, spikes="keep"),  # the weights alone
+                               ff.stylize_fast(ff.load_model("starry_night"), photo, spikes="keep"), atol=0.01)
     with pytest.raises(SettingsError, match="is half width.*add --half-width"):
         ff.Trainer(style_file, photos, ff.TrainSettings(**{**TINY, "init": str(start), "half_width": False}))
     model = tmp_path / "m.keras"
@@ -568,6 +568,9 @@ def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
     assert record["command"].startswith("styletransfer train ") and "--steps 3" in record["command"]
     assert record["total_seconds"] >= first_seconds  # the resumed session adds its time to the first's
     assert set(record["final_losses_mean_of_last_50_steps"]) == {"total", "content", "style", "tv"}
+    # the spikes measured on the training photos, so that fast clips them in one pass
+    deep = ["res3a_in", "res3b_in", "res4a_in", "res4b_in", "res5a_in", "res5b_in", "up1_in", "up2_in"]
+    assert list(record["spike_statistics"]) == deep and hasattr(ff.load_model(model), "_styletransfer_spikes")
     one = tmp_path / "one.png"
     assert main(["fast", str(model), str(photos / "p0.jpg"), "-o", str(one)]) == 0
     assert Image.open(one).size == Image.open(photos / "p0.jpg").size
@@ -792,6 +795,36 @@ def test_spike_free_streams_are_the_network_where_nothing_is_clipped():
     assert ff.network.spike_free(other) is other
 
 
+def test_spike_free_in_one_pass_is_wired_and_measured():
+    # offsets of 0 and a cap no value reaches: the one pass is the network itself
+    model = ff.build_transformer(half_width=True, seed=3)
+    photo = np.random.default_rng(0).uniform(0, 255, (1, 44, 60, 3)).astype("float32")
+    stats = ff.network.spike_statistics(model, [photo[0], photo[0, :, ::-1]], cap=1e9)
+    deep = [name for name in stats]
+    assert deep[0] == "res3a_in" and deep[-1] == "up2_in" and len(deep) == 8
+    assert all(np.abs(v["mean"]).max() < 1e-3 and np.abs(v["var"]).max() < 1e-3 for v in stats.values())  # nothing clipped
+    one = ff.network.spike_free(model, statistics=stats, cap=1e9)
+    np.testing.assert_allclose(np.asarray(one(photo)), np.asarray(model(photo)), atol=1e-3)
+    # an offset moves the picture: the one pass does use them
+    moved = {name: {"mean": v["mean"], "var": [4.0] * len(v["var"])} for name, v in stats.items()}
+    assert np.abs(np.asarray(ff.network.spike_free(model, statistics=moved)(photo)) - np.asarray(model(photo))).mean() > 1
+
+
+def test_a_record_without_fitting_spike_statistics_falls_back_to_two_streams(tmp_path):
+    import json
+
+    stored = ff.read_record("the_scream")["spike_statistics"]
+    assert hasattr(ff.load_model("the_scream"), "_styletransfer_spikes")  # the shipped records have them
+    path = ff.save_model(ff.build_transformer(half_width=True, seed=1), tmp_path / "m.keras")
+    broken = [{**stored, "res4a_in": {"mean": [0.0], "var": [0.0]}},  # the wrong number of channels
+              {k: v for k, v in stored.items() if k != "up2_in"}, "not a dict", None]
+    for spikes in broken:
+        ff.records.record_path(path).write_text(json.dumps({"spike_statistics": spikes}))
+        model = ff.load_model(path)
+        assert not hasattr(model, "_styletransfer_spikes")
+        assert ff.stylize_fast(model, np.full((40, 40, 3), 128.0, "float32")).shape == (40, 40, 3)
+
+
 def test_the_scream_loses_its_white_dab_and_nothing_else():
     from styletransfer_utils.data import shipped_content
     from styletransfer_utils.core.images import resize_to_long_side
@@ -805,6 +838,10 @@ def test_the_scream_loses_its_white_dab_and_nothing_else():
     assert changed.mean() < 0.04  # one spot, 2.5% of the picture
     ys, xs = np.nonzero(changed)
     assert np.ptp(ys) < 80 and np.ptp(xs) < 80, (np.ptp(ys), np.ptp(xs))
+    # that was the one pass with the record's spike statistics: within a level of the two streams
+    two_streams = ff.load_model("the_scream")
+    object.__delattr__(two_streams, "_styletransfer_spikes")
+    assert np.abs(ff.stylize_fast(two_streams, photo) - clipped).mean() < 1.5
 
 
 def test_spikes_is_checked():

@@ -22,7 +22,8 @@ from ..core.images import as_picture, check_picture_array, load_image, long_side
 from ..limits import MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import LOSS_TERMS  # noqa: E402
 from ..settings import PRECISIONS, SPIKES, TrainSettings, _choice, gatys_settings  # noqa: E402
-from .network import MULTIPLE, build_transformer, keras, spike_free, with_precision  # noqa: E402
+from .layers import InstanceNormalization  # noqa: E402
+from .network import MULTIPLE, SPIKE_FREE_FROM, build_transformer, keras, spike_free, spike_statistics, with_precision  # noqa: E402
 
 MODEL_SUFFIXES = (".keras", ".weights.h5")
 
@@ -106,7 +107,7 @@ def load_model_file(path, *, precision: str = "float32"):
             model = keras.models.load_model(path, compile=False)
             if model.name not in ("transformer", "transformer_half"):
                 raise ModelError(f"{path} is a Keras model but not a style transformer", "give a model made by 'styletransfer train'")
-            return with_precision(model, precision)
+            return _with_spikes(with_precision(model, precision), path)
         # weights only: the width is read from the file by trying both variants
         for half in (False, True):
             model = build_transformer(half_width=half, precision=precision)
@@ -114,7 +115,7 @@ def load_model_file(path, *, precision: str = "float32"):
                 with warnings.catch_warnings():  # Keras notes that weightless layers (padding, crop) have no group
                     warnings.filterwarnings("ignore", message="Skipping nested container")
                     model.load_weights(path)
-                return model
+                return _with_spikes(model, path)
             except (ValueError, KeyError):
                 continue
         raise ModelError(f"{path} does not hold transformer weights", "give a model made by 'styletransfer train'")
@@ -123,6 +124,45 @@ def load_model_file(path, *, precision: str = "float32"):
     except Exception as exc:  # noqa: BLE001 - h5py/zip/Keras raise many kinds
         raise ModelError(f"{path} is not a readable model ({type(exc).__name__})",
                          "re-save it, or give a .keras/.weights.h5 file made by 'styletransfer train'") from None
+
+
+#: Training photos whose spikes :func:`measure_spikes` measures (at the paint size).
+SPIKE_PHOTOS = 12
+
+
+def measure_spikes(model, paths, size: int = PAINT_SIZE) -> dict:
+    """:func:`~.network.spike_statistics` of ``model`` on the first :data:`SPIKE_PHOTOS` readable
+    pictures of ``paths`` (sorted), at ``size`` px, in float32: what ``styletransfer train``
+    writes into a model's record, so that ``fast`` clips its spikes in one pass."""
+    pictures = []
+    for path in sorted(map(Path, paths)):
+        try:
+            pictures.append(load_image(path, size))
+        except ImageError:
+            continue
+        if len(pictures) == SPIKE_PHOTOS:
+            break
+    return spike_statistics(with_precision(model, "float32"), pictures) if pictures else {}
+
+
+def _with_spikes(model, path: Path):
+    """``model``, carrying the spike statistics of its training record (``spike_statistics``) if
+    the record has them for each of its deep instance norms; :func:`_painter` uses them."""
+    from .records import read_record
+
+    stored = (read_record(path) or {}).get("spike_statistics")
+    norms = [layer for layer in model.layers if isinstance(layer, InstanceNormalization)]
+    names = [layer.name for layer in norms]
+    start = f"res{SPIKE_FREE_FROM}a_in"
+    deep = norms[names.index(start):] if start in names else []
+    try:
+        fits = bool(deep) and isinstance(stored, dict) and set(stored) == {layer.name for layer in deep} and all(
+            len(stored[layer.name][key]) == layer.gamma.shape[0] for layer in deep for key in ("mean", "var"))
+    except (KeyError, TypeError):
+        fits = False
+    if fits:
+        object.__setattr__(model, "_styletransfer_spikes", stored)
+    return model
 
 
 def shipped_models() -> dict[str, Path]:
@@ -172,7 +212,9 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
 
     ``spikes="clip"`` runs the network without its spikes (:func:`~.network.spike_free`): where
     the network would paint a white or coloured dab, it paints what surrounds it, and everywhere
-    else the same picture, for 1.1-1.35x the time. ``spikes="keep"`` runs it as it is.
+    else the same picture: in one pass where the model's training record holds its spike
+    statistics (:func:`measure_spikes`; the shipped ones and those ``train`` writes do), else with
+    its deeper layers run twice, for 1.1-1.35x the time. ``spikes="keep"`` runs it as it is.
     """
     check_network_colors(preserve_colors)
     _choice("spikes", spikes, SPIKES)
@@ -243,8 +285,8 @@ def _painter(model, levels: int, clip_spikes: bool = True):
     if len(shape) != 4 or shape[-1] != 3:
         raise ModelError(f"the model gives arrays of shape {shape}, not pictures, so it is no style network",
                          "load a model made by 'styletransfer train' or a shipped one")
-    if clip_spikes and "spike_free" not in painters:
-        painters["spike_free"] = spike_free(model)
+    if clip_spikes and "spike_free" not in painters:  # one pass where the record measured the spikes
+        painters["spike_free"] = spike_free(model, statistics=getattr(model, "_styletransfer_spikes", None))
     network = painters["spike_free"] if clip_spikes else model
 
     def one_pass(x):

@@ -103,6 +103,8 @@ def with_precision(model, precision: str):
         return model
     twin = build_transformer(half_width=is_half_width(model), precision=policy)
     twin.set_weights(model.get_weights())
+    if hasattr(model, "_styletransfer_spikes"):  # the same weights: the same spike (models._with_spikes)
+        object.__setattr__(twin, "_styletransfer_spikes", model._styletransfer_spikes)
     return twin
 
 
@@ -112,7 +114,38 @@ SPIKE_FREE_FROM = 3
 SPIKE_CAP = 6.0
 
 
-def spike_free(model, *, first_block: int = SPIKE_FREE_FROM, cap: float = SPIKE_CAP):
+def _walk(model, first_block: int, norm):
+    """Rebuild ``model``'s graph on its own layers and weights, the instance norms from residual
+    block ``first_block`` on replaced by ``norm(layer, (as it is, clipped))``, which returns the
+    pair of outputs. Returns the pair of pictures and the norms' ``(name, clipped input, input as
+    it is)``, or ``None`` for a model without that block (not built by :func:`build_transformer`)."""
+    start = f"res{first_block}a_in"
+    if not any(layer.name == start and isinstance(layer, InstanceNormalization) for layer in model.layers):
+        return None
+    source = model.inputs[0]
+    streams = {id(source): (source, source)}  # a tensor of model's graph -> (as it is, clipped)
+    split, norms = False, []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        given = layer.input  # the layer's first call: model's own graph
+        several = isinstance(given, (list, tuple))
+        pairs = [streams[id(t)] for t in (given if several else [given])]
+        plain, clipped = ([pair[k] for pair in pairs] for k in (0, 1))
+        split = split or layer.name == start
+        if split and isinstance(layer, InstanceNormalization):
+            out = norm(layer, (plain[0], clipped[0]))
+            norms.append((layer.name, clipped[0], plain[0]))
+        elif all(p is c for p, c in zip(plain, clipped)):
+            out = (layer(plain if several else plain[0]),) * 2
+        else:
+            out = layer(plain if several else plain[0]), layer(clipped if several else clipped[0])
+        streams[id(layer.output)] = out
+    return streams[id(model.outputs[0])], norms
+
+
+def spike_free(model, *, statistics: dict | None = None, first_block: int = SPIKE_FREE_FROM,
+               cap: float = SPIKE_CAP):
     """The same network (the same layers and weights) without its spikes: a model that paints what
     ``model`` paints, but where one spot of the picture would be a white or dark dab.
 
@@ -124,31 +157,51 @@ def spike_free(model, *, first_block: int = SPIKE_FREE_FROM, cap: float = SPIKE_
     normalised by those statistics, with each standardised value clipped to ``[-cap, cap]``.
     Where the spike does not reach, the two streams are the same; at the spike, the second paints
     what surrounds it. The layers from that block on run twice: about 1.6x the operations, 1.1-1.35x
-    the time on a 2-core CPU. A model without that block (not built by :func:`build_transformer`)
-    is returned as it is.
+    the time on a 2-core CPU.
+
+    With ``statistics`` (:func:`spike_statistics` of this network) it is one pass, at the time of
+    the network itself: each of those norms adds the spike's share of the statistics, measured
+    once, to the picture's own, and clips as above. Its pictures are within a level or two of the
+    two streams' (``bench/RESULTS.md``, "The spike in one pass"). A model without that block (not
+    built by :func:`build_transformer`) is returned as it is.
     """
-    start = f"res{first_block}a_in"
-    if not any(layer.name == start and isinstance(layer, InstanceNormalization) for layer in model.layers):
+    if statistics is None:
+        walked = _walk(model, first_block, lambda layer, xs: (layer(xs[0]), layer([xs[1], xs[0]], clip=cap)))
+    else:
+        def norm(layer, xs):
+            offset = np.array([statistics[layer.name]["mean"], statistics[layer.name]["var"]], "float32")
+            return (layer(xs[1], clip=cap, offset=offset),) * 2
+        walked = _walk(model, first_block, norm)
+    if walked is None:
         return model
-    source = model.inputs[0]
-    streams = {id(source): (source, source)}  # a tensor of model's graph -> (as it is, clipped)
-    split = False
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        given = layer.input  # the layer's first call: model's own graph
-        several = isinstance(given, (list, tuple))
-        pairs = [streams[id(t)] for t in (given if several else [given])]
-        plain, clipped = ([pair[k] for pair in pairs] for k in (0, 1))
-        split = split or layer.name == start
-        if split and isinstance(layer, InstanceNormalization):
-            out = layer(plain[0]), layer([clipped[0], plain[0]], clip=cap)
-        elif all(p is c for p, c in zip(plain, clipped)):
-            out = (layer(plain if several else plain[0]),) * 2
-        else:
-            out = layer(plain if several else plain[0]), layer(clipped if several else clipped[0])
-        streams[id(layer.output)] = out
-    return keras.Model(source, streams[id(model.outputs[0])][1], name=f"{model.name}_spike_free")
+    return keras.Model(model.inputs[0], walked[0][1], name=f"{model.name}_spike_free")
+
+
+def spike_statistics(model, pictures, *, first_block: int = SPIKE_FREE_FROM, cap: float = SPIKE_CAP) -> dict:
+    """What the spike adds to each deep instance norm's statistics, for :func:`spike_free`'s one pass.
+
+    For each picture (RGB arrays in ``[0, 255]``, such as 512 px training photos), the two streams
+    of :func:`spike_free` give each norm's per-channel mean and variance with the spike and
+    without it; the differences' medians over the pictures are returned, as
+    ``{norm name: {"mean": [...], "var": [...]}}`` (JSON-ready; empty for a model without the
+    blocks). The spike's share of the variance hardly depends on the picture or its size: taken
+    from 12 photos at 512 px, it serves held-out photos at 256 to 1024 px.
+    """
+    walked = _walk(model, first_block, lambda layer, xs: (layer(xs[0]), layer([xs[1], xs[0]], clip=cap)))
+    if walked is None:
+        return {}
+    names = [name for name, _, _ in walked[1]]
+    probe = keras.Model(model.inputs[0], [t for _, clipped, plain in walked[1] for t in (clipped, plain)])
+    shifts = {name: ([], []) for name in names}
+    for picture in pictures:
+        maps = [np.asarray(t).astype(np.float64)[0]
+                for t in probe(np.asarray(picture, np.float32)[None], training=False)]
+        for name, clipped, plain in zip(names, maps[0::2], maps[1::2]):
+            shifts[name][0].append(plain.mean((0, 1)) - clipped.mean((0, 1)))
+            shifts[name][1].append(plain.var((0, 1)) - clipped.var((0, 1)))
+    return {name: {"mean": [float(f"{v:.5g}") for v in np.median(means, 0)],
+                   "var": [float(f"{v:.5g}") for v in np.maximum(np.median(variances, 0), 0.0)]}
+            for name, (means, variances) in shifts.items()}
 
 
 def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:

@@ -89,12 +89,13 @@ def record_settings(record: dict) -> TrainSettings:
 
 
 def write_record(output, result, settings: TrainSettings, *, style: str, data, pictures: int,
-                 command: str | None = None) -> Path:
+                 command: str | None = None, spikes: dict | None = None) -> Path:
     """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
 
     The record makes a model reproducible: ``styletransfer train`` writes it, the shipped models
     carry theirs, and the benchmarks read the loss settings from it. When a run resumes, the time
-    of the earlier sessions (from the previous record) is added to ``total_seconds``.
+    of the earlier sessions (from the previous record) is added to ``total_seconds``. ``spikes``
+    (:func:`~.models.measure_spikes`) lets ``fast`` clip the network's spikes in one pass.
     """
     import keras
     import tensorflow as tf
@@ -126,6 +127,8 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
+    if spikes:
+        record["spike_statistics"] = spikes
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(record, indent=1) + "\n")
     return path

@@ -40,7 +40,7 @@ from ..core.images import as_picture, preprocess, resize_to_long_side, save_imag
 from ..limits import MAX_STYLE_DECODE, MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
 from ..settings import TrainSettings, _int_in_range  # noqa: E402
-from .models import check_model_path, save_model, stylize_fast  # noqa: E402
+from .models import check_model_path, measure_spikes, save_model, stylize_fast  # noqa: E402
 from .layers import InstanceNormalization  # noqa: E402
 from .network import build_transformer, is_half_width  # noqa: E402
 from .photos import PictureFolder  # noqa: E402
@@ -361,6 +361,7 @@ def train(style, folder, output, settings: TrainSettings | None = None, *, check
     trainer = Trainer(style, folder, settings, checkpoint_dir=checkpoint_dir, preview=preview)
     result = trainer.run(callbacks=callbacks, preview_pattern=preview_pattern(output) if previews else None)
     result.output = save_model(trainer.model, output)
+    spikes = None if result.interrupted else measure_spikes(trainer.model, trainer.data.paths, settings.style_size)
     write_record(output, result, settings, style=str(style) if isinstance(style, (str, Path)) else "an array",
-                 data=folder, pictures=len(trainer.data.paths))
+                 data=folder, pictures=len(trainer.data.paths), spikes=spikes)
     return result
