@@ -8,6 +8,7 @@ training objective, for comparisons with Gatys' method or other packages.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -126,6 +127,17 @@ def load_model_file(path, *, precision: str = "float32"):
                          "re-save it, or give a .keras/.weights.h5 file made by 'styletransfer train'") from None
 
 
+def model_base(output) -> Path:
+    """``my_style.keras`` or ``my_style.weights.h5`` -> ``my_style`` (same folder)."""
+    output = Path(output)
+    return output.with_name(output.name[: -len(model_kind(output))])
+
+
+def record_path(output) -> Path:
+    """Where the training record of a model goes: ``my_style.keras`` -> ``my_style.json``."""
+    return model_base(output).with_name(model_base(output).name + ".json")
+
+
 #: Training photos whose spikes :func:`measure_spikes` measures (at the paint size).
 SPIKE_PHOTOS = 12
 
@@ -148,9 +160,10 @@ def measure_spikes(model, paths, size: int = PAINT_SIZE) -> dict:
 def _with_spikes(model, path: Path):
     """``model``, carrying the spike statistics of its training record (``spike_statistics``) if
     the record has them for each of its deep instance norms; :func:`_painter` uses them."""
-    from .records import read_record
-
-    stored = (read_record(path) or {}).get("spike_statistics")
+    try:
+        stored = json.loads(record_path(path).read_text()).get("spike_statistics")
+    except (OSError, ValueError, AttributeError):  # no record, or one that is not a JSON object
+        stored = None
     norms = [layer for layer in model.layers if isinstance(layer, InstanceNormalization)]
     names = [layer.name for layer in norms]
     start = f"res{SPIKE_FREE_FROM}a_in"

@@ -21,7 +21,7 @@ from ..files import atomic_path
 from ..core.objective import LOSS_TERMS
 from ..settings import TrainSettings
 from ..errors import SettingsError
-from .models import PAINT_SIZE, model_kind, shipped_models
+from .models import PAINT_SIZE, model_base, record_path, shipped_models
 
 
 def flag_value(value) -> str:
@@ -34,17 +34,6 @@ def flag_value(value) -> str:
 def settings_dict(settings) -> dict:
     """A settings dataclass as a JSON-ready dict (tuples become lists), as training records store it."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
-
-
-def model_base(output) -> Path:
-    """``my_style.keras`` or ``my_style.weights.h5`` -> ``my_style`` (same folder)."""
-    output = Path(output)
-    return output.with_name(output.name[: -len(model_kind(output))])
-
-
-def record_path(output) -> Path:
-    """Where the training record of a model goes: ``my_style.keras`` -> ``my_style.json``."""
-    return model_base(output).with_name(model_base(output).name + ".json")
 
 
 def preview_pattern(output) -> str:
