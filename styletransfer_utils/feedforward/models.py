@@ -45,10 +45,11 @@ BORDER_MARGIN = 3 * MULTIPLE
 #: The long side a network paints its strokes for: the style picture's size in training
 #: (``TrainSettings.style_size``). A network paints strokes of a fixed size in pixels, so on a
 #: 1024 px picture they were half as large, relative to the picture, as the Gatys picture's, whose
-#: style picture grows with the output; the painting's mid-sized strokes were missing (style
-#: 1.36-1.81x the Gatys picture's at 1024 px against 1.15-1.42x at 512 px; with the pyramid of
-#: :func:`stylize_fast`, 1.08-1.37x). So a larger picture is painted at this size too, and keeps
-#: only the detail of its own size.
+#: style picture grows with the output; the painting's mid-sized strokes were missing (against the
+#: Gatys default of 2026-12-05 morning: style 1.36-1.81x the Gatys picture's at 1024 px against
+#: 1.15-1.42x at 512 px; with the pyramid of :func:`stylize_fast`, 1.08-1.37x; against the 1024 px
+#: default of that afternoon, 1.17-1.34x, ``bench/RESULTS.md``). So a larger picture is painted at
+#: this size too, and keeps only the detail of its own size.
 PAINT_SIZE = TrainSettings().style_size
 #: A picture paints at its own size alone up to this many times ``paint_size``.
 PAINT_SLACK = 1.25
@@ -282,8 +283,8 @@ def _paint(model, arr: np.ndarray, paint_size: int | None, clip_spikes: bool = T
 
 def _painter(model, levels: int, clip_spikes: bool = True):
     """One compiled function for the whole of :func:`_paint` (margins, passes, resizing, sums) at
-    ``levels`` sizes, with or without :func:`~.network.spike_free`, kept on the model:
-    ``paint(picture, smaller_shapes)``. In one graph, rather
+    ``levels`` sizes, with or without :func:`~.network.spike_free`, kept on the model (as is the
+    spike-free network they share): ``paint(picture, smaller_shapes)``. In one graph, rather
     than NumPy and TensorFlow calls in turn, a 1024 px pyramid takes 6-11% less time. Each is traced
     once, for pictures of any size."""
     import tensorflow as tf
@@ -298,9 +299,12 @@ def _painter(model, levels: int, clip_spikes: bool = True):
     if len(shape) != 4 or shape[-1] != 3:
         raise ModelError(f"the model gives arrays of shape {shape}, not pictures, so it is no style network",
                          "load a model made by 'styletransfer train' or a shipped one")
-    if clip_spikes and "spike_free" not in painters:  # one pass where the record measured the spikes
-        painters["spike_free"] = spike_free(model, statistics=getattr(model, "_styletransfer_spikes", None))
-    network = painters["spike_free"] if clip_spikes else model
+    network = model
+    if clip_spikes:  # one network without spikes for every level count; one pass where the record measured them
+        network = getattr(model, "_styletransfer_spike_free", None)
+        if network is None:
+            network = spike_free(model, statistics=getattr(model, "_styletransfer_spikes", None))
+            object.__setattr__(model, "_styletransfer_spike_free", network)
 
     def one_pass(x):
         # The network over x inside its mirrored margin, clipped to [0, 255]. The margin divides by
