@@ -817,7 +817,9 @@ def test_a_record_without_fitting_spike_statistics_falls_back_to_two_streams(tmp
     assert hasattr(ff.load_model("the_scream"), "_styletransfer_spikes")  # the shipped records have them
     path = ff.save_model(ff.build_transformer(half_width=True, seed=1), tmp_path / "m.keras")
     broken = [{**stored, "res4a_in": {"mean": [0.0], "var": [0.0]}},  # the wrong number of channels
-              {k: v for k, v in stored.items() if k != "up2_in"}, "not a dict", None]
+              {k: v for k, v in stored.items() if k != "up2_in"}, "not a dict", None,
+              {**stored, "up1_in": {"mean": ["x"] * 32, "var": [0.0] * 32}},  # not numbers
+              {**stored, "up1_in": {"mean": [float("nan")] * 32, "var": [0.0] * 32}}]
     for spikes in broken:
         ff.records.record_path(path).write_text(json.dumps({"spike_statistics": spikes}))
         model = ff.load_model(path)

@@ -171,8 +171,10 @@ def _with_spikes(model, path: Path):
     deep = norms[names.index(start):] if start in names else []
     try:
         fits = bool(deep) and isinstance(stored, dict) and set(stored) == {layer.name for layer in deep} and all(
-            len(stored[layer.name][key]) == layer.gamma.shape[0] for layer in deep for key in ("mean", "var"))
-    except (KeyError, TypeError):
+            len(stored[layer.name][key]) == layer.gamma.shape[0]
+            and np.isfinite(np.asarray(stored[layer.name][key], dtype=np.float64)).all()
+            for layer in deep for key in ("mean", "var"))
+    except (KeyError, TypeError, ValueError):  # ValueError: numbers that are not numbers
         fits = False
     if fits:
         object.__setattr__(model, "_styletransfer_spikes", stored)
