@@ -23,8 +23,7 @@ from ..core.images import as_picture, check_picture_array, load_image, long_side
 from ..limits import MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import LOSS_TERMS  # noqa: E402
 from ..settings import PRECISIONS, SPIKES, TrainSettings, _choice, gatys_settings  # noqa: E402
-from .layers import InstanceNormalization  # noqa: E402
-from .network import MULTIPLE, SPIKE_FREE_FROM, build_transformer, keras, spike_free, spike_statistics, with_precision  # noqa: E402
+from .network import MULTIPLE, build_transformer, deep_norms, keras, spike_free, spike_statistics, with_precision  # noqa: E402
 
 MODEL_SUFFIXES = (".keras", ".weights.h5")
 
@@ -165,10 +164,7 @@ def _with_spikes(model, path: Path):
         stored = json.loads(record_path(path).read_text()).get("spike_statistics")
     except (OSError, ValueError, AttributeError):  # no record, or one that is not a JSON object
         stored = None
-    norms = [layer for layer in model.layers if isinstance(layer, InstanceNormalization)]
-    names = [layer.name for layer in norms]
-    start = f"res{SPIKE_FREE_FROM}a_in"
-    deep = norms[names.index(start):] if start in names else []
+    deep = deep_norms(model)
     try:
         fits = bool(deep) and isinstance(stored, dict) and set(stored) == {layer.name for layer in deep} and all(
             len(stored[layer.name][key]) == layer.gamma.shape[0]

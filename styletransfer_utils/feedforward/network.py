@@ -114,17 +114,32 @@ SPIKE_FREE_FROM = 3
 SPIKE_CAP = 6.0
 
 
+def deep_norms(model, first_block: int = SPIKE_FREE_FROM) -> list:
+    """The instance norms from residual block ``first_block`` on, where :func:`spike_free` clips;
+    empty for a model without that block (not built by :func:`build_transformer`)."""
+    norms = [layer for layer in model.layers if isinstance(layer, InstanceNormalization)]
+    names = [layer.name for layer in norms]
+    start = f"res{first_block}a_in"
+    return norms[names.index(start):] if start in names else []
+
+
+def _clipped_by_plain(cap: float):
+    """The two streams' norm for :func:`_walk`: the stream as it is, and the clipped stream
+    normalised by its statistics."""
+    return lambda layer, xs: (layer(xs[0]), layer([xs[1], xs[0]], clip=cap))
+
+
 def _walk(model, first_block: int, norm):
     """Rebuild ``model``'s graph on its own layers and weights, the instance norms from residual
     block ``first_block`` on replaced by ``norm(layer, (as it is, clipped))``, which returns the
     pair of outputs. Returns the pair of pictures and the norms' ``(name, clipped input, input as
     it is)``, or ``None`` for a model without that block (not built by :func:`build_transformer`)."""
-    start = f"res{first_block}a_in"
-    if not any(layer.name == start and isinstance(layer, InstanceNormalization) for layer in model.layers):
+    deep = {id(layer) for layer in deep_norms(model, first_block)}
+    if not deep:
         return None
     source = model.inputs[0]
     streams = {id(source): (source, source)}  # a tensor of model's graph -> (as it is, clipped)
-    split, norms = False, []
+    norms = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -132,8 +147,7 @@ def _walk(model, first_block: int, norm):
         several = isinstance(given, (list, tuple))
         pairs = [streams[id(t)] for t in (given if several else [given])]
         plain, clipped = ([pair[k] for pair in pairs] for k in (0, 1))
-        split = split or layer.name == start
-        if split and isinstance(layer, InstanceNormalization):
+        if id(layer) in deep:
             out = norm(layer, (plain[0], clipped[0]))
             norms.append((layer.name, clipped[0], plain[0]))
         elif all(p is c for p, c in zip(plain, clipped)):
@@ -166,7 +180,7 @@ def spike_free(model, *, statistics: dict | None = None, first_block: int = SPIK
     built by :func:`build_transformer`) is returned as it is.
     """
     if statistics is None:
-        walked = _walk(model, first_block, lambda layer, xs: (layer(xs[0]), layer([xs[1], xs[0]], clip=cap)))
+        walked = _walk(model, first_block, _clipped_by_plain(cap))
     else:
         def norm(layer, xs):
             offset = np.array([statistics[layer.name]["mean"], statistics[layer.name]["var"]], "float32")
@@ -187,7 +201,7 @@ def spike_statistics(model, pictures, *, first_block: int = SPIKE_FREE_FROM, cap
     blocks). The spike's share of the variance hardly depends on the picture or its size: taken
     from 12 photos at 512 px, it serves held-out photos at 256 to 1024 px.
     """
-    walked = _walk(model, first_block, lambda layer, xs: (layer(xs[0]), layer([xs[1], xs[0]], clip=cap)))
+    walked = _walk(model, first_block, _clipped_by_plain(cap))
     if walked is None:
         return {}
     names = [name for name, _, _ in walked[1]]
