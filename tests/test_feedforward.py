@@ -130,11 +130,14 @@ def test_full_width_architecture():
     assert net(np.zeros((1, 37, 53, 3), np.float32)).shape == (1, 37, 53, 3)
 
 
-def test_mixed_precision_keeps_norm_and_output_float32():
+def test_mixed_precision_keeps_the_residual_stream_and_output_float32():
     net = ff.build_transformer(half_width=True, precision="mixed_bfloat16")
     assert net.get_layer("res1a").compute_dtype == "bfloat16"
     assert net.get_layer("out").compute_dtype == "bfloat16"  # the costliest convolution: bf16 pays most there
-    assert net.get_layer("res1a_in").compute_dtype == "float32"
+    # a norm whose output only feeds a convolution runs in bf16; those feeding the residual sums do not
+    assert {net.get_layer(f"{name}_in").compute_dtype for name in ("c9s1", "down1", "res1a", "up2")} == {"bfloat16"}
+    assert {net.get_layer(f"{name}_in").compute_dtype for name in ("down2", "res1b", "res5b")} == {"float32"}
+    assert net.get_layer("res1_add").compute_dtype == "float32"
     assert net.get_layer("to_pixels").compute_dtype == "float32"
     assert net(np.zeros((1, 16, 16, 3), np.float32)).dtype == "float32"
 
@@ -167,6 +170,39 @@ def test_instance_norm_is_the_textbook_formula():
     fused.set_weights([gamma, beta])
     np.testing.assert_allclose(np.asarray(fused(x)), np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
     assert InstanceNormalization.from_config(fused.get_config()).relu
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_one_picture_takes_the_fused_kernel_and_gets_what_a_batch_gets(dtype):
+    """One picture goes through TensorFlow's fused batch norm, a batch through the general path:
+    the same normalisation, with the ReLU, the clip and the spike offsets alike."""
+    from styletransfer_utils.feedforward import layers
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(3.0, 2.0, (1, 9, 11, 4)).astype(np.float32)
+    x[0, 4, 5] = 40.0  # a spike, for the clip to act on
+    layer = layers.InstanceNormalization(relu=True, dtype=dtype)
+    layer.build(x.shape)
+    layer.set_weights([np.array([1.0, 2.0, 0.5, -1.0], np.float32), np.array([0.0, 1.0, -2.0, 3.0], np.float32)])
+    offset = np.array([[0.1, 0.0, -0.2, 0.3], [1.0, 0.5, 0.0, 2.0]], np.float32)
+    assert layers._one_tensorflow_picture(x) and not layers._one_tensorflow_picture(np.repeat(x, 2, 0))
+    tolerance = 1e-4 if dtype == "float32" else 0.05
+    for kwargs in ({}, {"clip": 2.0}, {"clip": 2.0, "offset": offset}, {"offset": offset}):
+        one = np.asarray(layer(x, **kwargs), np.float32)
+        batch = np.asarray(layer(np.repeat(x, 2, 0), **kwargs), np.float32)
+        np.testing.assert_allclose(one[0], batch[0], atol=tolerance, rtol=tolerance, err_msg=str(kwargs))
+        assert np.asarray(batch).std() > 0.1
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_mirror_pad_equals_numpy_padding(symmetric):
+    from styletransfer_utils.feedforward.layers import mirror_pad
+
+    mode = "symmetric" if symmetric else "reflect"
+    for shape, pad in (((1, 8, 9, 3), 4), ((2, 2, 5, 4), 1), ((1, 5, 3, 1), 2)):
+        x = np.random.default_rng(3).normal(size=shape).astype(np.float32)
+        expected = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode=mode)
+        np.testing.assert_array_equal(np.asarray(mirror_pad(x, pad, symmetric=symmetric)), expected)
 
 
 def test_upsampling_and_its_convolution_in_one_layer_equal_the_three_layers():

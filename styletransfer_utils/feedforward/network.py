@@ -41,8 +41,10 @@ def build_transformer(*, half_width: bool = False, precision: str = "float32", s
     """The transformation network as a Keras model: ``(B, H, W, 3)`` RGB in [0, 255] -> same.
 
     ``precision`` is a Keras dtype policy (``"auto"`` is resolved for this machine); under a
-    mixed policy the convolutions run in bf16/fp16 while instance normalisation and the output
-    stay float32. Any height and width of at least 8 pixels work.
+    mixed policy the convolutions run in bf16/fp16, and so do the instance norms whose output
+    only feeds a convolution (their statistics are float32 all the same). The residual stream
+    stays float32: the norms that feed it, its sums, and the pixels at the end. Any height and
+    width of at least 8 pixels work.
     """
     if not isinstance(half_width, bool):
         raise SettingsError(f"half_width is {half_width!r}", "use True or False")
@@ -58,18 +60,22 @@ def build_transformer(*, half_width: bool = False, precision: str = "float32", s
         return keras.layers.Conv2D(filters, size, strides=stride, padding="valid", use_bias=bias, dtype=dtype,
                                    kernel_initializer=init(next(counter)), name=name)(x)
 
-    def norm(x, name, relu=True):
-        return InstanceNormalization(relu=relu, dtype="float32", name=f"{name}_in")(x)
+    def norm(x, name, relu=True, dtype=policy):
+        # in the policy's dtype, its output is what the next convolution would cast it to anyway,
+        # and the casts in and out, two passes over the map, go: with the pads built of slices
+        # and the one-picture fused kernel (layers.py), 1.3-1.7x faster at 512 and 1024 px on a
+        # 2-core CPU with AMX, within 0.002 of the multi-scale measure (bench/RESULTS.md)
+        return InstanceNormalization(relu=relu, dtype=dtype, name=f"{name}_in")(x)
 
     inputs = keras.Input(shape=(None, None, 3), name="rgb")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, dtype="float32", name="to_unit")(inputs)
     x = ReflectPadToMultiple(MULTIPLE, dtype="float32", name="pad_to_multiple")(x)
     x = norm(conv(x, c1, 9, name="c9s1"), "c9s1")
     x = norm(conv(x, c2, 3, 2, name="down1"), "down1")
-    x = norm(conv(x, c3, 3, 2, name="down2"), "down2")
+    x = norm(conv(x, c3, 3, 2, name="down2"), "down2", dtype="float32")
     for i in range(1, RESIDUAL_BLOCKS + 1):
         y = norm(conv(x, c3, 3, name=f"res{i}a"), f"res{i}a")
-        y = norm(conv(y, c3, 3, name=f"res{i}b"), f"res{i}b", relu=False)
+        y = norm(conv(y, c3, 3, name=f"res{i}b"), f"res{i}b", relu=False, dtype="float32")
         x = keras.layers.Add(dtype="float32", name=f"res{i}_add")([x, y])
     for i, filters in ((1, c2), (2, c1)):  # upsampling x2 and its 3x3 conv, worked out at the lower resolution
         x = UpsampleConv2D(filters, kernel_initializer=init(next(counter)), dtype=policy, name=f"up{i}")(x)
@@ -93,13 +99,15 @@ def model_precision(model) -> str:
 def with_precision(model, precision: str):
     """The same network (same weights) under another precision; ``model`` itself if it matches.
 
-    A network saved in an older layout (its output convolution in float32 under a mixed policy,
-    ReLUs as layers of their own, or upsampling as a layer of its own before a convolution) is
-    rebuilt too, so that it runs as fast as a new one; the weights are the same in every layout.
+    A network saved in an older layout (its output convolution or its first instance norm in
+    float32 under a mixed policy, ReLUs as layers of their own, or upsampling as a layer of its
+    own before a convolution) is rebuilt too, so that it runs as fast as a new one; the weights are
+    the same in every layout.
     """
     policy = resolve_precision(precision)
     current = not any(isinstance(layer, (keras.layers.Activation, keras.layers.UpSampling2D)) for layer in model.layers)
-    if current and policy == model_precision(model) == model.get_layer("out").dtype_policy.name:
+    layout = {model_precision(model), *(model.get_layer(name).dtype_policy.name for name in ("out", "c9s1_in"))}
+    if current and layout == {policy}:
         return model
     twin = build_transformer(half_width=is_half_width(model), precision=policy)
     twin.set_weights(model.get_weights())
