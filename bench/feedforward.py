@@ -63,8 +63,10 @@ SHARED = ROOT.parent / "shared"
 
 
 def training_rate(style, data, precision: str, half: bool, crop: int, batch: int, steps: int) -> float:
+    # the default start is a shipped network, half width; a full-width one starts from random weights
     settings = ff.TrainSettings(steps=steps + 1, batch_size=batch, crop_size=crop, precision=precision,
-                                half_width=half, checkpoint_every=0, preview_every=0, seed=0)
+                                half_width=half, checkpoint_every=0, preview_every=0, seed=0,
+                                **({} if half else {"init": None}))
     trainer = ff.Trainer(style, data, settings)
     trainer.train_step()  # warm-up: tracing
     start = time.perf_counter()

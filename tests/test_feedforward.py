@@ -202,7 +202,8 @@ def test_mirror_pad_equals_numpy_padding(symmetric):
     for shape, pad in (((1, 8, 9, 3), 4), ((2, 2, 5, 4), 1), ((1, 5, 3, 1), 2)):
         x = np.random.default_rng(3).normal(size=shape).astype(np.float32)
         expected = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode=mode)
-        np.testing.assert_array_equal(np.asarray(mirror_pad(x, pad, symmetric=symmetric)), expected)
+        for training in (None, True):  # slices outside training, MirrorPad (its one-op gradient) in it
+            np.testing.assert_array_equal(np.asarray(mirror_pad(x, pad, symmetric, training)), expected)
 
 
 def test_upsampling_and_its_convolution_in_one_layer_equal_the_three_layers():
