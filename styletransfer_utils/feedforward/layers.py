@@ -112,12 +112,15 @@ class InstanceNormalization(keras.layers.Layer):
         y = x32 * scale + (beta - mean * scale)
         if clip is None:
             return ops.cast(ops.relu(y) if self.relu else y, self.compute_dtype)
-        # the standardised value in [-clip, clip] is y within clip |gamma| of beta; a ReLU after
-        # that is the same clip with both bounds raised to 0 (one pass over the picture, not two)
-        low, high = beta - clip * ops.abs(gamma), beta + clip * ops.abs(gamma)
-        if self.relu:
-            low, high = ops.relu(low), ops.relu(high)
+        low, high = self._bounds(clip, gamma, beta)
         return ops.cast(ops.minimum(ops.maximum(y, low), high), self.compute_dtype)
+
+    def _bounds(self, clip, gamma, beta):
+        """The clip's bounds on the output, per channel: the standardised value in ``[-clip, clip]``
+        is the output within ``clip |gamma|`` of ``beta``; a ReLU after that is the same clip with
+        both bounds raised to 0 (one pass over the picture, not two)."""
+        low, high = beta - clip * ops.abs(gamma), beta + clip * ops.abs(gamma)
+        return (ops.relu(low), ops.relu(high)) if self.relu else (low, high)
 
     def _fused(self, x, clip, offset):
         """:meth:`call` for one picture in TensorFlow: its fused batch norm over a batch of one is
@@ -135,14 +138,26 @@ class InstanceNormalization(keras.layers.Layer):
         var = var * (pixels - 1.0) / ops.maximum(pixels, 2.0)  # the op gives the unbiased variance
         if offset is not None:
             mean, var = mean + ops.cast(offset[0], "float32"), var + ops.cast(offset[1], "float32")
-        y = tf.raw_ops.FusedBatchNormV3(x=x, scale=gamma, offset=beta, mean=mean, variance=var,
-                                        epsilon=self.epsilon, data_format="NHWC", is_training=False)[0]
+
+        def normalised(x, mean, var, scale=gamma, shift=beta):  # the same kernel with given statistics
+            return tf.raw_ops.FusedBatchNormV3(x=x, scale=scale, offset=shift, mean=mean, variance=var,
+                                               epsilon=self.epsilon, data_format="NHWC", is_training=False)[0]
         if clip is None:
+            y = normalised(x, mean, var)
             return ops.relu(y) if self.relu else y
-        low, high = beta - clip * ops.abs(gamma), beta + clip * ops.abs(gamma)
-        if self.relu:
-            low, high = ops.relu(low), ops.relu(high)
-        return ops.minimum(ops.maximum(y, ops.cast(low, y.dtype)), ops.cast(high, y.dtype))
+        # min(max(y, low), high) out of the kernel's own passes, each with its ReLU inside, and one
+        # subtraction or sum: a minimum and a maximum against per-channel bounds are two slow
+        # broadcasts in TensorFlow (47 against 28 ms for a 1048x1048x16 map in bf16 on a 2-core CPU)
+        low, high = self._bounds(clip, gamma, beta)
+
+        def above(bound, sign=1.0):  # relu(sign * (y - bound)), in one pass
+            return ops.relu(normalised(x, mean, var, scale=sign * gamma, shift=sign * (beta - bound)))
+        if not self.relu:  # y where it lies within the bounds, exactly, whatever they are
+            return normalised(x, mean, var) - above(high) + above(low, -1.0)
+        # with the ReLU, low is at least 0: low + relu(y - low) loses nothing that rounding y would
+        # not, and the shift by low is the kernel once more (where low is 0, the ReLU's picture)
+        ones = ops.ones_like(gamma)
+        return normalised(above(low) - above(high), ops.zeros_like(gamma), ones - self.epsilon, scale=ones, shift=low)
 
     def compute_output_shape(self, input_shape):
         return _picture_shape(input_shape)
