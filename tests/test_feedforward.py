@@ -194,6 +194,24 @@ def test_one_picture_takes_the_fused_kernel_and_gets_what_a_batch_gets(dtype):
         assert np.asarray(batch).std() > 0.1
 
 
+def test_a_convolution_over_2x2_blocks_equals_the_plain_one():
+    """BlockConv2D (the output convolution) sums what Conv2D sums, for kernel sizes 9, 5 and 3."""
+    import keras
+
+    from styletransfer_utils.feedforward.layers import BlockConv2D
+
+    rng = np.random.default_rng(4)
+    for size, channels, filters, height, width in ((9, 16, 3, 20, 28), (5, 2, 7, 8, 12), (3, 4, 5, 10, 6)):
+        x = rng.normal(size=(2, height, width, channels)).astype(np.float32)
+        plain, blocked = keras.layers.Conv2D(filters, size), BlockConv2D(filters, size)
+        plain.build(x.shape), blocked.build(x.shape)
+        plain.set_weights([rng.normal(size=(size, size, channels, filters)).astype(np.float32),
+                           rng.normal(size=(filters,)).astype(np.float32)])
+        blocked.set_weights(plain.get_weights())
+        np.testing.assert_allclose(np.asarray(blocked(x)), np.asarray(plain(x)), atol=1e-3, rtol=1e-5)
+    assert isinstance(ff.build_transformer(half_width=True).get_layer("out"), BlockConv2D)
+
+
 @pytest.mark.parametrize("symmetric", [False, True])
 def test_mirror_pad_equals_numpy_padding(symmetric):
     from styletransfer_utils.feedforward.layers import mirror_pad
