@@ -147,7 +147,8 @@ class InstanceNormalization(keras.layers.Layer):
             return ops.relu(y) if self.relu else y
         # min(max(y, low), high) out of the kernel's own passes, each with its ReLU inside, and one
         # subtraction or sum: a minimum and a maximum against per-channel bounds are two slow
-        # broadcasts in TensorFlow (47 against 28 ms for a 1048x1048x16 map in bf16 on a 2-core CPU)
+        # broadcasts in TensorFlow (the whole norm: 36 against 62 ms for a 1048x1048x16 map in bf16 on
+        # a 2-core CPU)
         low, high = self._bounds(clip, gamma, beta)
 
         def above(bound, sign=1.0):  # relu(sign * (y - bound)), in one pass

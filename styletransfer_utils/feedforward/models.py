@@ -219,7 +219,7 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
     its own band of detail (its picture minus that picture shrunk to the next size down) on top of
     the smaller sizes' picture, enlarged. So the painting's strokes keep their size relative to the
     picture, as in a Gatys run, and the full size still draws the fine detail; it costs one more
-    pass at half the size and the resizing, about 1.25x the time of one pass at 1024 px.
+    pass at half the size and the resizing, about 1.3x the time of one pass at 1024 px.
     ``paint_size=None`` paints in one pass at any size.
 
     ``spikes="clip"`` runs the network without its spikes (:func:`~.network.spike_free`): where
