@@ -210,6 +210,12 @@ def test_a_convolution_over_2x2_blocks_equals_the_plain_one():
         blocked.set_weights(plain.get_weights())
         np.testing.assert_allclose(np.asarray(blocked(x)), np.asarray(plain(x)), atol=1e-3, rtol=1e-5)
     assert isinstance(ff.build_transformer(half_width=True).get_layer("out"), BlockConv2D)
+    x = rng.normal(size=(1, 9, 11, 2)).astype(np.float32)  # other settings: the plain convolution's sums
+    for kwargs in ({"strides": 2}, {"padding": "same"}, {"dilation_rate": 2}):
+        plain, blocked = keras.layers.Conv2D(3, 3, **kwargs), BlockConv2D(3, 3, **kwargs)
+        plain.build(x.shape), blocked.build(x.shape)
+        blocked.set_weights(plain.get_weights())
+        np.testing.assert_allclose(np.asarray(blocked(x)), np.asarray(plain(x)), atol=1e-5, err_msg=str(kwargs))
 
 
 @pytest.mark.parametrize("symmetric", [False, True])
