@@ -28,8 +28,8 @@ from ..device import resolve_precision
 from ..errors import SettingsError
 from ..limits import MIN_NETWORK_SIDE
 from ..settings import PRECISIONS
-from .layers import (MULTIPLE, BlockConv2D, CropLike, InstanceNormalization, ReflectionPadding2D, ReflectPadToMultiple,  # noqa: F401
-                     TanhToPixels, UpsampleConv2D, keras)
+from .layers import (MULTIPLE, BlockConv2D, CropLike, InstanceNormalization, ReflectionPadding2D,  # noqa: F401
+                     ReflectPadToMultiple, TanhToPixels, UpsampleConv2D, keras)
 
 #: Channels of the three resolutions (full width, as in the paper).
 FULL_WIDTH = (32, 64, 128)
@@ -63,7 +63,7 @@ def build_transformer(*, half_width: bool = False, precision: str = "float32", s
     def norm(x, name, relu=True, dtype=policy):
         # in the policy's dtype, its output is what the next convolution would cast it to anyway,
         # and the casts in and out, two passes over the map, go: with the pads built of slices
-        # and the one-picture fused kernel (layers.py), 1.3-1.7x faster at 512 and 1024 px on a
+        # and the one-picture fused kernel (layers.py), 1.4-1.6x faster at 512 and 1024 px on a
         # 2-core CPU with AMX, within 0.002 of the multi-scale measure (bench/RESULTS.md)
         return InstanceNormalization(relu=relu, dtype=dtype, name=f"{name}_in")(x)
 
@@ -107,8 +107,8 @@ def with_precision(model, precision: str):
     so that it runs as fast as a new one; the weights are the same in every layout.
     """
     policy = resolve_precision(precision)
-    current = (not any(isinstance(layer, (keras.layers.Activation, keras.layers.UpSampling2D)) for layer in model.layers)
-               and isinstance(model.get_layer("out"), BlockConv2D))
+    older = any(isinstance(layer, (keras.layers.Activation, keras.layers.UpSampling2D)) for layer in model.layers)
+    current = not older and isinstance(model.get_layer("out"), BlockConv2D)
     layout = {model_precision(model), *(model.get_layer(name).dtype_policy.name for name in ("out", "c9s1_in"))}
     if current and layout == {policy}:
         return model
