@@ -260,8 +260,7 @@ def cmd_train(argv) -> int:
 
 
 def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
-    from .feedforward.models import measure_spikes, save_model
-    from .feedforward.records import preview_pattern, write_record
+    from .feedforward.records import preview_pattern
 
     start = int(trainer.step.numpy())
     if trainer.restored_from:
@@ -275,10 +274,8 @@ def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
             result = trainer.run(callbacks=[bar, STOP], preview_pattern=preview_pattern(output))
     finally:
         bar.close()
-    save_model(trainer.model, output)
-    spikes = None if result.interrupted else measure_spikes(trainer.model, trainer.data.paths, settings.style_size)
-    write_record(output, result, settings, style=args.style, data=args.data, pictures=len(trainer.data.paths),
-                 command=" ".join(["styletransfer", "train", *map(shlex.quote, argv)]), spikes=spikes)
+    trainer.save(output, result, style=args.style, data=args.data,
+                 command=" ".join(["styletransfer", "train", *map(shlex.quote, argv)]))
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable file(s), e.g. {next(iter(result.skipped))}: "
               f"{next(iter(result.skipped.values()))}", file=sys.stderr)

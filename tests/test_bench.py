@@ -218,3 +218,35 @@ def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, 
            f"({gatys['style_by_size'][str(first_size)]:.3f})" in out, out
     assert f"conv5_1 {gatys['style_by_layer']['block5_conv1']:.3f}\n" in out, out
     assert (tmp_path / "contact_sheet.png").is_file()
+
+
+# -- bench/feedforward.py ----------------------------------------------------------------------
+
+
+def test_the_network_speed_benchmark_prints_its_inference_and_training_tables(vgg_weights, photos, capsys,
+                                                                               monkeypatch):
+    """Its two speed tables on tiny sizes: the shipped network and an untrained full-width one in
+    each precision, ``fast`` with the spikes clipped and kept, and the training rates at both
+    widths (the full width starts from random weights: the default start is half width)."""
+    import re
+    import runpy
+    from pathlib import Path
+
+    from styletransfer_utils.device import resolve_precision
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "feedforward.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "64", "--repeat", "1",
+                                     "--data", str(photos), "--train-crop", "64", "--train-batch", "1",
+                                     "--train-steps", "1", "--no-compare"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    precisions = ["float32"] + ([resolve_precision("auto")] if resolve_precision("auto") != "float32" else [])
+    number = r"\s+(\d+\.\d+)"
+    for precision in precisions:
+        for label in ("the_scream (half)", "full width (untrained)"):
+            assert re.search(rf"^{re.escape(label)}\s+{precision}{number}$", out, re.M), out
+        for width in ("half", "full"):
+            rate = re.search(rf"^{width}\s+{precision}{number} img/s$", out, re.M)
+            assert rate and float(rate.group(1)) > 0, out
+    for what in ("as fast runs", "spikes kept"):
+        assert re.search(rf"^the_scream, {what}\s+\S+{number}$", out, re.M), out

@@ -292,6 +292,16 @@ class Trainer:
                              checkpoint_dir=self.checkpoint_dir, previews=previews, batch_size=s.batch_size)
         return result
 
+    def save(self, output, result: TrainResult, *, style: str, data, command: str | None = None) -> Path:
+        """Write the network to ``output`` and its record next to it; a finished run's record also
+        carries the spike statistics that ``fast`` clips with (an interrupted run's network is not
+        final, so they are measured when it finishes)."""
+        path = save_model(self.model, output)
+        spikes = None if result.interrupted else measure_spikes(self.model, self.data.paths, self.settings.style_size)
+        write_record(output, result, self.settings, style=style, data=data, pictures=len(self.data.paths),
+                     command=command, spikes=spikes)
+        return path
+
     def preview_picture(self) -> np.ndarray:
         if self.preview is None:
             self.preview = resize_to_long_side(shipped_content("chelsea"), 256)
@@ -360,8 +370,6 @@ def train(style, folder, output, settings: TrainSettings | None = None, *, check
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(output)
     trainer = Trainer(style, folder, settings, checkpoint_dir=checkpoint_dir, preview=preview)
     result = trainer.run(callbacks=callbacks, preview_pattern=preview_pattern(output) if previews else None)
-    result.output = save_model(trainer.model, output)
-    spikes = None if result.interrupted else measure_spikes(trainer.model, trainer.data.paths, settings.style_size)
-    write_record(output, result, settings, style=str(style) if isinstance(style, (str, Path)) else "an array",
-                 data=folder, pictures=len(trainer.data.paths), spikes=spikes)
+    result.output = trainer.save(output, result, style=str(style) if isinstance(style, (str, Path)) else "an array",
+                                 data=folder)
     return result
