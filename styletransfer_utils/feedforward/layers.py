@@ -128,9 +128,9 @@ class InstanceNormalization(keras.layers.Layer):
         import tensorflow as tf
 
         gamma, beta = ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32")
-        none = tf.zeros_like(gamma)
+        zero = tf.zeros_like(gamma)
         y, mean, var = tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=gamma, offset=beta, mean=none, variance=none, epsilon=self.epsilon,
+            x=x, scale=gamma, offset=beta, mean=zero, variance=zero, epsilon=self.epsilon,
             exponential_avg_factor=1.0, data_format="NHWC", is_training=True)[:3]
         if clip is None and offset is None:
             return ops.relu(y) if self.relu else y
@@ -158,7 +158,7 @@ class InstanceNormalization(keras.layers.Layer):
         # with the ReLU, low is at least 0: low + relu(y - low) loses nothing that rounding y would
         # not, and the shift by low is the kernel once more (where low is 0, the ReLU's picture)
         ones = ops.ones_like(gamma)
-        return normalised(above(low) - above(high), ops.zeros_like(gamma), ones - self.epsilon, scale=ones, shift=low)
+        return normalised(above(low) - above(high), zero, ones - self.epsilon, scale=ones, shift=low)
 
     def compute_output_shape(self, input_shape):
         return _picture_shape(input_shape)
