@@ -224,6 +224,9 @@ class TrainSettings:
     crop_size: int = _option(256, "side of the random crops")
     style_size: int = _option(512, "long side of the style picture")
     learning_rate: float = _option(1e-3, "Adam's step size")
+    final_learning_rate: float | None = _option(None, "Adam's step size at the last step: it falls from "
+                                                "--learning-rate to this along a half cosine", type=float,
+                                                none="constant", metavar="RATE")
     content_weight: float = _option(1.0, "weight of the content loss")
     style_weight: float = _option(7.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation loss")
@@ -266,6 +269,11 @@ class TrainSettings:
         _int_in_range("crop_size", self.crop_size, 32, 2048)
         _int_in_range("style_size", self.style_size, 32, 4096)
         _positive("learning_rate", self.learning_rate)
+        if self.final_learning_rate is not None:
+            _non_negative("final_learning_rate", self.final_learning_rate)
+            if self.final_learning_rate > self.learning_rate:
+                raise SettingsError(f"final_learning_rate {self.final_learning_rate:g} is above the starting rate "
+                                    f"{self.learning_rate:g}", "give a final rate at most the starting one")
         for name in ("content_weight", "style_weight", "tv_weight", "spike_weight"):
             _non_negative(name, getattr(self, name))
         if self.content_weight == 0 and self.style_weight == 0:
@@ -287,6 +295,15 @@ class TrainSettings:
         _set("content_layers", content_layers)
         _set("style_layers", style_layers)
         _check_layer_weights(self)
+
+    def learning_rate_at(self, step: int, steps: int | None = None) -> float:
+        """Adam's step size for step ``step`` (from 0) of a run of ``steps`` (``self.steps``): constant,
+        or falling from ``learning_rate`` to ``final_learning_rate`` along a half cosine."""
+        if self.final_learning_rate is None:
+            return self.learning_rate
+        done = min(max(step / max(self.steps if steps is None else steps, 1), 0.0), 1.0)
+        return self.final_learning_rate + (self.learning_rate - self.final_learning_rate) * 0.5 * (
+            1 + math.cos(math.pi * done))
 
     def layer_weights(self) -> dict[str, float]:
         """Per-style-layer weights, normalised to sum to one: ``style_layer_weights``, or equal."""

@@ -421,6 +421,21 @@ def test_settings_are_validated():
         ff.TrainSettings(style_layers=("conv9_9",))
     with pytest.raises(StyleTransferError, match="style_weight"):
         ff.TrainSettings(style_weight=-1.0)
+    with pytest.raises(SettingsError, match="final_learning_rate 0.01 is above the starting rate 0.001"):
+        ff.TrainSettings(final_learning_rate=1e-2)
+    with pytest.raises(SettingsError, match="final_learning_rate is -1"):
+        ff.TrainSettings(final_learning_rate=-1.0)
+
+
+def test_the_learning_rate_falls_along_a_half_cosine_to_the_final_rate():
+    constant = ff.TrainSettings(steps=100)
+    assert {constant.learning_rate_at(k) for k in (0, 50, 100)} == {1e-3}
+    falling = ff.TrainSettings(steps=100, final_learning_rate=1e-4)
+    rates = [falling.learning_rate_at(k) for k in range(101)]
+    assert rates[0] == pytest.approx(1e-3) and rates[50] == pytest.approx(5.5e-4) and rates[100] == pytest.approx(1e-4)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert falling.learning_rate_at(150) == pytest.approx(1e-4)  # past the end: the final rate
+    assert falling.learning_rate_at(50, steps=200) == pytest.approx(1e-4 + 9e-4 * (1 + np.cos(np.pi / 4)) / 2)
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -526,9 +541,14 @@ def test_resuming_refuses_another_objective_or_data_stream(tmp_path, photos, sty
     Image.fromarray(_picture(48, 48, 11)).save(other_style)
     with pytest.raises(SettingsError, match="another style picture"):
         ff.Trainer(other_style, photos, settings, checkpoint_dir=ckpt)
-    # more steps, other checkpoint and preview intervals, another precision: a resume
-    more = settings.replace(steps=5, checkpoint_every=1, preview_every=3, transformer_precision="float32")
-    assert int(ff.Trainer(style_file, photos, more, checkpoint_dir=ckpt).step.numpy()) == 2
+    # more steps, other checkpoint and preview intervals, another precision, a falling rate: a resume
+    more = settings.replace(steps=6, checkpoint_every=1, preview_every=3, transformer_precision="float32",
+                            final_learning_rate=1e-4)
+    resumed = ff.Trainer(style_file, photos, more, checkpoint_dir=ckpt)
+    assert int(resumed.step.numpy()) == 2
+    resumed.train_step()  # step 2 of 6: the rate is the schedule's there, not the start's
+    assert float(resumed.optimizer.learning_rate.numpy()) == pytest.approx(more.learning_rate_at(2), rel=1e-6)
+    assert more.learning_rate_at(2) < 0.8 * more.learning_rate
 
 
 def test_damaged_or_unwritable_checkpoint_folders_are_one_line_errors(tmp_path, photos, style_file, vgg_weights):

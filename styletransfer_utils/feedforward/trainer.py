@@ -118,7 +118,7 @@ class Trainer:
         if s.spike_weight > 0:
             norms = [layer for layer in self.model.layers if isinstance(layer, InstanceNormalization)]
             self._with_norm_inputs = keras.Model(self.model.inputs, [n.input for n in norms] + [self.model.output])
-        adam = self.optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
+        adam = self.optimizer = self._adam = keras.optimizers.Adam(learning_rate=s.learning_rate)
         if any(p.endswith("_float16") for p in (s.net_precision(), s.vgg_precision())):
             self.optimizer = keras.optimizers.LossScaleOptimizer(adam, initial_scale=FLOAT16_LOSS_SCALE)
         self.optimizer.build(self.model.trainable_variables)
@@ -134,6 +134,7 @@ class Trainer:
         self.preview = None if preview is None else as_picture(preview, 512)
         self._train_step = tf.function(self._step, jit_compile=False, reduce_retracing=True)
         self._iterator = None
+        self._horizon = s.steps  # the step the learning rate's schedule ends at (run's target)
         _OPEN_TRAINERS.add(self)
 
     def close(self) -> None:
@@ -247,6 +248,8 @@ class Trainer:
                 raise SettingsError(f"a training batch of shape {batch.shape}",
                                     f"pass (B, H, W, 3) RGB crops of at least {MIN_NETWORK_SIDE} pixels, in [0, 255]")
             batch = tf.constant(batch, tf.float32)
+        if self.settings.final_learning_rate is not None:
+            self._adam.learning_rate = self.settings.learning_rate_at(int(self.step.numpy()), self._horizon)
         terms = self._train_step(self.next_batch() if batch is None else batch)
         return dict(zip(LOSS_TERMS, map(float, terms.numpy())))
 
@@ -261,6 +264,7 @@ class Trainer:
         s = self.settings
         target = s.steps if steps is None else steps
         _int_in_range("steps", target, 0, 10_000_000)
+        self._horizon = target
         start_step = int(self.step.numpy())
         history, losses, interrupted, previews = [], {}, False, []
         start = time.perf_counter()
@@ -346,7 +350,7 @@ def start_from(model, init) -> None:
 
 
 # Settings a resumed run may change; any other change needs a fresh run (see Trainer._check_resumable).
-CHANGEABLE_ON_RESUME = ("steps", "checkpoint_every", "preview_every", "precision", "transformer_precision")
+CHANGEABLE_ON_RESUME = ("steps", "final_learning_rate", "checkpoint_every", "preview_every", "precision", "transformer_precision")
 
 _OPEN_TRAINERS: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
 
