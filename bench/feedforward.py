@@ -119,6 +119,20 @@ def held_out_photos(count: int, training_folder: str, *, half_stride: bool = Fal
     return photos[step // 2 if half_stride else 0::step][:count]
 
 
+def training_photos(count: int, training_folder: str) -> list[Path]:
+    """``count`` photos of the models' own training folder, spread over it: a network that scores
+    as badly on these as on held-out photos has not learnt them (underfitting), not failed to
+    generalise from them."""
+    if count == 0:
+        return []
+    folder = ROOT / training_folder
+    photos = ff.find_pictures(folder) if folder.is_dir() else []
+    if not photos:
+        raise SystemExit(f"the models' training folder {training_folder} is not here: leave --training-photos out")
+    step = max(1, len(photos) // count)
+    return photos[step // 2::step][:count]
+
+
 def short(model: str) -> str:
     """A model's label: its shipped name, or its file name without the suffix."""
     return ff.records.model_base(model).name if model.lower().endswith(ff.models.MODEL_SUFFIXES) else model

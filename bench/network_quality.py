@@ -25,6 +25,10 @@ on a CPU; the training itself needs a GPU (``bench/jax_gpu.py``).
     python bench/network_quality.py --models the_scream,new/the_scream.keras --same-photos --by-layer \
         --out bench/out/scream_candidates      # where each network's gap lies: by evaluation size and layer
 
+With ``--training-photos N`` it also scores N photos of the networks' own training folder
+(marked ``(trained on)``): a network as far from Gatys' picture there as on held-out photos has
+not learnt its photos (it underfits), and more photos would not help it.
+
 With ``--by-layer`` it also prints, under each picture's scores, its style error at each of the
 measure's evaluation sizes and at each style layer (mean over the sizes), beside the Gatys
 picture's: a network short of the target at conv2_1 and conv3_1 lacks the painting's fine strokes,
@@ -49,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from feedforward import held_out_photos, short, style_picture  # noqa: E402  (bench/feedforward.py)
+from feedforward import held_out_photos, short, style_picture, training_photos  # noqa: E402  (bench/feedforward.py)
 
 from styletransfer_utils import feedforward as ff  # noqa: E402
 from styletransfer_utils.device import processor_name, resolve_precision  # noqa: E402
@@ -97,6 +101,9 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(ff.shipped_models()),
                         help="comma-separated shipped names or model files (each with its training record beside it)")
     parser.add_argument("--photos", type=int, default=1, help="held-out photos per network")
+    parser.add_argument("--training-photos", type=int, default=0, help="also this many photos of the networks' "
+                        "training folder, the same for every network: scores as far from Gatys' there as on the "
+                        "held-out photos mean the networks have not learnt their own photos (underfitting)")
     parser.add_argument("--same-photos", action="store_true", help="the same photos for every network (to "
                         "compare two networks of one style; each Gatys picture is made once)")
     parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
@@ -123,11 +130,13 @@ def main() -> None:
               for i, (name, base) in enumerate(zip(models, bases))}
     photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
                              next(iter(records.values()))["data"])
+    seen = training_photos(args.training_photos, next(iter(records.values()))["data"])
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
     columns = 2 + args.spikes_kept + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
         1 + len(weights) if weights else 0)
     gatys_done = {}  # (style, style size, photo, size) -> (picture, seconds): each made once
-    print(f"\n{'network / photo':34s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
+    width = 56 if seen else 34  # ImageNet's file names are long
+    print(f"\n{'network / photo':{width}s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
           f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
     rows, sheet, titles = [], [], []
     for i, name in enumerate(models):
@@ -135,7 +144,7 @@ def main() -> None:
         style = resize_to_long_side(style_picture(records[name]["style"]), trained.style_size)
         model = ff.load_model(name, precision="auto")
         first = 0 if args.same_photos else i * args.photos
-        for photo_path in photos[first:first + args.photos]:
+        for photo_path in photos[first:first + args.photos] + seen:
             for size in sizes:
                 photo = resize_to_long_side(load_image(photo_path), size)
                 tag = f"{labels[name].replace('#', '_')}_{photo_path.stem}_{size}"
@@ -159,17 +168,18 @@ def main() -> None:
                             lambda: StyleTransfer(photo, [style], settings).run().image)
                 scores = {method: score(image, photo, style) for method, (image, _) in pictures.items()}
                 reference = scores[GATYS]
-                label = f"{labels[name]} / {photo_path.name}"
+                label = f"{labels[name]} / {photo_path.name}{' (trained on)' if photo_path in seen else ''}"
                 for method, (image, seconds) in pictures.items():
                     s = scores[method]
                     save_image(out / f"{tag}_{slug(method)}.png", image)
-                    print(f"{label:34s} {size:5d} {method:22s} {s.style:7.3f} {s.content:8.3f} "
+                    print(f"{label:{width}s} {size:5d} {method:22s} {s.style:7.3f} {s.content:8.3f} "
                           f"{s.style / reference.style:8.2f} {s.content / reference.content:8.2f} {seconds:7.2f}s",
                           flush=True)
                     if args.by_layer:
                         print(breakdown(s, None if method == GATYS else reference))
                     label = ""
-                    rows.append({"model": name, "photo": photo_path.name, "size": size, "method": method,
+                    rows.append({"model": name, "photo": photo_path.name, "trained_on": photo_path in seen,
+                                 "size": size, "method": method,
                                  "style": s.style, "content": s.content, "seconds": seconds,
                                  "style_ratio": s.style / reference.style,
                                  "content_ratio": s.content / reference.content,

@@ -190,9 +190,9 @@ def test_the_quality_benchmark_names_an_unknown_recipe(capsys, monkeypatch):
 
 
 def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, capsys, monkeypatch, tmp_path):
-    """A shipped network against the Gatys picture on one held-out photo, with ``--by-layer``: the
-    ratios, the style error by evaluation size and by layer beside Gatys', the rows and the sheet in
-    ``--out``."""
+    """A shipped network against the Gatys picture on one held-out photo and one of its training
+    photos, with ``--by-layer``: the ratios, the style error by evaluation size and by layer beside
+    Gatys', the rows and the sheet in ``--out``."""
     import runpy
     from pathlib import Path
 
@@ -200,18 +200,23 @@ def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, 
 
     script = Path(__file__).resolve().parents[1] / "bench" / "network_quality.py"
     monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "96", "--by-layer",
-                                     "--out", str(tmp_path)])
+                                     "--training-photos", "1", "--out", str(tmp_path)])
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     rows = json.loads((tmp_path / "network_quality.json").read_text())
-    assert [r["method"] for r in rows] == ["Gatys (default)", "network"]
-    gatys, network = rows
+    assert [(r["method"], r["trained_on"]) for r in rows] == [
+        ("Gatys (default)", False), ("network", False), ("Gatys (default)", True), ("network", True)]
+    training_photo = rows[2]["photo"]
+    training_folder = Path(script).parents[1] / ff.read_record("the_scream")["data"]
+    assert training_photo in {p.name for p in ff.find_pictures(training_folder)}
+    assert f"{training_photo} (trained on)" in out and out.count("(trained on)") == 1, out
+    gatys, network = rows[:2]
     assert network["style_ratio"] == pytest.approx(network["style"] / gatys["style"])
     for row in rows:  # the breakdown is what the style score is the mean of
         assert row["style"] == pytest.approx(np.mean(list(row["style_by_size"].values())))
         assert row["style"] == pytest.approx(np.mean(list(row["style_by_layer"].values())))
         assert list(row["style_by_layer"]) == list(STYLE_LAYERS)
-    assert out.count("by size: ") == 2 and out.count("by layer: ") == 2, out
+    assert out.count("by size: ") == 4 and out.count("by layer: ") == 4, out
     # the network's lines carry Gatys' numbers in brackets; Gatys' own lines do not
     first_size = EVAL_SIZES[0]
     assert f"{first_size} px {network['style_by_size'][str(first_size)]:.3f} " \
