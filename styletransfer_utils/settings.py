@@ -236,6 +236,10 @@ class TrainSettings:
                                   "paint white dabs (0: off; 50 removes them)")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, as "
                                     "Gatys runs do (--no-relative-losses: the absolute errors of Johnson et al.)")
+    style_error: str = _option("squared", "each style layer's term: squared (the squared relative Gram error, as "
+                               "Gatys runs minimise it) or norm (the relative Gram error itself, per picture, as "
+                               "the project's quality measure scores it: a layer's pull no longer grows with its "
+                               "error, so the fine layers count as much as conv5_1)")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
                                               csv=str, metavar="LAYERS")
     content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
@@ -281,6 +285,10 @@ class TrainSettings:
         _choice("precision", self.precision, PRECISIONS)
         _choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
         _choice("pooling", self.pooling, POOLINGS)
+        _choice("style_error", self.style_error, STYLE_ERRORS)
+        if self.style_error == "norm" and not self.relative_losses:
+            raise SettingsError("style_error norm with relative_losses off",
+                                "norm is a relative error: leave --no-relative-losses out")
         _int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         _int_in_range("preview_every", self.preview_every, 0, 10_000_000)
         _boolean("half_width", self.half_width)
@@ -465,6 +473,10 @@ def _whole_numbers(name: str, values, what: str) -> tuple:
 def _boolean(name: str, value) -> None:
     if not isinstance(value, bool):
         raise SettingsError(f"{name} is {value!r}", "use True or False")
+
+
+#: ``TrainSettings.style_error``: each style layer's term, squared or not (see :class:`.core.objective.Objective`)
+STYLE_ERRORS = ("squared", "norm")
 
 
 def _choice(name: str, value, choices) -> None:

@@ -427,6 +427,34 @@ def test_settings_are_validated():
         ff.TrainSettings(final_learning_rate=-1.0)
 
 
+def test_a_norm_style_error_trains_on_the_measure_s_relative_gram_error(photos, style_file, vgg_weights):
+    """``style_error="norm"``: each style layer's term is ``||G - A|| / ||A||`` per picture, the
+    quality measure's, so the style term is the square root of the squared one's for one picture
+    and one layer; and training on it lowers it."""
+    from styletransfer_utils.core.losses import gram_matrix
+
+    one_layer = {**TINY, "style_layers": ("relu2_1",)}
+    squared = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **one_layer))
+    norm = ff.Trainer(style_file, photos, ff.TrainSettings(steps=12, style_error="norm", **one_layer))
+    norm.model.set_weights(squared.model.get_weights())
+    crop = squared.next_batch()[:1]
+    style_sq = float(squared.losses(crop)[2])
+    style_norm = float(norm.losses(crop)[2])
+    assert style_norm == pytest.approx(np.sqrt(style_sq), rel=1e-3)
+    features = norm.extractor(ff.trainer.preprocess(norm.model(crop)))["block2_conv1"]
+    target = np.asarray(norm.style_grams["block2_conv1"])[0]
+    expected = np.linalg.norm(np.asarray(gram_matrix(features))[0] - target) / np.linalg.norm(target)
+    assert style_norm == pytest.approx(expected, rel=1e-3)
+    fixed = norm.next_batch()
+    before = float(norm.losses(fixed)[2])
+    norm.run()
+    assert float(norm.losses(fixed)[2]) < before
+    with pytest.raises(SettingsError, match="style_error norm with relative_losses off"):
+        ff.TrainSettings(style_error="norm", relative_losses=False)
+    with pytest.raises(SettingsError, match="style_error is 'l1'"):
+        ff.TrainSettings(style_error="l1")
+
+
 def test_the_learning_rate_falls_along_a_half_cosine_to_the_final_rate():
     constant = ff.TrainSettings(steps=100)
     assert {constant.learning_rate_at(k) for k in (0, 50, 100)} == {1e-3}

@@ -87,6 +87,19 @@ def layer_style_loss(features, target_gram, *, dtype: str = "float32"):
     return ops.sum(ops.square(gram - _f32(target_gram))) / (4.0 * channels**2) / batch
 
 
+def relative_gram_error(features, target_gram, *, dtype: str = "float32"):
+    """Relative Gram error of one layer, ``||G - A||_F / ||A||_F``, averaged over the batch's pictures.
+
+    The project's quality measure scores style by it (:mod:`~styletransfer_utils.measure.quality`).
+    As a loss (``TrainSettings.style_error="norm"``) its gradient does not grow with the error, as
+    :func:`layer_style_loss`'s does: no layer drowns the others.
+    """
+    gram = gram_matrix(features, dtype=dtype)
+    target = _f32(target_gram)
+    errors = ops.sqrt(ops.sum(ops.square(gram - target), axis=(-2, -1)) + 1e-12)
+    return ops.mean(errors) / ops.sqrt(ops.sum(ops.square(target)))
+
+
 def guided_gram_matrix(features, masks):
     """Gram matrices over regions (Gatys et al. 2017's guided Gram matrices): one per mask.
 

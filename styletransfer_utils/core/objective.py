@@ -23,7 +23,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .losses import content_loss, gram_matrix, guided_style_loss, layer_style_loss, total_variation_loss
+from .losses import (content_loss, gram_matrix, guided_style_loss, layer_style_loss, relative_gram_error,
+                     total_variation_loss)
 from ..errors import SettingsError
 from .style_targets import (LOSSES, TARGET_TYPES, Moments, W2Targets, describe, layer_loss, prepare,
                             projection_directions, target_size)
@@ -93,6 +94,9 @@ class Objective:
     content_relative: bool = False
     #: a weight per content layer, summing to one (``Settings.content_weights``); None: the layers averaged
     content_layer_weights: dict | None = None
+    #: each style layer's term once :meth:`relative_to_style`: "squared" (``||G - A||^2 / ||A||^2``) or "norm"
+    #: (``||G - A|| / ||A||`` per picture, :func:`.losses.relative_gram_error`: ``TrainSettings.style_error``)
+    style_error: str = "squared"
 
     def __post_init__(self):  # lists (from JSON, say) become the tuple and dict the terms expect
         object.__setattr__(self, "content_layers", tuple(self.content_layers))
@@ -101,6 +105,9 @@ class Objective:
         object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
         if self.style_loss not in ("gram",) + LOSSES:
             raise SettingsError(f"style_loss is {self.style_loss!r}", "use one of: " + ", ".join(("gram",) + LOSSES))
+        if self.style_error not in ("squared", "norm") or (self.style_error == "norm" and self.style_loss != "gram"):
+            raise SettingsError(f"style_error is {self.style_error!r} with the {self.style_loss} loss",
+                                "use squared, or norm with Gram matrices")
 
     def relative(self, content_targets: dict, style_targets: dict) -> "Objective":
         """The same objective with every layer's error divided by the size of its target.
@@ -137,6 +144,9 @@ class Objective:
                 weights[name] = weight
                 style_scales[name] = tuple(1.0 / max(target_size(t), 1e-30) for t in target.targets)
                 continue
+            if self.style_error == "norm" and not isinstance(target, GuidedTargets):
+                weights[name] = weight  # relative_gram_error is relative already
+                continue
             grams = np.asarray(target.grams if isinstance(target, GuidedTargets) else target, np.float64)
             channels = grams.shape[-1]  # the style losses divide by 4 N^2: undo it, divide by ||A||^2
             per_style = [4.0 * channels**2 / max(float(np.sum(g**2)), 1e-30) for g in grams.reshape(-1, channels, channels)]
@@ -164,7 +174,8 @@ class Objective:
                    tuple(settings.content_layers) if content else (),
                    settings.layer_weights() if settings.style_weight > 0 else {},
                    style_loss=settings.style_loss, projection_seed=settings.seed or 0,
-                   content_layer_weights=settings.content_weights() if content else None)
+                   content_layer_weights=settings.content_weights() if content else None,
+                   style_error=getattr(settings, "style_error", "squared"))
 
     @property
     def style_layers(self) -> tuple[str, ...]:
@@ -244,6 +255,8 @@ class Objective:
                 total = total + float(weight) * (scales[s] if scales else 1.0) * layer_loss(features, each, mask)
             return total
         if not isinstance(target, GuidedTargets):
+            if self.style_error == "norm":  # relative already: relative_to_style leaves its weight as it is
+                return relative_gram_error(features, target, dtype=self.gram_dtype)
             return layer_style_loss(features, target, dtype=self.gram_dtype)
         weights = target.weights
         if self.style_scales is not None and name in self.style_scales:
