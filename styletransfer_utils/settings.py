@@ -345,6 +345,10 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``).
     """
     t = settings or TrainSettings()
+    if t.style_error != "squared":
+        raise SettingsError(f"the network was trained with style_error {t.style_error}, and Gatys runs optimise "
+                            "the squared style term only", "compare it with the measure (measure.quality.score) "
+                            "instead of the training objective")
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
                 content_layer_weights=tuple(t.content_weights().values()),

@@ -449,6 +449,8 @@ def test_a_norm_style_error_trains_on_the_measure_s_relative_gram_error(photos, 
     before = float(norm.losses(fixed)[2])
     norm.run()
     assert float(norm.losses(fixed)[2]) < before
+    with pytest.raises(SettingsError, match="trained with style_error norm, and Gatys runs optimise the squared"):
+        ff.gatys_settings(norm.settings)  # no Gatys run has this objective: no "same objective" comparison
     with pytest.raises(SettingsError, match="style_error norm with relative_losses off"):
         ff.TrainSettings(style_error="norm", relative_losses=False)
     with pytest.raises(SettingsError, match="style_error is 'l1'"):
