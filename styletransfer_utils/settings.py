@@ -285,7 +285,7 @@ class TrainSettings:
         _choice("precision", self.precision, PRECISIONS)
         _choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
         _choice("pooling", self.pooling, POOLINGS)
-        _choice("style_error", self.style_error, STYLE_ERRORS)
+        _choice("style_error", self.style_error, ("squared", "norm"))  # see core.objective.Objective
         if self.style_error == "norm" and not self.relative_losses:
             raise SettingsError("style_error norm with relative_losses off",
                                 "norm is a relative error: leave --no-relative-losses out")
@@ -477,10 +477,6 @@ def _whole_numbers(name: str, values, what: str) -> tuple:
 def _boolean(name: str, value) -> None:
     if not isinstance(value, bool):
         raise SettingsError(f"{name} is {value!r}", "use True or False")
-
-
-#: ``TrainSettings.style_error``: each style layer's term, squared or not (see :class:`.core.objective.Objective`)
-STYLE_ERRORS = ("squared", "norm")
 
 
 def _choice(name: str, value, choices) -> None:
