@@ -105,6 +105,12 @@ def run_lite(python: Path, job: dict) -> dict:
 # -- Johnson vs Gatys vs lite on held-out photos --------------------------------------------
 
 
+def spread(photos: list[Path], count: int, *, half_stride: bool = False) -> list[Path]:
+    """``count`` of ``photos``, evenly spaced over the list (from half a stride on with ``half_stride``)."""
+    step = max(1, len(photos) // count)
+    return photos[step // 2 if half_stride else 0::step][:count]
+
+
 def held_out_photos(count: int, training_folder: str, *, half_stride: bool = False) -> list[Path]:
     """``count`` BSDS500 photos (never in the models' training folder), spread over the set.
 
@@ -115,8 +121,7 @@ def held_out_photos(count: int, training_folder: str, *, half_stride: bool = Fal
     photos = ff.find_pictures(folder)
     if (ROOT / training_folder).resolve() in [folder.resolve(), *folder.resolve().parents]:
         raise SystemExit(f"the models were trained on {training_folder}: choose other held-out photos")
-    step = max(1, len(photos) // count)
-    return photos[step // 2 if half_stride else 0::step][:count]
+    return spread(photos, count, half_stride=half_stride)
 
 
 def training_photos(count: int, training_folder: str) -> list[Path]:
@@ -129,8 +134,7 @@ def training_photos(count: int, training_folder: str) -> list[Path]:
     photos = ff.find_pictures(folder) if folder.is_dir() else []
     if not photos:
         raise SystemExit(f"the models' training folder {training_folder} is not here: leave --training-photos out")
-    step = max(1, len(photos) // count)
-    return photos[step // 2::step][:count]
+    return spread(photos, count, half_stride=True)
 
 
 def short(model: str) -> str:

@@ -128,9 +128,9 @@ def main() -> None:
     bases = [short(name) for name in models]
     labels = {name: base if bases.count(base) == 1 else f"{base}#{bases[:i + 1].count(base)}"
               for i, (name, base) in enumerate(zip(models, bases))}
-    photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)),
-                             next(iter(records.values()))["data"])
-    seen = training_photos(args.training_photos, next(iter(records.values()))["data"])
+    training_folder = next(iter(records.values()))["data"]
+    photos = held_out_photos(args.photos * (1 if args.same_photos else len(models)), training_folder)
+    seen = training_photos(args.training_photos, training_folder)
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
     columns = 2 + args.spikes_kept + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
         1 + len(weights) if weights else 0)

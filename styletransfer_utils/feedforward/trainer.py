@@ -350,7 +350,8 @@ def start_from(model, init) -> None:
 
 
 # Settings a resumed run may change; any other change needs a fresh run (see Trainer._check_resumable).
-CHANGEABLE_ON_RESUME = ("steps", "final_learning_rate", "checkpoint_every", "preview_every", "precision", "transformer_precision")
+CHANGEABLE_ON_RESUME = ("steps", "final_learning_rate", "checkpoint_every", "preview_every", "precision",
+                        "transformer_precision")
 
 _OPEN_TRAINERS: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
 
