@@ -138,6 +138,7 @@ def test_the_controls_benchmark_prints_its_table(vgg_weights, capsys, monkeypatc
         assert line in out, out
 
 
+@pytest.mark.slow
 def test_the_variants_benchmark_runs_each_variant(vgg_weights, capsys, monkeypatch, tmp_path):
     import runpy
     from pathlib import Path
@@ -155,6 +156,7 @@ def test_the_variants_benchmark_runs_each_variant(vgg_weights, capsys, monkeypat
 # -- bench/quality.py --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_quality_benchmark_runs_a_style_loss_recipe_and_scores_it_four_ways(vgg_weights, capsys, monkeypatch,
                                                                                  tmp_path):
     """One recipe of ``--losses`` (a fresh process of the command), scored by the style, content,
@@ -189,6 +191,7 @@ def test_the_quality_benchmark_names_an_unknown_recipe(capsys, monkeypatch):
 # -- bench/network_quality.py ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, capsys, monkeypatch, tmp_path):
     """A shipped network against the Gatys picture on one held-out photo and one of its training
     photos, with ``--by-layer``: the ratios, the style error by evaluation size and by layer beside
@@ -228,6 +231,7 @@ def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, 
 # -- bench/feedforward.py ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_network_speed_benchmark_prints_its_inference_and_training_tables(vgg_weights, photos, capsys,
                                                                                monkeypatch):
     """Its two speed tables on tiny sizes: the shipped network and an untrained full-width one in

@@ -85,6 +85,7 @@ def test_peak_rss_measures_from_the_value_on_entry():
 
 
 @pytest.mark.weights
+@pytest.mark.slow
 def test_time_variants_and_memory_by_size(vgg_weights, content_picture, style_picture):
     variants = {"a": {"precision": "float32"}, "b": {"precision": "float32", "tv_weight": 0.0}}
     rows = benchmarking.time_variants(content_picture, [style_picture], variants, steps=3, size=48)

@@ -130,6 +130,7 @@ def test_style_loss(capsys):
                                           for n, wt in w.items()), "misses 1/(4 N^2)")
 
 
+@pytest.mark.slow
 def test_total_variation(capsys):
     def looped(image):
         total = 0.0
@@ -181,6 +182,7 @@ def _step(transfer, *, content_layer=None, drop=None, sign=1.0):
     return value_and_grad
 
 
+@pytest.mark.slow
 def test_value_and_gradient_step(capsys, gatys):
     _fails(capsys, 7, gatys.value_and_grad, "calls the package's own", "value_and_grad", transfer=gatys)
 
@@ -207,6 +209,7 @@ def test_exercise_7s_cases_give_the_tv_term_a_share_that_its_total_check_sees(ga
         assert max(shares) > 5 * 2e-6, (fresh, shares)
 
 
+@pytest.mark.slow
 def test_training_step(capsys, photos, style_file):
     from styletransfer_utils import feedforward as ff
 
@@ -326,6 +329,7 @@ def test_stubs_replace_each_solution_with_its_hint():
 
 
 @pytest.mark.parametrize("path", sorted((NOTEBOOKS / "exercises").glob("*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_each_exercise_notebook_stops_at_its_first_stub(path):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError

@@ -47,6 +47,7 @@ def test_the_margin_mirrors_as_numpy_does(h, w):
     np.testing.assert_array_equal(tf.gather(tf.gather(photo, rows, axis=0), cols, axis=1).numpy(), expected)
 
 
+@pytest.mark.slow
 def test_many_networks_and_sizes_print_no_retracing_note():
     """Each network traces one compiled painter per number of pyramid levels; three networks at
     three level counts are nine traces in a few calls, which TensorFlow would report as a likely
@@ -507,6 +508,7 @@ def test_the_spike_term_sees_one_spot_and_joins_the_total(photos, style_file, vg
         ff.TrainSettings(spike_weight=-1.0)
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file, half_net, capsys, vgg_weights):
     """``init``: the network to train starts with another network's weights (a file or a shipped
     name), and a width that does not match is a one-line error naming the fix."""
@@ -545,6 +547,7 @@ def test_records_keep_the_layer_weights_trained_with():
     assert list(ff.records.record_settings(old).content_weights().values()) == pytest.approx([0.5, 0.5])
 
 
+@pytest.mark.slow
 def test_checkpoint_and_resume(tmp_path, photos, style_file, vgg_weights):
     settings = ff.TrainSettings(steps=4, **{**TINY, "checkpoint_every": 2})
     ckpt = tmp_path / "ckpt"
@@ -561,6 +564,7 @@ def test_checkpoint_and_resume(tmp_path, photos, style_file, vgg_weights):
         ff.Trainer(style_file, photos, settings.replace(half_width=False), checkpoint_dir=ckpt)
 
 
+@pytest.mark.slow
 def test_resuming_refuses_another_objective_or_data_stream(tmp_path, photos, style_file, vgg_weights):
     settings = ff.TrainSettings(steps=2, **TINY)
     ckpt = tmp_path / "ckpt"
@@ -611,6 +615,7 @@ def test_a_program_ends_while_the_data_pipeline_is_busy(photos, style_file, vgg_
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_float16_training_scales_its_loss_and_resumes_under_another_precision(tmp_path, photos, style_file,
                                                                                vgg_weights):
     import keras
@@ -659,6 +664,7 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
 # -- the command line -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
     model = tmp_path / "m.keras"
     assert main(["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "3",
@@ -921,6 +927,7 @@ def test_spike_free_in_one_pass_is_wired_and_measured():
     assert np.abs(np.asarray(ff.network.spike_free(model, statistics=moved)(photo)) - np.asarray(model(photo))).mean() > 1
 
 
+@pytest.mark.slow
 def test_a_record_without_fitting_spike_statistics_falls_back_to_two_streams(tmp_path):
     import json
 

@@ -64,6 +64,7 @@ def _grades(book, learner):
     return {int(n): (e["status"], e["message"]) for n, e in entry["exercises"].items()}, entry
 
 
+@pytest.mark.slow
 def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, capsys):
     class_ = tmp_path / "submissions"
     # one subfolder per learner: the real lesson 01, solved, and its untouched exercise notebook
@@ -144,6 +145,7 @@ def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, 
     assert json.loads(stem.with_suffix(".json").read_text()) == book
 
 
+@pytest.mark.slow
 def test_a_cell_time_limit_and_a_memory_cap_contain_a_notebook(tmp_path, capsys):
     _notebook(tmp_path / "loop.ipynb", "while True:\n    pass", CONTENT,
               "def my_gram_matrix(features):\n    while True:\n        pass")
@@ -232,6 +234,7 @@ def my_guided_gram(features, masks):
 '''
 
 
+@pytest.mark.slow
 def test_exercises_9_and_10_a_right_answer_passes_the_answer_called_and_a_classic_slip_fail(tmp_path):
     blend, guided = "05_interactive_sliders", "07_controlling_the_result"
     _notebook(tmp_path / "blend_good.ipynb", BLEND, lesson=blend)
@@ -315,6 +318,7 @@ def loss_terms(photos):
 '''
 
 
+@pytest.mark.slow
 def test_exercises_2_7_and_8_a_right_answer_passes_the_answer_called_and_a_classic_slip_fail(tmp_path):
     layers, gatys, training = "02_vgg19_feature_maps", "04_optimization_and_acceleration", "06_feed_forward_networks"
     _notebook(tmp_path / "layers_good.ipynb", LAYERS, lesson=layers)

@@ -146,6 +146,7 @@ print(json.dumps({"backend": keras.backend.backend(), "tensorflow": "tensorflow"
 """
 
 
+@pytest.mark.slow
 def test_the_objective_runs_on_jax_without_tensorflow_as_on_tensorflow(tmp_path):
     """``bench/jax_gpu.py`` trains on a GPU machine that has JAX and no TensorFlow: its step,
     run there with TensorFlow blocked, gives the terms ``Trainer.losses`` computes here."""

@@ -261,6 +261,7 @@ print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "found": found}))
 """
 
 
+@pytest.mark.slow
 def test_each_loss_runs_on_jax_without_tensorflow_as_on_tensorflow(tmp_path):
     """``keras.ops`` only: the same values and gradients under JAX, with and without a mask."""
     import json
