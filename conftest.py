@@ -15,7 +15,6 @@
 import os
 from pathlib import Path
 
-
 os.environ.setdefault("STYLETRANSFER_SMOKE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
