@@ -8,6 +8,7 @@ The folders are the architecture; each lesson in ``notebooks/`` opens the one it
     lessons/      the notebooks' helpers: set-up, visualize, widgets, exercises, grading  (01-07)
     measure/      the multi-scale quality measure; speed and memory benchmarks
     settings      Settings (Gatys) and TrainSettings (training): the CLI, notebooks and sliders
+    checks        the one-line checks of a setting's value (a number in range, a choice)
     data          the example pictures by name, with offline fall-backs
     device        the CPU, the GPU, the precision that is fast here; TensorFlow's quiet import
     errors        the one-line "problem; fix" exceptions

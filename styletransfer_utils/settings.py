@@ -14,6 +14,7 @@ import numbers
 from dataclasses import dataclass, field
 from functools import partial
 
+from .checks import boolean, choice, int_in_range, non_negative, positive, relative_weights, whole_number_tuple
 from .errors import SettingsError
 from .limits import MAX_SIZE, MIN_SIZE
 
@@ -54,6 +55,7 @@ PRESERVE_COLORS = ("luminance", "match")
 COLOR_TRANSFORMS = ("symmetric", "cholesky")
 #: ``style_loss``: what "style" means (see :mod:`.core.style_targets`, which computes each).
 STYLE_LOSSES = ("gram", "meanstd", "w2", "histogram", "sliced")
+STYLE_ERRORS = ("squared", "norm")  # core.objective.Objective.style_error
 
 
 
@@ -96,6 +98,9 @@ class Settings:
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, so "
                                     "every layer counts alike (the paper's absolute Gram error is dominated by "
                                     "conv4_1)")
+    style_error: str = _option("squared", "each style layer's term, with --relative-losses: squared (the squared "
+                               "relative Gram error) or norm (the relative Gram error itself, as the quality measure "
+                               "scores it; what a network trained with --style-error norm learnt)")
     content_layers: tuple[str, ...] = _option(GATYS_CONTENT_LAYERS, "comma-separated VGG19 layers for content, "
                                               "e.g. conv4_2", csv=str, metavar="LAYERS")
     content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
@@ -139,43 +144,44 @@ class Settings:
         """Check every field once, here; raise :class:`SettingsError` on the first bad one. Fields
         given in another form (a list, a layer's paper name) are stored in their one form."""
         _set = partial(object.__setattr__, self)
-        _int_in_range("size", self.size, MIN_SIZE, MAX_SIZE)
-        _int_in_range("steps", self.steps, 1, 1_000_000)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("precision", self.precision, PRECISIONS)
-        _choice("pooling", self.pooling, POOLINGS)
+        int_in_range("size", self.size, MIN_SIZE, MAX_SIZE)
+        int_in_range("steps", self.steps, 1, 1_000_000)
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("precision", self.precision, PRECISIONS)
+        choice("pooling", self.pooling, POOLINGS)
         for name in ("content_weight", "style_weight", "tv_weight"):
-            _non_negative(name, getattr(self, name))
-        _positive("learning_rate", self.learning_rate)
+            non_negative(name, getattr(self, name))
+        positive("learning_rate", self.learning_rate)
         if not isinstance(self.average, numbers.Real) or isinstance(self.average, bool) or not 0 <= self.average < 1:
             raise SettingsError(f"average is {self.average!r}", "use a decay from 0 (off) to below 1, e.g. 0.9")
         if self.average and self.optimizer != "adam":
             raise SettingsError(f"average {self.average:g} is for Adam's iterates and the optimizer is "
                                 f"{self.optimizer}", "add --optimizer adam, or leave --average out")
-        _positive("style_scale", self.style_scale)
+        positive("style_scale", self.style_scale)
         if self.size * self.style_scale > MAX_SIZE:  # the style picture's long side (at least 32 px)
             raise SettingsError(f"style_scale {self.style_scale:g} makes the style picture "
                                 f"{self.size * self.style_scale:.0f} px at size {self.size}",
                                 f"keep size x style_scale at most {MAX_SIZE} pixels")
         if self.seed is not None:
-            _int_in_range("seed", self.seed, 0, 2**32 - 1)
-        _int_in_range("save_every", self.save_every, 0, 1_000_000)
+            int_in_range("seed", self.seed, 0, 2**32 - 1)
+        int_in_range("save_every", self.save_every, 0, 1_000_000)
         sizes, size_steps = _check_schedule(self)
         _set("sizes", sizes)
         _set("size_steps", size_steps)
         for name in ("jit_compile", "relative_losses"):
-            _boolean(name, getattr(self, name))
+            boolean(name, getattr(self, name))
         content_layers, style_layers = resolve_loss_layers(self, ("conv4_2", "conv1_1"))
         _set("content_layers", content_layers)
         _set("style_layers", style_layers)
         _check_layer_weights(self)
         if self.style_blend_weights is not None:
-            _set("style_blend_weights", _weights("style_blend_weights", self.style_blend_weights, "style blend weight",
+            _set("style_blend_weights", relative_weights("style_blend_weights", self.style_blend_weights, "style blend weight",
                                                  "style picture"))
         if self.preserve_colors is not None:
-            _choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
-        _choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
-        _choice("style_loss", self.style_loss, STYLE_LOSSES)
+            choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
+        choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
+        choice("style_loss", self.style_loss, STYLE_LOSSES)
+        _check_style_error(self)
         if self.style_masks is not None:
             if isinstance(self.style_masks, (str, bytes)) or not hasattr(self.style_masks, "__len__"):
                 raise SettingsError(f"style_masks is {self.style_masks!r}",
@@ -268,37 +274,34 @@ class TrainSettings:
     def __post_init__(self):
         """Check every field once, here; raise :class:`SettingsError` on the first bad one."""
         _set = partial(object.__setattr__, self)
-        _int_in_range("steps", self.steps, 1, 10_000_000)
-        _int_in_range("batch_size", self.batch_size, 1, 256)
-        _int_in_range("crop_size", self.crop_size, 32, 2048)
-        _int_in_range("style_size", self.style_size, 32, 4096)
-        _positive("learning_rate", self.learning_rate)
+        int_in_range("steps", self.steps, 1, 10_000_000)
+        int_in_range("batch_size", self.batch_size, 1, 256)
+        int_in_range("crop_size", self.crop_size, 32, 2048)
+        int_in_range("style_size", self.style_size, 32, 4096)
+        positive("learning_rate", self.learning_rate)
         if self.final_learning_rate is not None:
-            _non_negative("final_learning_rate", self.final_learning_rate)
+            non_negative("final_learning_rate", self.final_learning_rate)
             if self.final_learning_rate > self.learning_rate:
                 raise SettingsError(f"final_learning_rate {self.final_learning_rate:g} is above the starting rate "
                                     f"{self.learning_rate:g}", "give a final rate at most the starting one")
         for name in ("content_weight", "style_weight", "tv_weight", "spike_weight"):
-            _non_negative(name, getattr(self, name))
+            non_negative(name, getattr(self, name))
         if self.content_weight == 0 and self.style_weight == 0:
             raise SettingsError("content and style weights are both zero", "make at least one of them positive")
-        _choice("precision", self.precision, PRECISIONS)
-        _choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
-        _choice("pooling", self.pooling, POOLINGS)
-        _choice("style_error", self.style_error, ("squared", "norm"))  # see core.objective.Objective
-        if self.style_error == "norm" and not self.relative_losses:
-            raise SettingsError("style_error norm with relative_losses off",
-                                "norm is a relative error: leave --no-relative-losses out")
-        _int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
-        _int_in_range("preview_every", self.preview_every, 0, 10_000_000)
-        _boolean("half_width", self.half_width)
-        _boolean("relative_losses", self.relative_losses)
+        choice("precision", self.precision, PRECISIONS)
+        choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
+        choice("pooling", self.pooling, POOLINGS)
+        _check_style_error(self)
+        int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
+        int_in_range("preview_every", self.preview_every, 0, 10_000_000)
+        boolean("half_width", self.half_width)
+        boolean("relative_losses", self.relative_losses)
         if self.init is not None and (not isinstance(self.init, str) or not self.init.strip()):
             raise SettingsError(f"init is {self.init!r}", "give a model file, a shipped network's name, or random")
         if isinstance(self.init, str) and self.init.strip().lower() in ("random", "none"):
             _set("init", None)
         if self.seed is not None:
-            _int_in_range("seed", self.seed, 0, 2**31 - 1)
+            int_in_range("seed", self.seed, 0, 2**31 - 1)
         content_layers, style_layers = resolve_loss_layers(self, ("relu2_2", "relu1_2"))
         _set("content_layers", content_layers)
         _set("style_layers", style_layers)
@@ -345,26 +348,26 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
     512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``).
     """
     t = settings or TrainSettings()
-    if t.style_error != "squared":
-        raise SettingsError(f"the network was trained with style_error {t.style_error}, and Gatys runs optimise "
-                            "the squared style term only", "compare it with the measure (measure.quality.score) "
-                            "instead of the training objective")
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
                 content_layers=t.content_layers, style_layers=t.style_layers, pooling=t.pooling,
                 content_layer_weights=tuple(t.content_weights().values()),
                 style_layer_weights=tuple(t.layer_weights().values()),
-                precision=t.precision, init="content", relative_losses=t.relative_losses)
+                precision=t.precision, init="content", relative_losses=t.relative_losses, style_error=t.style_error)
     return Settings(**{**base, **changes})
 
 
-def _weights(name: str, given, noun: str, per: str) -> tuple[float, ...]:
-    """Relative weights (``style_blend_weights``, a layers' weights): numbers, none negative, not all zero."""
-    weights = _numbers(name, given, f"one weight per {per}")
-    for w in weights:
-        _non_negative(noun, w)
-    if sum(weights) <= 0:
-        raise SettingsError(f"all {noun}s are zero", "make at least one positive")
-    return weights
+def _check_style_error(settings) -> None:
+    """``style_error``: squared, or norm with relative losses and one Gram matrix per layer (no masks)."""
+    choice("style_error", settings.style_error, STYLE_ERRORS)
+    if settings.style_error == "squared":
+        return
+    if not settings.relative_losses:
+        raise SettingsError("style_error norm with relative_losses off",
+                            "norm is a relative error: leave --no-relative-losses out")
+    if settings.style_loss != "gram" or getattr(settings, "style_masks", None) is not None:
+        raise SettingsError("style_error norm with " + ("style masks" if settings.style_loss == "gram" else
+                                                        f"style_loss {settings.style_loss}"),
+                            "norm is for Gram matrices of the whole picture: use style_error squared")
 
 
 def _check_layer_weights(settings) -> None:
@@ -378,7 +381,7 @@ def _check_layer_weights(settings) -> None:
 
 def _layer_weights(kind: str, given, layers) -> tuple[float, ...]:
     """``content_layer_weights`` or ``style_layer_weights``, checked against the layers."""
-    weights = _weights(f"{kind}_layer_weights", given, f"{kind} layer weight", f"{kind} layer")
+    weights = relative_weights(f"{kind}_layer_weights", given, f"{kind} layer weight", f"{kind} layer")
     if len(weights) != len(layers):
         raise SettingsError(f"{len(weights)} {kind} layer weights for {len(layers)} {kind} layers",
                             f"give one weight per {kind} layer")
@@ -396,25 +399,25 @@ def _normalised(layers, weights, default_layers, default_weights) -> dict[str, f
 def _check_schedule(settings) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
     sizes, counts = settings.sizes, settings.size_steps
     if sizes is not None:
-        sizes = tuple(_whole_numbers("sizes", sizes, "one long side per size"))
+        sizes = tuple(whole_number_tuple("sizes", sizes, "one long side per size"))
         if not sizes:
             raise SettingsError("sizes is empty", f"give sizes ending at size, e.g. 256,{settings.size}")
         for n in sizes:
-            _int_in_range("sizes", n, MIN_SIZE, MAX_SIZE)
+            int_in_range("sizes", n, MIN_SIZE, MAX_SIZE)
         if list(sizes) != sorted(set(sizes)):
             raise SettingsError(f"sizes {','.join(map(str, sizes))} do not grow", "list them smallest first, each once")
         if sizes[-1] != settings.size:
             raise SettingsError(f"sizes end at {sizes[-1]}, not at size {settings.size}",
                                 f"end the schedule at the output size, e.g. {','.join(map(str, sizes[:-1] + (settings.size,)))}")
     if counts is not None:
-        counts = tuple(_whole_numbers("size_steps", counts, "one number of evaluations per size"))
+        counts = tuple(whole_number_tuple("size_steps", counts, "one number of evaluations per size"))
         from .gatys.schedule import size_schedule
 
         expected = len(sizes or size_schedule(settings.size))
         if len(counts) != expected:
             raise SettingsError(f"{len(counts)} size steps for {expected} sizes", "give one number per size of the schedule")
         for n in counts:
-            _int_in_range("size_steps", n, 1, 1_000_000)
+            int_in_range("size_steps", n, 1, 1_000_000)
     return sizes, counts
 
 
@@ -449,49 +452,6 @@ def replace_fields(settings, changes: dict):
             raise SettingsError(f"{type(settings).__name__} has no setting {name!r}",
                                 f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(names)}")
     return dataclasses.replace(settings, **changes)
-
-
-def _int_in_range(name: str, value, low: int, high: int) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not low <= value <= high:
-        raise SettingsError(f"{name} is {value!r}", f"use a whole number from {low} to {high}")
-
-
-def _numbers(name: str, values, what: str) -> tuple[float, ...]:
-    """A tuple of weights as floats, or a one-line error for a single number or a non-number."""
-    try:
-        return tuple(float(w) for w in values)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{name} is {values!r}", f"give a tuple of numbers, {what}") from None
-
-
-def _whole_numbers(name: str, values, what: str) -> tuple:
-    """A tuple of whole numbers, or a one-line error for a single number or a non-number."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise SettingsError(f"{name} is {values!r}", f"give a tuple of whole numbers, {what}")
-    values = tuple(values)
-    for v in values:
-        _int_in_range(name, v, 1, 10**9)
-    return values
-
-
-def _boolean(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise SettingsError(f"{name} is {value!r}", "use True or False")
-
-
-def _choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise SettingsError(f"{name} is {value!r}", f"use one of: {', '.join(choices)}")
-
-
-def _non_negative(name: str, value) -> None:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-        raise SettingsError(f"{name} is {value!r}", "use a finite number >= 0")
-
-
-def _positive(name: str, value) -> None:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name} is {value!r}", "use a finite number > 0")
 
 
 __all__ = ["Settings", "TrainSettings", "gatys_settings", "DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS",

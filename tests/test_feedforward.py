@@ -450,8 +450,14 @@ def test_a_norm_style_error_trains_on_the_measure_s_relative_gram_error(photos, 
     before = float(norm.losses(fixed)[2])
     norm.run()
     assert float(norm.losses(fixed)[2]) < before
-    with pytest.raises(SettingsError, match="trained with style_error norm, and Gatys runs optimise the squared"):
-        ff.gatys_settings(norm.settings)  # no Gatys run has this objective: no "same objective" comparison
+    # a Gatys run optimises the same objective, and ff.objective scores a picture by it: for one
+    # layer its style term is the square root of the squared form's
+    assert ff.gatys_settings(norm.settings).style_error == "norm"
+    photo = _picture(30, 40, 5).astype(np.float32)
+    noisy = np.clip(photo + 40 * np.random.default_rng(0).normal(size=photo.shape), 0, 255)
+    by_norm = ff.objective(noisy, photo, style_file, norm.settings)["style"]
+    by_squared = ff.objective(noisy, photo, style_file, squared.settings)["style"]
+    assert by_norm == pytest.approx(np.sqrt(by_squared), rel=1e-3)
     with pytest.raises(SettingsError, match="style_error norm with relative_losses off"):
         ff.TrainSettings(style_error="norm", relative_losses=False)
     with pytest.raises(SettingsError, match="style_error is 'l1'"):

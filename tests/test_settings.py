@@ -73,6 +73,10 @@ def test_paper_layer_names_are_resolved():
     ({"average": 1.0, "optimizer": "adam"}, "average is 1.0; use a decay from 0 (off) to below 1"),
     ({"average": -0.5, "optimizer": "adam"}, "average is -0.5"),
     ({"average": True, "optimizer": "adam"}, "average is True"),
+    ({"style_error": "l1"}, "style_error is 'l1'; use one of: squared, norm"),
+    ({"style_error": "norm", "relative_losses": False}, "style_error norm with relative_losses off"),
+    ({"style_error": "norm", "style_loss": "sliced"}, "style_error norm with style_loss sliced; norm is for Gram"),
+    ({"style_error": "norm", "style_masks": ("mask.png",)}, "style_error norm with style masks; norm is for Gram"),
 ])
 def test_bad_settings_are_one_line_errors(changes, words):
     with pytest.raises(SettingsError) as err:

@@ -22,7 +22,8 @@ from ..files import atomic_path  # noqa: E402
 from ..core.images import as_picture, check_picture_array, load_image, long_side_shape, preprocess  # noqa: E402
 from ..limits import MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import LOSS_TERMS  # noqa: E402
-from ..settings import PRECISIONS, SPIKES, TrainSettings, _choice, gatys_settings  # noqa: E402
+from ..checks import choice  # noqa: E402
+from ..settings import PRECISIONS, SPIKES, TrainSettings, gatys_settings  # noqa: E402
 from .network import MULTIPLE, build_transformer, deep_norms, keras, spike_free, spike_statistics, with_precision  # noqa: E402
 
 MODEL_SUFFIXES = (".keras", ".weights.h5")
@@ -98,7 +99,7 @@ def save_model(model, path) -> Path:
 
 def load_model_file(path, *, precision: str = "float32"):
     """Load a transformation network from a ``.keras`` or ``.weights.h5`` file."""
-    _choice("precision", precision, PRECISIONS)  # the caller's error, not the file's
+    choice("precision", precision, PRECISIONS)  # the caller's error, not the file's
     path = Path(path).expanduser()
     kind = model_kind(path)
     if not path.is_file():
@@ -229,7 +230,7 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
     its deeper layers run twice, for 1.1-1.35x the time. ``spikes="keep"`` runs it as it is.
     """
     check_network_colors(preserve_colors)
-    _choice("spikes", spikes, SPIKES)
+    choice("spikes", spikes, SPIKES)
     if paint_size is not None and (isinstance(paint_size, bool) or not isinstance(paint_size, (int, np.integer))
                                    or paint_size < MIN_NETWORK_SIDE):
         raise SettingsError(f"paint_size is {paint_size!r}",

@@ -39,7 +39,8 @@ from ..core.features import FeatureExtractor  # noqa: E402
 from ..core.images import as_picture, preprocess, resize_to_long_side, save_image  # noqa: E402
 from ..limits import MAX_STYLE_DECODE, MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
-from ..settings import TrainSettings, _int_in_range  # noqa: E402
+from ..checks import int_in_range  # noqa: E402
+from ..settings import TrainSettings  # noqa: E402
 from .models import check_model_path, measure_spikes, save_model, stylize_fast  # noqa: E402
 from .layers import InstanceNormalization  # noqa: E402
 from .network import build_transformer, is_half_width  # noqa: E402
@@ -263,7 +264,7 @@ class Trainer:
         """
         s = self.settings
         target = s.steps if steps is None else steps
-        _int_in_range("steps", target, 0, 10_000_000)
+        int_in_range("steps", target, 0, 10_000_000)
         self._horizon = target
         start_step = int(self.step.numpy())
         history, losses, interrupted, previews = [], {}, False, []
