@@ -224,17 +224,17 @@ class TrainSettings:
     style loss is averaged over the batch and its layers (equal weights, unless given).
     """
 
-    # 41 minutes for a new style on a 2-core CPU with AMX, from a shipped network (bench/RESULTS.md)
+    # 33.5 minutes for a new style on a 2-core CPU with AMX, from a shipped network (bench/RESULTS.md)
     steps: int = _option(3_000, "optimisation steps (batches)")
     batch_size: int = _option(4, "photos per step")
     crop_size: int = _option(256, "side of the random crops")
     style_size: int = _option(512, "long side of the style picture")
     learning_rate: float = _option(1e-3, "Adam's step size")
-    final_learning_rate: float | None = _option(None, "Adam's step size at the last step: it falls from "
-                                                "--learning-rate to this along a half cosine", type=float,
-                                                none="constant", metavar="RATE")
+    final_learning_rate: float | None = _option(1e-5, "Adam's step size at the last step: it falls from "
+                                                "--learning-rate to this along a half cosine (--learning-rate's "
+                                                "value: constant)", type=float, metavar="RATE")
     content_weight: float = _option(1.0, "weight of the content loss")
-    style_weight: float = _option(7.0, "weight of the style loss")
+    style_weight: float = _option(5.0, "weight of the style loss")
     tv_weight: float = _option(1e-5, "weight of the total-variation loss")
     # bench/RESULTS.md, "The white dabs": 50 took the_scream's away in 900 steps, for 0.06x more
     # style error against the Gatys picture than the same steps without it
@@ -242,10 +242,12 @@ class TrainSettings:
                                   "paint white dabs (0: off; 50 removes them)")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, as "
                                     "Gatys runs do (--no-relative-losses: the absolute errors of Johnson et al.)")
-    style_error: str = _option("squared", "each style layer's term: squared (the squared relative Gram error, as "
-                               "Gatys runs minimise it) or norm (the relative Gram error itself, per picture, as "
-                               "the project's quality measure scores it: a layer's pull no longer grows with its "
-                               "error, so the fine layers count as much as conv5_1)")
+    # bench/RESULTS.md, "Networks on the measure's own style term": 0.07-0.15x nearer Gatys in style
+    style_error: str | None = _option(None, "each style layer's term: squared (the squared relative Gram error) or "
+                                      "norm (the relative Gram error itself, per picture, as the project's quality "
+                                      "measure scores it: a layer's pull no longer grows with its error, so the fine "
+                                      "layers count as much as conv5_1)", type=str,
+                                      none="norm; squared with --no-relative-losses", metavar="squared|norm")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
                                               csv=str, metavar="LAYERS")
     content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
@@ -291,6 +293,8 @@ class TrainSettings:
         choice("precision", self.precision, PRECISIONS)
         choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
         choice("pooling", self.pooling, POOLINGS)
+        if self.style_error is None:
+            _set("style_error", "norm" if self.relative_losses is True else "squared")
         _check_style_error(self)
         int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         int_in_range("preview_every", self.preview_every, 0, 10_000_000)

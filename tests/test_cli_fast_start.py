@@ -79,7 +79,9 @@ def test_every_setting_is_an_option(monkeypatch, build, settings_class, required
         flag = "--" + f.name.replace("_", "-")
         assert f.name in actions, f"{settings_class.__name__}.{f.name} has no option {flag}"
         assert flag in actions[f.name].option_strings
-        assert actions[f.name].default == getattr(defaults, f.name)
+        # the field's own default (a None that the settings resolve, as TrainSettings.style_error, stays None)
+        given = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        assert actions[f.name].default == (given if given is None else getattr(defaults, f.name))
         assert f.metadata["help"].split(",")[0] in " ".join(help_text.split()), f.name
     # no options: the dataclass's defaults
     args = parser.parse_args(required)

@@ -435,8 +435,8 @@ def test_a_norm_style_error_trains_on_the_measure_s_relative_gram_error(photos, 
     from styletransfer_utils.core.losses import gram_matrix
 
     one_layer = {**TINY, "style_layers": ("relu2_1",)}
-    squared = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **one_layer))
-    norm = ff.Trainer(style_file, photos, ff.TrainSettings(steps=12, style_error="norm", **one_layer))
+    squared = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, style_error="squared", **one_layer))
+    norm = ff.Trainer(style_file, photos, ff.TrainSettings(steps=12, final_learning_rate=None, **one_layer))
     norm.model.set_weights(squared.model.get_weights())
     crop = squared.next_batch()[:1]
     style_sq = float(squared.losses(crop)[2])
@@ -465,7 +465,8 @@ def test_a_norm_style_error_trains_on_the_measure_s_relative_gram_error(photos, 
 
 
 def test_the_learning_rate_falls_along_a_half_cosine_to_the_final_rate():
-    constant = ff.TrainSettings(steps=100)
+    assert ff.TrainSettings(steps=100).learning_rate_at(100) == pytest.approx(1e-5)  # falling by default
+    constant = ff.TrainSettings(steps=100, final_learning_rate=None)
     assert {constant.learning_rate_at(k) for k in (0, 50, 100)} == {1e-3}
     falling = ff.TrainSettings(steps=100, final_learning_rate=1e-4)
     rates = [falling.learning_rate_at(k) for k in range(101)]
@@ -537,10 +538,21 @@ def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file,
 
 
 def test_records_of_networks_trained_before_relative_losses_read_as_absolute():
-    record = {"settings": {k: v for k, v in ff.records.settings_dict(ff.TrainSettings()).items() if k != "relative_losses"}}
+    newer = ("relative_losses", "style_error", "final_learning_rate")  # options the old records predate
+    record = {"settings": {k: v for k, v in ff.records.settings_dict(ff.TrainSettings()).items() if k not in newer}}
     assert ff.records.record_settings(record).relative_losses is False
     assert ff.gatys_settings(ff.records.record_settings(record)).relative_losses is False
     assert ff.gatys_settings(ff.TrainSettings()).relative_losses is True
+
+
+def test_records_from_before_the_norm_default_read_as_squared_at_a_constant_rate():
+    """The shipped networks before 2026-12-06 (and a user's) trained on the squared style term at a
+    constant rate, and their records do not say so: read back, they must keep that objective."""
+    settings = ff.records.settings_dict(ff.TrainSettings(style_weight=7.0))
+    old = {"settings": {k: v for k, v in settings.items() if k not in ("style_error", "final_learning_rate")}}
+    read = ff.records.record_settings(old)
+    assert (read.style_error, read.final_learning_rate, read.relative_losses) == ("squared", None, True)
+    assert ff.records.record_settings({"settings": settings}).style_error == "norm"  # today's default, written
 
 
 def test_records_keep_the_layer_weights_trained_with():
@@ -575,7 +587,7 @@ def test_resuming_refuses_another_objective_or_data_stream(tmp_path, photos, sty
     settings = ff.TrainSettings(steps=2, **TINY)
     ckpt = tmp_path / "ckpt"
     ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt).run()
-    with pytest.raises(SettingsError, match=r"made with --batch-size 2 \(now 4\), --style-weight 7.0 \(now 0.01\);"):
+    with pytest.raises(SettingsError, match=r"made with --batch-size 2 \(now 4\), --style-weight 5.0 \(now 0.01\);"):
         ff.Trainer(style_file, photos, settings.replace(batch_size=4, style_weight=1e-2), checkpoint_dir=ckpt)
     other_style = tmp_path / "other.png"
     Image.fromarray(_picture(48, 48, 11)).save(other_style)
@@ -742,7 +754,7 @@ def test_cli_fast_paint_size(tmp_path, half_net):
 
 
 def test_cli_fast_spikes(tmp_path):
-    """--spikes keep is the network as it is; the default paints over the_scream's white dab."""
+    """--spikes keep is the network as it is; the default paints over the_scream's pale dab."""
     from styletransfer_utils.data import shipped_content
     from styletransfer_utils.core.images import resize_to_long_side, save_image
 
@@ -751,7 +763,7 @@ def test_cli_fast_spikes(tmp_path):
     for spikes in ("clip", "keep"):
         assert main(["fast", "the_scream", str(photo), "-o", str(tmp_path / f"{spikes}.png"), "--spikes", spikes,
                      "--precision", "float32", "-q"]) == 0
-        white[spikes] = (np.asarray(Image.open(tmp_path / f"{spikes}.png")) > 250).all(-1).sum()
+        white[spikes] = (np.asarray(Image.open(tmp_path / f"{spikes}.png")) > 200).all(-1).sum()
     assert white["clip"] == 0 < white["keep"]
 
 
@@ -951,19 +963,19 @@ def test_a_record_without_fitting_spike_statistics_falls_back_to_two_streams(tmp
         assert ff.stylize_fast(model, np.full((40, 40, 3), 128.0, "float32")).shape == (40, 40, 3)
 
 
-def test_the_scream_loses_its_white_dab_and_nothing_else():
+def test_the_scream_loses_its_pale_dab_and_nothing_else():
     from styletransfer_utils.data import shipped_content
     from styletransfer_utils.core.images import resize_to_long_side
 
     photo = resize_to_long_side(shipped_content("coffee"), 256)
     model = ff.load_model("the_scream")
     kept, clipped = ff.stylize_fast(model, photo, spikes="keep"), ff.stylize_fast(model, photo)
-    white = lambda picture: (picture > 250).all(-1).mean()  # noqa: E731
-    assert white(kept) > 0.001 and white(clipped) == 0  # the blot: 0.2% of the picture (141 pixels)
+    pale = lambda picture: (picture > 200).all(-1).sum()  # noqa: E731
+    assert pale(kept) > 10 and pale(clipped) == 0  # the blot at the cup's rim: 21 pixels
+    ys, xs = np.nonzero((kept > 200).all(-1))
+    assert np.ptp(ys) < 30 and np.ptp(xs) < 30, (np.ptp(ys), np.ptp(xs))  # in one spot
     changed = np.abs(kept - clipped).mean(-1) > 8
-    assert changed.mean() < 0.04  # one spot, 2.5% of the picture
-    ys, xs = np.nonzero(changed)
-    assert np.ptp(ys) < 80 and np.ptp(xs) < 80, (np.ptp(ys), np.ptp(xs))
+    assert changed.mean() < 0.04  # and little else changes: 1.8% of the picture
     # that was the one pass with the record's spike statistics: within a level of the two streams
     two_streams = ff.load_model("the_scream")
     object.__delattr__(two_streams, "_styletransfer_spikes")

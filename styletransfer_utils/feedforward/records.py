@@ -68,8 +68,9 @@ def trained_paint_size(model_ref) -> int:
 def record_settings(record: dict) -> TrainSettings:
     """The :class:`TrainSettings` a training record was made with."""
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
-    # records written before relative losses existed were trained on the absolute errors
-    saved = {"relative_losses": False, **record["settings"]}
+    # records written before relative losses existed were trained on the absolute errors, and those
+    # before the style error's form and the falling rate, on the squared form at a constant rate
+    saved = {"relative_losses": False, "style_error": "squared", "final_learning_rate": None, **record["settings"]}
     for kind in ("content", "style"):  # and those written before layer weights, on equal weights
         if saved.get(f"{kind}_layers"):
             saved.setdefault(f"{kind}_layer_weights", [1.0] * len(saved[f"{kind}_layers"]))

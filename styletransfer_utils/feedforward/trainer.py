@@ -4,9 +4,10 @@ Random crops of photos (the content) go through the network; its outputs are sco
 :meth:`.objective.Objective.batch_terms` against a fixed style picture whose Gram matrices are
 computed once, and Adam updates the network. By default the objective is the paper's layers with
 the package's relative losses (content at conv4_2, style at conv1_1 ... conv5_1 alike, each layer's
-error relative to its target's size, style weight 7): what the package's Gatys runs minimised
-until conv5_1 was turned down for figurative paintings, so that a network paints what a Gatys
-picture paints; Johnson et al.'s absolute losses on relu2_2 and relu1_2 ... relu4_3 remain a setting
+error relative to its target's size), with each style layer scored by its relative Gram error
+itself (``style_error="norm"``, style weight 5), the form the quality measure scores, so that a
+network paints what a Gatys picture paints; Adam's rate falls to 1e-5 along a half cosine.
+Johnson et al.'s absolute losses on relu2_2 and relu1_2 ... relu4_3 remain a setting
 (``relative_losses=False`` with ``JOHNSON_CONTENT_LAYERS`` and ``JOHNSON_STYLE_LAYERS``). By
 default a new network starts from a shipped one (``init``), which already turns photos into
 paintings, so that a new style trains in under an hour on a CPU. VGG19 runs in mixed precision; so
