@@ -242,7 +242,7 @@ class TrainSettings:
                                   "paint white dabs (0: off; 50 removes them)")
     relative_losses: bool = _option(True, "divide each layer's content and style error by its target's size, as "
                                     "Gatys runs do (--no-relative-losses: the absolute errors of Johnson et al.)")
-    # bench/RESULTS.md, "Networks on the measure's own style term": 0.07-0.15x nearer Gatys in style
+    # bench/RESULTS.md, "Networks on the measure's own style term": up to 0.15x nearer Gatys in style
     style_error: str | None = _option(None, "each style layer's term: squared (the squared relative Gram error) or "
                                       "norm (the relative Gram error itself, per picture, as the project's quality "
                                       "measure scores it: a layer's pull no longer grows with its error, so the fine "
