@@ -589,6 +589,17 @@ def test_resuming_refuses_another_objective_or_data_stream(tmp_path, photos, sty
     ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt).run()
     with pytest.raises(SettingsError, match=r"made with --batch-size 2 \(now 4\), --style-weight 5.0 \(now 0.01\);"):
         ff.Trainer(style_file, photos, settings.replace(batch_size=4, style_weight=1e-2), checkpoint_dir=ckpt)
+    # checkpoints made before --style-error existed trained on the squared form: not resumed on the norm
+    import json
+
+    saved = (ckpt / "settings.json").read_text()
+    meta = json.loads(saved)
+    del meta["settings"]["style_error"]
+    (ckpt / "settings.json").write_text(json.dumps(meta))
+    with pytest.raises(SettingsError, match=r"made with --style-error squared \(now norm\)"):
+        ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
+    ff.Trainer(style_file, photos, settings.replace(style_error="squared"), checkpoint_dir=ckpt)  # resumes
+    (ckpt / "settings.json").write_text(saved)
     other_style = tmp_path / "other.png"
     Image.fromarray(_picture(48, 48, 11)).save(other_style)
     with pytest.raises(SettingsError, match="another style picture"):

@@ -65,12 +65,15 @@ def trained_paint_size(model_ref) -> int:
         return PAINT_SIZE
 
 
+#: What a record or checkpoint written before a setting existed was trained with: the absolute
+#: errors before relative losses, the squared style term at a constant rate before those options.
+BEFORE_THE_OPTION = {"relative_losses": False, "style_error": "squared", "final_learning_rate": None}
+
+
 def record_settings(record: dict) -> TrainSettings:
     """The :class:`TrainSettings` a training record was made with."""
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
-    # records written before relative losses existed were trained on the absolute errors, and those
-    # before the style error's form and the falling rate, on the squared form at a constant rate
-    saved = {"relative_losses": False, "style_error": "squared", "final_learning_rate": None, **record["settings"]}
+    saved = {**BEFORE_THE_OPTION, **record["settings"]}
     for kind in ("content", "style"):  # and those written before layer weights, on equal weights
         if saved.get(f"{kind}_layers"):
             saved.setdefault(f"{kind}_layer_weights", [1.0] * len(saved[f"{kind}_layers"]))

@@ -46,7 +46,7 @@ from .models import check_model_path, measure_spikes, save_model, stylize_fast  
 from .layers import InstanceNormalization  # noqa: E402
 from .network import build_transformer, is_half_width  # noqa: E402
 from .photos import PictureFolder  # noqa: E402
-from .records import flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
+from .records import BEFORE_THE_OPTION, flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
 
 
 @dataclass
@@ -185,7 +185,7 @@ class Trainer:
             raise SettingsError(
                 f"the checkpoints in {d} are of a {'half' if old.get('half_width') else 'full'}-width network",
                 f"use the same --half-width setting, or delete {d} to start afresh")
-        before = old.get("settings", {})
+        before = {**BEFORE_THE_OPTION, **old.get("settings", {})}  # checkpoints older than an option
         changed = [f"--{name.replace('_', '-')} {flag_value(before[name])} (now {flag_value(value)})"
                    for name, value in new["settings"].items()
                    if name not in CHANGEABLE_ON_RESUME and name in before and before[name] != value]
