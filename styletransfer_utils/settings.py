@@ -175,8 +175,8 @@ class Settings:
         _set("style_layers", style_layers)
         _check_layer_weights(self)
         if self.style_blend_weights is not None:
-            _set("style_blend_weights", relative_weights("style_blend_weights", self.style_blend_weights, "style blend weight",
-                                                 "style picture"))
+            _set("style_blend_weights", relative_weights("style_blend_weights", self.style_blend_weights,
+                                                         "style blend weight", "style picture"))
         if self.preserve_colors is not None:
             choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         choice("color_transform", self.color_transform, COLOR_TRANSFORMS)
@@ -293,13 +293,13 @@ class TrainSettings:
         choice("precision", self.precision, PRECISIONS)
         choice("transformer_precision", self.transformer_precision, ("same",) + PRECISIONS)
         choice("pooling", self.pooling, POOLINGS)
+        boolean("relative_losses", self.relative_losses)
         if self.style_error is None:
-            _set("style_error", "norm" if self.relative_losses is True else "squared")
+            _set("style_error", "norm" if self.relative_losses else "squared")
         _check_style_error(self)
         int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         int_in_range("preview_every", self.preview_every, 0, 10_000_000)
         boolean("half_width", self.half_width)
-        boolean("relative_losses", self.relative_losses)
         if self.init is not None and (not isinstance(self.init, str) or not self.init.strip()):
             raise SettingsError(f"init is {self.init!r}", "give a model file, a shipped network's name, or random")
         if isinstance(self.init, str) and self.init.strip().lower() in ("random", "none"):

@@ -151,7 +151,7 @@ FORBIDDEN = {
     "measure": ("lessons", "cli", "gallery"),
     "lessons": ("cli", "gallery"),
 }
-LAYER_OF = {"errors": "base", "limits": "base", "files": "base", "device": "base", "settings": "shared", "data": "shared"}
+LAYER_OF = {"errors": "base", "checks": "base", "limits": "base", "files": "base", "device": "base", "settings": "shared", "data": "shared"}
 #: the one edge up the layers: Settings checks ``size_steps`` against the schedule's plain arithmetic
 ALLOWED = {("styletransfer_utils.settings", "styletransfer_utils.gatys.schedule")}
 
