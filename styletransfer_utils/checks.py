@@ -12,6 +12,11 @@ import numbers
 
 from .errors import SettingsError
 
+#: How a style layer's Gram error is scored (``core.objective.Objective.style_error``): the
+#: squared distance, or the distance over the target's norm. Here, in the base layer, so that the
+#: settings and the objective share one list.
+STYLE_ERRORS = ("squared", "norm")
+
 
 def int_in_range(name: str, value, low: int, high: int) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not low <= value <= high:

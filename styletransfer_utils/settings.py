@@ -14,7 +14,8 @@ import numbers
 from dataclasses import dataclass, field
 from functools import partial
 
-from .checks import boolean, choice, int_in_range, non_negative, positive, relative_weights, whole_number_tuple
+from .checks import (STYLE_ERRORS, boolean, choice, int_in_range, non_negative, positive, relative_weights,
+                     whole_number_tuple)
 from .errors import SettingsError
 from .limits import MAX_SIZE, MIN_SIZE
 
@@ -55,8 +56,6 @@ PRESERVE_COLORS = ("luminance", "match")
 COLOR_TRANSFORMS = ("symmetric", "cholesky")
 #: ``style_loss``: what "style" means (see :mod:`.core.style_targets`, which computes each).
 STYLE_LOSSES = ("gram", "meanstd", "w2", "histogram", "sliced")
-STYLE_ERRORS = ("squared", "norm")  # core.objective.Objective.style_error
-
 
 
 def _option(default, help: str, **more):

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from .losses import (content_loss, gram_matrix, guided_style_loss, layer_style_loss, relative_gram_error,
                      total_variation_loss)
+from ..checks import STYLE_ERRORS
 from ..errors import SettingsError
 from .style_targets import (LOSSES, TARGET_TYPES, Moments, W2Targets, describe, layer_loss, prepare,
                             projection_directions, target_size)
@@ -105,7 +106,7 @@ class Objective:
         object.__setattr__(self, "style_layer_weights", dict(self.style_layer_weights))
         if self.style_loss not in ("gram",) + LOSSES:
             raise SettingsError(f"style_loss is {self.style_loss!r}", "use one of: " + ", ".join(("gram",) + LOSSES))
-        if self.style_error not in ("squared", "norm") or (self.style_error == "norm" and self.style_loss != "gram"):
+        if self.style_error not in STYLE_ERRORS or (self.style_error == "norm" and self.style_loss != "gram"):
             raise SettingsError(f"style_error is {self.style_error!r} with the {self.style_loss} loss",
                                 "use squared, or norm with Gram matrices")
 
