@@ -84,6 +84,11 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
         feats = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(preprocess(style))
         for layer, gram in Objective.from_settings(s).style_targets(feats).items():
             grams[f"{name}/{layer}"] = np.asarray(gram)[0]
+        for factor in s.style_scales[1:]:  # the style picture shrunk, as the trainer does
+            shrunk = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(
+                preprocess(resize_to_long_side(style, s.style_size // factor)))
+            for layer, gram in Objective.from_settings(s).style_targets(shrunk).items():
+                grams[f"{name}/x{factor}/{layer}"] = np.asarray(gram)[0]
         meta["styles"][name] = {"style": record["style"], "settings": ff.records.settings_dict(s)}
     np.savez_compressed(bundle / "grams.npz", **grams)
     for i, path in enumerate(ff.find_pictures(data)):  # as PictureFolder.load + random_crop scale them
@@ -277,13 +282,14 @@ def stateless_features(extractor, vgg_vars):
     return features_of
 
 
-def make_losses(net, extractor, objective):
+def make_losses(net, extractor, objective, shrunk=None):
     """``feedforward.Trainer.losses`` for a stateless network and extractor: the package's
-    ``Objective.batch_terms`` on one batch -> (total, [total, content, style, tv])."""
+    ``Objective.batch_terms`` on one batch -> (total, [total, content, style, tv]); ``shrunk``:
+    the style targets at the further sizes of ``style_scales`` (:func:`training_objective`)."""
 
     def terms(net_vars, vgg_vars, batch, grams):
         generated, _ = net.stateless_call(*net_vars, batch, training=True)
-        values = objective.batch_terms(stateless_features(extractor, vgg_vars), generated, batch, grams)
+        values = objective.batch_terms(stateless_features(extractor, vgg_vars), generated, batch, grams, shrunk)
         return values["total"], objective.stack(values)
 
     return terms
@@ -298,6 +304,16 @@ def training_objective(settings, name: str, grams_npz: dict):
     layers = Objective.from_settings(settings).style_layers
     grams = {layer: np.asarray(grams_npz[f"{name}/{layer}"])[None] for layer in layers}
     return Objective.for_training(settings, grams), grams
+
+
+def shrunk_targets(settings, name: str, grams_npz: dict) -> dict | None:
+    """``{factor: {layer: Gram}}`` of the style picture shrunk by each further factor of the
+    settings' ``style_scales`` (``Trainer.shrunk_grams``), or None for the style at one size."""
+    from styletransfer_utils.core.objective import Objective
+
+    layers = Objective.from_settings(settings).style_layers
+    return {factor: {layer: np.asarray(grams_npz[f"{name}/x{factor}/{layer}"])[None] for layer in layers}
+            for factor in settings.style_scales[1:]} or None
 
 
 def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, init=None, learning_rate=None,
@@ -325,7 +341,7 @@ def train(name, meta, grams_npz, photos, vgg_weights, seconds, batch, out, log, 
     extractor = vgg(objective.layers, vgg_weights, policy)
     optimizer = keras.optimizers.Adam(learning_rate=s.learning_rate)
     optimizer.build(net.trainable_variables)
-    terms = make_losses(net, extractor, objective)
+    terms = make_losses(net, extractor, objective, shrunk_targets(s, name, grams_npz))
     vgg_vars = ([v.value for v in extractor.model.trainable_variables], [v.value for v in extractor.model.non_trainable_variables])
 
     @jax.jit

@@ -247,6 +247,12 @@ class TrainSettings:
                                       "measure scores it: a layer's pull no longer grows with its error, so the fine "
                                       "layers count as much as conv5_1)", type=str,
                                       none="norm; squared with --no-relative-losses", metavar="squared|norm")
+    # bench/RESULTS.md, "The style term at three sizes": the_scream 0.05-0.15x nearer Gatys in style
+    style_scales: tuple[int, ...] = _option((1,), "comma-separated sizes the style term is scored at, as factors "
+                                            "to shrink the network's output by (1,2,4: the mean of the term at full, "
+                                            "half and a quarter size, as the quality measure scores; the larger "
+                                            "strokes count too; about 15% slower; needs --style-error norm)",
+                                            csv=int, metavar="1,2,...")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
                                               csv=str, metavar="LAYERS")
     content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
@@ -296,6 +302,7 @@ class TrainSettings:
         if self.style_error is None:
             _set("style_error", "norm" if self.relative_losses else "squared")
         _check_style_error(self)
+        _set("style_scales", _style_scales(self))
         int_in_range("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         int_in_range("preview_every", self.preview_every, 0, 10_000_000)
         boolean("half_width", self.half_width)
@@ -348,7 +355,9 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
 
     Same content/style/TV weights, layers and pooling; the picture starts from the content photo
     and the style picture is resized to the output's long side, as in training (``style_size``
-    512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``).
+    512 for a 512 px picture). ``changes`` override any field (``steps=200, size=512``). A network
+    trained with ``style_scales`` also scored its style at smaller sizes; a Gatys run scores it at
+    its own size alone, so these settings give that full-size part of the objective.
     """
     t = settings or TrainSettings()
     base = dict(content_weight=t.content_weight, style_weight=t.style_weight, tv_weight=t.tv_weight,
@@ -357,6 +366,21 @@ def gatys_settings(settings: TrainSettings | None = None, **changes) -> Settings
                 style_layer_weights=tuple(t.layer_weights().values()),
                 precision=t.precision, init="content", relative_losses=t.relative_losses, style_error=t.style_error)
     return Settings(**{**base, **changes})
+
+
+def _style_scales(t: "TrainSettings") -> tuple[int, ...]:
+    """``style_scales`` as a tuple of whole numbers: 1 first, then larger factors, each leaving a
+    shrunk crop and style picture of at least 16 pixels (VGG19's four poolings leave one at conv5_1);
+    other than (1,) only with the norm form."""
+    scales = whole_number_tuple("style_scales", t.style_scales, "such as 1,2,4")
+    smallest = min(t.crop_size, t.style_size)
+    if not scales or scales[0] != 1 or list(scales) != sorted(set(scales)) or smallest // scales[-1] < 16:
+        raise SettingsError(f"style_scales is {','.join(map(str, scales))}",
+                            f"give 1 then larger factors, in order, up to {max(smallest // 16, 1)} (such as 1,2,4)")
+    if scales != (1,) and t.style_error != "norm":
+        raise SettingsError(f"style_scales {','.join(map(str, scales))} with the {t.style_error} style error",
+                            "add --style-error norm (the default with relative losses)")
+    return scales
 
 
 def _check_style_error(settings) -> None:

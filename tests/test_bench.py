@@ -28,17 +28,24 @@ def jax_gpu():
     return module
 
 
-def test_the_gpu_scripts_stateless_step_matches_the_trainer(jax_gpu, photos, style_file, vgg_weights):
+@pytest.mark.parametrize("scales", [(1,), (1, 2)])
+def test_the_gpu_scripts_stateless_step_matches_the_trainer(jax_gpu, photos, style_file, vgg_weights, scales):
     """bench/jax_gpu.py trains on Keras' JAX backend by calling the network and VGG19
     statelessly around the package's Objective; on this (TensorFlow) backend that glue must give
     the trainer's four terms for the same batch (tests/test_objective.py runs it on JAX), with the
-    objective built from the bundle's Gram matrices (relative to the style, as the trainer's)."""
-    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **{**TINY, "style_weight": 1e-2}))
+    objective built from the bundle's Gram matrices (relative to the style, as the trainer's), at
+    one size or at several (style_scales)."""
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **{**TINY, "style_weight": 1e-2},
+                                                              style_scales=scales))
     trainer.run()  # trained a step: not the initial weights
     batch = trainer.next_batch()
     bundle = {f"shipwreck/{layer}": np.asarray(gram)[0] for layer, gram in trainer.style_grams.items()}
+    bundle.update({f"shipwreck/x{factor}/{layer}": np.asarray(gram)[0]
+                   for factor, grams in trainer.shrunk_grams.items() for layer, gram in grams.items()})
     objective, grams = jax_gpu.training_objective(trainer.settings, "shipwreck", bundle)  # as the script builds it
-    terms = jax_gpu.make_losses(trainer.model, trainer.extractor, objective)
+    shrunk = jax_gpu.shrunk_targets(trainer.settings, "shipwreck", bundle)
+    assert (shrunk is None) == (scales == (1,))
+    terms = jax_gpu.make_losses(trainer.model, trainer.extractor, objective, shrunk)
     variables = lambda m: ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables])  # noqa: E731
     total, got = terms(variables(trainer.model), variables(trainer.extractor.model), batch, grams)
     expected = np.asarray(trainer.losses(batch))

@@ -266,9 +266,14 @@ class Objective:
             weights = np.asarray(weights, np.float32) * np.asarray(self.style_scales[name], np.float32)
         return guided_style_loss(features, target.grams, target.masks, weights)
 
-    def batch_terms(self, features_of, generated, photos, style_targets) -> dict:
+    def batch_terms(self, features_of, generated, photos, style_targets, shrunk_targets=None) -> dict:
         """The terms for a batch of network outputs, as Johnson et al. train: :meth:`terms` with
         the content targets taken from the photos themselves.
+
+        ``shrunk_targets`` (``{factor: {layer: target}}``, the style picture shrunk by each factor)
+        makes the style term the mean of its value on the outputs and on the outputs shrunk by each
+        factor (``TrainSettings.style_scales``; 2x2 averages per factor 2), as the quality measure
+        scores a picture at several sizes; the total follows.
 
         ``features_of`` maps a VGG19 input batch to ``{layer: features}`` (a
         :class:`~.features.FeatureExtractor`, or a stateless call of one under JAX);
@@ -284,7 +289,17 @@ class Objective:
         generated = ops.cast(generated, "float32")
         photo_feats = features_of(preprocess(ops.cast(photos, "float32")))
         targets = {name: ops.stop_gradient(photo_feats[name]) for name in self.content_layers}
-        return self.terms(features_of(preprocess(generated)), targets, style_targets, generated)
+        terms = self.terms(features_of(preprocess(generated)), targets, style_targets, generated)
+        if not shrunk_targets:
+            return terms
+        style = terms["style"]
+        for factor, shrunk in shrunk_targets.items():
+            feats = features_of(preprocess(ops.average_pool(generated, factor, factor, padding="valid")))
+            for name, weight in self.style_layer_weights.items():
+                style = style + weight * self._layer_style(name, feats[name], shrunk[name])
+        style = style / (1 + len(shrunk_targets))
+        total = self.content_weight * terms["content"] + self.style_weight * style + self.tv_weight * terms["tv"]
+        return {**terms, "total": total, "style": style}
 
     @staticmethod
     def stack(terms: dict):

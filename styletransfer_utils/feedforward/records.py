@@ -66,8 +66,10 @@ def trained_paint_size(model_ref) -> int:
 
 
 #: What a record or checkpoint written before a setting existed was trained with: the absolute
-#: errors before relative losses, the squared style term at a constant rate before those options.
-BEFORE_THE_OPTION = {"relative_losses": False, "style_error": "squared", "final_learning_rate": None}
+#: errors before relative losses, the squared style term at a constant rate before those options, the
+#: style at one size before ``style_scales`` (in the records' JSON form: a list).
+BEFORE_THE_OPTION = {"relative_losses": False, "style_error": "squared", "final_learning_rate": None,
+                     "style_scales": [1]}
 
 
 def record_settings(record: dict) -> TrainSettings:

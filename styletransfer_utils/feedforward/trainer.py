@@ -112,6 +112,10 @@ class Trainer:
         self.extractor = extractor or FeatureExtractor(plain.layers, pooling=s.pooling, precision=s.vgg_precision())
         feats = self.extractor(preprocess(self.style))
         self.style_grams = {n: tf.constant(g) for n, g in plain.style_targets(feats).items()}  # once
+        self.shrunk_grams = {}  # the style picture shrunk by each further factor of style_scales
+        for factor in s.style_scales[1:]:
+            shrunk = self.extractor(preprocess(resize_to_long_side(self.style, s.style_size // factor)))
+            self.shrunk_grams[factor] = {n: tf.constant(g) for n, g in plain.style_targets(shrunk).items()}
         self.objective = Objective.for_training(s, self.style_grams)
         self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
         if s.init is not None:
@@ -210,7 +214,8 @@ class Trainer:
             generated = self.model(content_batch, training=training)
         else:
             *norm_inputs, generated = self._with_norm_inputs(content_batch, training=training)
-        terms = Objective.stack(self.objective.batch_terms(self.extractor, generated, content_batch, self.style_grams))
+        terms = Objective.stack(self.objective.batch_terms(self.extractor, generated, content_batch, self.style_grams,
+                                                           self.shrunk_grams))
         if self._with_norm_inputs is None:
             return terms
         spikes = self.settings.spike_weight * spike_share(norm_inputs)
