@@ -464,6 +464,60 @@ def test_a_norm_style_error_trains_on_the_measure_s_relative_gram_error(photos, 
         ff.TrainSettings(style_error="l1")
 
 
+def test_style_scales_average_the_style_term_over_the_output_shrunk(photos, style_file, vgg_weights):
+    """``style_scales=(1, 2)``: the style term is the mean of the usual one and the same term on
+    the output shrunk by 2x2 averages against the style picture shrunk alike (the quality
+    measure's sizes); the total follows, content and TV are as at one size; and it trains."""
+    from styletransfer_utils.core.images import resize_to_long_side
+
+    tiny = {**TINY, "style_size": 64}
+    one = ff.Trainer(style_file, photos, ff.TrainSettings(steps=1, **tiny))
+    two = ff.Trainer(style_file, photos, ff.TrainSettings(steps=10, final_learning_rate=None, style_scales=(1, 2), **tiny))
+    two.model.set_weights(one.model.get_weights())
+    assert one.shrunk_grams == {} and set(two.shrunk_grams) == {2}
+    crop = one.next_batch()
+    out = np.asarray(one.model(crop), np.float32)
+    half = out.reshape(out.shape[0], out.shape[1] // 2, 2, out.shape[2] // 2, 2, 3).mean(axis=(2, 4))
+    shrunk_style = resize_to_long_side(two.style, two.settings.style_size // 2)
+    # the half-size term on its own: a one-size trainer's style term for the shrunk output and style
+    at_half = ff.Trainer(shrunk_style, photos, ff.TrainSettings(steps=1, **{**TINY, "style_size": 32}))
+    assert np.allclose(np.asarray(at_half.style_grams["block2_conv1"]), np.asarray(two.shrunk_grams[2]["block2_conv1"]))
+    feats = at_half.extractor(ff.trainer.preprocess(half))
+    half_terms = at_half.objective.terms(feats, feats, at_half.style_grams, half)  # its own content: style alone counts
+    got, usual = np.asarray(two.losses(crop)), np.asarray(one.losses(crop))
+    assert got[2] == pytest.approx((usual[2] + float(half_terms["style"])) / 2, rel=1e-4)
+    np.testing.assert_allclose(got[[1, 3]], usual[[1, 3]], rtol=1e-5)
+    s = two.settings
+    assert got[0] == pytest.approx(s.content_weight * got[1] + s.style_weight * got[2] + s.tv_weight * got[3], rel=1e-5)
+    fixed = two.next_batch()
+    before = float(two.losses(fixed)[2])
+    two.run()
+    assert float(two.losses(fixed)[2]) < before
+    assert ff.records.settings_dict(s)["style_scales"] == [1, 2]
+    assert ff.records.record_settings({"settings": ff.records.settings_dict(s)}).style_scales == (1, 2)
+
+
+@pytest.mark.parametrize("scales, message", [
+    ((2, 4), "style_scales is 2,4; give 1 then larger factors, in order, up to 2"),
+    ((1, 4, 2), "style_scales is 1,4,2; give 1 then larger factors"),
+    ((1, 1), "style_scales is 1,1; give 1 then larger factors"),
+    ((1, 4), "style_scales is 1,4; give 1 then larger factors, in order, up to 2"),
+    ((1, 0), "style_scales is"),
+    (2, "style_scales is 2; give a tuple of whole numbers, such as 1,2,4"),
+])
+def test_bad_style_scales_are_one_line(scales, message):
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        ff.TrainSettings(**{**TINY, "style_scales": scales})
+
+
+def test_style_scales_need_the_norm_form():
+    assert ff.TrainSettings(style_scales=[1, 2, 4]).style_scales == (1, 2, 4)  # a list from JSON or Python
+    with pytest.raises(SettingsError, match="style_scales 1,2 with the squared style error; add --style-error norm"):
+        ff.TrainSettings(style_scales=(1, 2), style_error="squared")
+    with pytest.raises(SettingsError, match="with the squared style error"):
+        ff.TrainSettings(style_scales=(1, 2), relative_losses=False)
+
+
 def test_the_learning_rate_falls_along_a_half_cosine_to_the_final_rate():
     assert ff.TrainSettings(steps=100).learning_rate_at(100) == pytest.approx(1e-5)  # falling by default
     constant = ff.TrainSettings(steps=100, final_learning_rate=None)
@@ -538,7 +592,7 @@ def test_fine_tuning_starts_from_the_given_network(tmp_path, photos, style_file,
 
 
 def test_records_of_networks_trained_before_relative_losses_read_as_absolute():
-    newer = ("relative_losses", "style_error", "final_learning_rate")  # options the old records predate
+    newer = ("relative_losses", "style_error", "final_learning_rate", "style_scales")  # options old records predate
     record = {"settings": {k: v for k, v in ff.records.settings_dict(ff.TrainSettings()).items() if k not in newer}}
     assert ff.records.record_settings(record).relative_losses is False
     assert ff.gatys_settings(ff.records.record_settings(record)).relative_losses is False
@@ -765,17 +819,18 @@ def test_cli_fast_paint_size(tmp_path, half_net):
 
 
 def test_cli_fast_spikes(tmp_path):
-    """--spikes keep is the network as it is; the default paints over the_scream's pale dab."""
+    """--spikes keep is the network as it is; the default paints over the_scream's dab."""
     from styletransfer_utils.data import shipped_content
     from styletransfer_utils.core.images import resize_to_long_side, save_image
 
     photo = save_image(tmp_path / "coffee.png", resize_to_long_side(shipped_content("coffee"), 256))
-    white = {}
+    pictures = {}
     for spikes in ("clip", "keep"):
         assert main(["fast", "the_scream", str(photo), "-o", str(tmp_path / f"{spikes}.png"), "--spikes", spikes,
                      "--precision", "float32", "-q"]) == 0
-        white[spikes] = (np.asarray(Image.open(tmp_path / f"{spikes}.png")) > 200).all(-1).sum()
-    assert white["clip"] == 0 < white["keep"]
+        pictures[spikes] = np.asarray(Image.open(tmp_path / f"{spikes}.png"), np.float32)
+    ys, xs = np.nonzero(np.abs(pictures["keep"] - pictures["clip"]).mean(-1) > 60)  # the dab: 50 pixels
+    assert len(ys) > 10 and np.ptp(ys) < 30 and np.ptp(xs) < 30
 
 
 def test_the_paint_size_comes_from_the_training_record(tmp_path, half_net):
@@ -915,10 +970,14 @@ def test_shipped_networks_paint_no_seam_along_the_edges():
     for name in ("starry_night", "the_scream", "shipwreck"):
         model = ff.load_model(name)
         out = ff.stylize_fast(model, photo, spikes="keep")  # the margin alone; clipping spikes moves a spot more
-        # the network on the bare picture paints a seam of speckles along the edges (1.4-1.7x the
-        # inside here, up to 2x on other photos); inside a mirrored margin of 12 px the edges
-        # measure 0.91-1.27x (of 8 px: up to 1.94x for the_scream)
-        assert _edge_ratios(out).max() < 1.3, (name, _edge_ratios(out).round(2))
+        # the network on the bare picture paints a seam of speckles along the edges (the_scream:
+        # 1.77x the inside here, up to 2.5x on other photos); inside a mirrored margin of 12 px the
+        # edges measure 1.01-1.11x for the other two and 1.50x at the_scream's top edge (its
+        # network before: 1.16x here, up to 1.79x on the rocket; of 8 px: up to 1.94x)
+        assert _edge_ratios(out).max() < 1.6, (name, _edge_ratios(out).round(2))
+        if name == "the_scream":
+            bare_picture = np.clip(np.asarray(model(photo[None], training=False)[0]), 0, 255)
+            assert _edge_ratios(out).max() < _edge_ratios(bare_picture).max() - 0.2
         # ... and the inside stays the network's picture: only the instance-norm statistics move
         # (2.6-3.8 levels on average at 256 px)
         bare = np.clip(np.asarray(model(photo[None], training=False)[0]), 0, 255)
@@ -974,19 +1033,22 @@ def test_a_record_without_fitting_spike_statistics_falls_back_to_two_streams(tmp
         assert ff.stylize_fast(model, np.full((40, 40, 3), 128.0, "float32")).shape == (40, 40, 3)
 
 
-def test_the_scream_loses_its_pale_dab_and_nothing_else():
+def test_the_scream_loses_its_dab_and_nothing_else():
+    """The shipped the_scream's spike paints a dark dab on the saucer of the coffee photo (pale
+    blots, up to pure white, in the networks before 2026-12-06, afternoon); stylize_fast paints
+    what surrounds it there, and keeps the rest."""
     from styletransfer_utils.data import shipped_content
     from styletransfer_utils.core.images import resize_to_long_side
 
     photo = resize_to_long_side(shipped_content("coffee"), 256)
     model = ff.load_model("the_scream")
     kept, clipped = ff.stylize_fast(model, photo, spikes="keep"), ff.stylize_fast(model, photo)
-    pale = lambda picture: (picture > 200).all(-1).sum()  # noqa: E731
-    assert pale(kept) > 10 and pale(clipped) == 0  # the blot at the cup's rim: 21 pixels
-    ys, xs = np.nonzero((kept > 200).all(-1))
-    assert np.ptp(ys) < 30 and np.ptp(xs) < 30, (np.ptp(ys), np.ptp(xs))  # in one spot
+    assert (clipped > 200).all(-1).sum() == 0  # no pale blot either
+    dab = np.abs(kept - clipped).mean(-1) > 60
+    ys, xs = np.nonzero(dab)
+    assert dab.sum() > 10 and np.ptp(ys) < 30 and np.ptp(xs) < 30, (dab.sum(), np.ptp(ys), np.ptp(xs))  # one spot: 50 px
     changed = np.abs(kept - clipped).mean(-1) > 8
-    assert changed.mean() < 0.04  # and little else changes: 1.8% of the picture
+    assert changed.mean() < 0.04  # and little else changes: 2.7% of the picture
     # that was the one pass with the record's spike statistics: within a level of the two streams
     two_streams = ff.load_model("the_scream")
     object.__delattr__(two_streams, "_styletransfer_spikes")
