@@ -81,13 +81,11 @@ def prepare(bundle: Path, data: Path, quality: int) -> None:
         s = ff.records.record_settings(record)
         crop = s.crop_size
         style = resize_to_long_side(as_picture(resolve_picture(record["style"]), max(s.style_size, 2048)), s.style_size)
-        feats = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(preprocess(style))
-        for layer, gram in Objective.from_settings(s).style_targets(feats).items():
+        extractor = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())
+        for layer, gram in Objective.from_settings(s).style_targets(extractor(preprocess(style))).items():
             grams[f"{name}/{layer}"] = np.asarray(gram)[0]
-        for factor in s.style_scales[1:]:  # the style picture shrunk, as the trainer does
-            shrunk = FeatureExtractor(s.style_layers, pooling=s.pooling, precision=s.vgg_precision())(
-                preprocess(resize_to_long_side(style, s.style_size // factor)))
-            for layer, gram in Objective.from_settings(s).style_targets(shrunk).items():
+        for factor, targets in ff.trainer.shrunk_style_targets(extractor, style, s).items():  # as the trainer does
+            for layer, gram in targets.items():
                 grams[f"{name}/x{factor}/{layer}"] = np.asarray(gram)[0]
         meta["styles"][name] = {"style": record["style"], "settings": ff.records.settings_dict(s)}
     np.savez_compressed(bundle / "grams.npz", **grams)

@@ -112,10 +112,8 @@ class Trainer:
         self.extractor = extractor or FeatureExtractor(plain.layers, pooling=s.pooling, precision=s.vgg_precision())
         feats = self.extractor(preprocess(self.style))
         self.style_grams = {n: tf.constant(g) for n, g in plain.style_targets(feats).items()}  # once
-        self.shrunk_grams = {}  # the style picture shrunk by each further factor of style_scales
-        for factor in s.style_scales[1:]:
-            shrunk = self.extractor(preprocess(resize_to_long_side(self.style, s.style_size // factor)))
-            self.shrunk_grams[factor] = {n: tf.constant(g) for n, g in plain.style_targets(shrunk).items()}
+        self.shrunk_grams = {factor: {n: tf.constant(g) for n, g in targets.items()}
+                             for factor, targets in shrunk_style_targets(self.extractor, self.style, s).items()}
         self.objective = Objective.for_training(s, self.style_grams)
         self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
         if s.init is not None:
@@ -320,6 +318,15 @@ class Trainer:
 
     def save_preview(self, path) -> Path:
         return save_image(path, stylize_fast(self.model, self.preview_picture()))
+
+
+def shrunk_style_targets(extractor, style, settings: TrainSettings) -> dict:
+    """``{factor: {layer: target}}``: the style targets of ``style`` (at ``settings.style_size``)
+    shrunk by each further factor of ``settings.style_scales``, as ``Objective.batch_terms`` takes
+    them; empty for the style at one size. The trainer and ``bench/jax_gpu.py`` both build them here."""
+    plain, size = Objective.from_settings(settings), settings.style_size
+    return {factor: plain.style_targets(extractor(preprocess(resize_to_long_side(style, size // factor))))
+            for factor in settings.style_scales[1:]}
 
 
 def spike_share(maps):
