@@ -262,11 +262,12 @@ def cmd_train(argv) -> int:
 def _train(trainer, args, argv, settings, output: Path, ckpt: Path) -> int:
     from .feedforward.records import preview_pattern
 
-    start = int(trainer.step.numpy())
+    start, target = int(trainer.step.numpy()), trainer.target_steps
     if trainer.restored_from:
-        print(f"resumed from step {start} ({trainer.restored_from})", file=sys.stderr)
-    if start >= settings.steps:
-        print(f"the checkpoint is at step {start}, --steps is {settings.steps}: nothing to train; "
+        cut = f", of the {target:,} steps --time-limit left when the run started" if target < settings.steps else ""
+        print(f"resumed from step {start} ({trainer.restored_from}){cut}", file=sys.stderr)
+    if start >= target:
+        print(f"the checkpoint is at step {start}, the run ends at step {target}: nothing to train; "
               f"writing the model as it is (raise --steps to train on)", file=sys.stderr)
     bar = ProgressBar(enabled=not args.quiet, initial=start)
     try:

@@ -223,8 +223,13 @@ class TrainSettings:
     style loss is averaged over the batch and its layers (equal weights, unless given).
     """
 
-    # 33.5 minutes for a new style on a 2-core CPU with AMX, from a shipped network (bench/RESULTS.md)
+    # 33.5 minutes for a new style on a 2-core CPU with AMX, from a shipped network (bench/RESULTS.md);
+    # a CPU without bf16 does fewer in time_limit's minutes
     steps: int = _option(3_000, "optimisation steps (batches)")
+    # bench/RESULTS.md, "A new style on a CPU without bf16": a 2-core AVX2 CPU does 1 crop/s, not 6
+    time_limit: float = _option(50.0, "minutes the run may take: once the first steps are timed, --steps is cut "
+                                "to what fits, and the learning rate falls over the steps that are left (0: no "
+                                "limit, all --steps)", metavar="MINUTES")
     batch_size: int = _option(4, "photos per step")
     crop_size: int = _option(256, "side of the random crops")
     style_size: int = _option(512, "long side of the style picture")
@@ -282,6 +287,7 @@ class TrainSettings:
         """Check every field once, here; raise :class:`SettingsError` on the first bad one."""
         _set = partial(object.__setattr__, self)
         int_in_range("steps", self.steps, 1, 10_000_000)
+        non_negative("time_limit", self.time_limit)
         int_in_range("batch_size", self.batch_size, 1, 256)
         int_in_range("crop_size", self.crop_size, 32, 2048)
         int_in_range("style_size", self.style_size, 32, 4096)

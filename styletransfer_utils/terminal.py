@@ -57,6 +57,10 @@ class ProgressBar:
 
             self.bar = tqdm(total=progress.steps, initial=self.initial, unit=self.unit, disable=not self.enabled,
                             dynamic_ncols=True, file=sys.stderr)
+        if getattr(progress, "note", None):  # shown with -q too: the run changed course
+            self.bar.write(progress.note, file=sys.stderr)
+        if progress.steps != self.bar.total:  # a time limit cut the run's steps
+            self.bar.total = progress.steps
         if not hasattr(progress, "losses"):
             self.bar.set_postfix_str(progress.text, refresh=False)
             self.bar.update(1)

@@ -744,6 +744,53 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
     assert int(ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt").step.numpy()) == 2
 
 
+def test_a_time_limit_cuts_the_steps_once_it_has_timed_them(tmp_path, photos, style_file, vgg_weights):
+    """On a slow CPU the default 3,000 steps would take hours: the run times its first steps and
+    trains what fits, its learning rate falling over those steps; a resumed run keeps the plan."""
+    from styletransfer_utils.feedforward.trainer import PLAN_AFTER
+
+    settings = ff.TrainSettings(steps=40, time_limit=1e-6, **TINY)  # spent at once
+    ckpt = tmp_path / "ckpt"
+    trainer = ff.Trainer(style_file, photos, settings, checkpoint_dir=ckpt)
+    seen = []
+    result = trainer.run(callbacks=[seen.append])
+    planned = 1 + PLAN_AFTER  # the first step (it traces) and the steps timed after it
+    assert result.steps == trainer.target_steps == trainer.planned_steps == planned
+    assert [p.steps for p in seen] == [40] * (planned - 1) + [planned]  # the cut comes with the step that plans it
+    notes = [p.note for p in seen if p.note]
+    assert len(notes) == 1 and f"training {planned:,} steps" in notes[0] and "--time-limit 0 trains all 40" in notes[0]
+    trainer.save(tmp_path / "m.keras", result, style=str(style_file), data=photos)
+    record = ff.read_record(tmp_path / "m.keras")
+    assert record["settings"]["steps"] == planned and record["steps_asked"] == 40  # reproducible with --time-limit 0
+    # resumed with the same settings, the plan stands (even with another limit); more steps plan anew
+    again = ff.Trainer(style_file, photos, settings.replace(time_limit=50.0), checkpoint_dir=ckpt)
+    assert again.target_steps == planned and again.run().steps == planned
+    more = ff.Trainer(style_file, photos, settings.replace(steps=41), checkpoint_dir=ckpt)
+    assert more.planned_steps is None
+    resumed = more.run()  # planning saves the plan beside the checkpoints and touches nothing else
+    assert resumed.steps == 2 * planned and len(resumed.history) == planned
+    # no limit: every step; steps given to run() are run as given
+    free = ff.Trainer(style_file, photos, settings.replace(steps=14, time_limit=0))
+    assert free.run().steps == 14 and free.planned_steps is None
+    assert ff.Trainer(style_file, photos, settings).run(13).steps == 13
+
+
+def test_the_time_limit_plans_from_the_trainers_start(photos, style_file, vgg_weights):
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=3000, time_limit=10.0, **TINY))
+    trainer._created -= 60.0  # a minute of set-up spent: nine left, at 2 s a step
+    target, note = trainer._plan(3000, 11, 2.0)
+    assert 11 + 255 <= target <= 11 + 265 and trainer.planned_steps == target
+    assert note.startswith("at 2.00 s a step (1.00 crops/s), 3,000 steps would take about 101 minutes")
+    trainer.step.assign(100)
+    trainer.train_step()  # the learning rate falls over the planned steps, not over the 3,000 asked for
+    rate = float(trainer.optimizer.learning_rate.numpy())
+    assert rate == pytest.approx(trainer.settings.learning_rate_at(100, target), rel=1e-5)
+    assert rate < 0.8 * trainer.settings.learning_rate_at(100)
+    assert ff.Trainer(style_file, photos, ff.TrainSettings(steps=100, **TINY))._plan(100, 11, 2.0) == (100, None)
+    with pytest.raises(SettingsError, match="time_limit is -1"):
+        ff.TrainSettings(time_limit=-1)
+
+
 # -- the command line -------------------------------------------------------------------------
 
 
@@ -777,6 +824,23 @@ def test_cli_train_then_fast(tmp_path, photos, style_file, vgg_weights, capsys):
     folder_out = tmp_path / "stylised"
     assert main(["fast", str(model), str(photos), "-o", str(folder_out), "--precision", "float32"]) == 0
     assert (folder_out / "sub" / "deep.png").is_file() and len(list(folder_out.rglob("*.png"))) == 6
+
+
+@pytest.mark.slow
+def test_cli_train_says_when_the_time_limit_cuts_the_steps(tmp_path, photos, style_file, vgg_weights, capsys):
+    model = tmp_path / "m.keras"
+    argv = ["train", str(style_file), "--data", str(photos), "-o", str(model), "--steps", "30",
+            "--time-limit", "0.000001", "-q", *TINY_CLI]
+    assert main(argv) == 0
+    err = capsys.readouterr().err  # said with -q too
+    assert "training 11 steps, to end within --time-limit 1e-06" in err and "trains all 30" in err
+    record = ff.read_record(model)
+    assert record["steps"] == 11 and record["steps_asked"] == 30 and record["settings"]["steps"] == 11
+    assert main(argv) == 0  # the same command again: the plan stands, nothing is left to train
+    err = capsys.readouterr().err
+    assert "of the 11 steps --time-limit left when the run started" in err and "nothing to train" in err
+    _bad(capsys, ["train", str(style_file), "--data", str(photos), "-o", str(model), "--time-limit", "-1"],
+         "--time-limit is -1")
 
 
 def test_cli_bad_input_exits_2(tmp_path, photos, style_file, half_net, capsys):

@@ -67,9 +67,10 @@ def trained_paint_size(model_ref) -> int:
 
 #: What a record or checkpoint written before a setting existed was trained with: the absolute
 #: errors before relative losses, the squared style term at a constant rate before those options, the
-#: style at one size before ``style_scales`` (in the records' JSON form: a list).
+#: style at one size before ``style_scales`` (in the records' JSON form: a list), all their steps
+#: before ``time_limit``.
 BEFORE_THE_OPTION = {"relative_losses": False, "style_error": "squared", "final_learning_rate": None,
-                     "style_scales": [1]}
+                     "style_scales": [1], "time_limit": 0.0}
 
 
 def record_settings(record: dict) -> TrainSettings:
@@ -84,18 +85,24 @@ def record_settings(record: dict) -> TrainSettings:
 
 
 def write_record(output, result, settings: TrainSettings, *, style: str, data, pictures: int,
-                 command: str | None = None, spikes: dict | None = None) -> Path:
+                 command: str | None = None, spikes: dict | None = None, planned_steps: int | None = None) -> Path:
     """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
 
     The record makes a model reproducible: ``styletransfer train`` writes it, the shipped models
     carry theirs, and the benchmarks read the loss settings from it. When a run resumes, the time
     of the earlier sessions (from the previous record) is added to ``total_seconds``. ``spikes``
-    (:func:`~.models.measure_spikes`) lets ``fast`` clip the network's spikes in one pass.
+    (:func:`~.models.measure_spikes`) lets ``fast`` clip the network's spikes in one pass. Where
+    the time limit cut the run to ``planned_steps``, the settings say those steps (what the
+    learning rate's schedule ran over, so that ``--steps N --time-limit 0`` makes the same run
+    anywhere) and ``steps_asked`` says the steps asked for.
     """
     import keras
     import tensorflow as tf
 
     path = record_path(output)
+    asked = settings.steps
+    if planned_steps and planned_steps < asked:
+        settings = settings.replace(steps=planned_steps)
     previous = read_record(output) or {}
     earlier = previous.get("total_seconds", 0.0) if previous.get("steps", 0) == result.start_step > 0 else 0.0
     tail = result.history[-50:]
@@ -108,6 +115,7 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
         "pictures": pictures,
         "skipped": len(result.skipped),
         "steps": result.steps,
+        **({"steps_asked": asked} if asked != settings.steps else {}),
         "images_seen": result.steps * settings.batch_size,
         "seconds_this_session": round(result.seconds, 1),
         "total_seconds": round(earlier + result.seconds, 1),

@@ -59,6 +59,7 @@ class TrainProgress:
     elapsed: float
     images_per_second: float
     skipped: int
+    note: str | None = None  #: a line to show the user once, e.g. the steps cut by the time limit
 
 
 @dataclass
@@ -84,6 +85,10 @@ class TrainResult:
 
 
 
+#: Steps timed (after the first, which traces the step) before a time-limited run plans its steps.
+PLAN_AFTER = 10
+
+
 def default_checkpoint_dir(output) -> Path:
     """``my_style.keras`` -> ``my_style.keras.checkpoints/`` next to it."""
     output = Path(output)
@@ -103,6 +108,8 @@ class Trainer:
         if settings is not None and not isinstance(settings, TrainSettings):
             raise SettingsError(f"settings is a {type(settings).__name__}", "pass a feedforward.TrainSettings")
         self.settings = s = (settings or TrainSettings())
+        self._created = time.perf_counter()  # the time limit counts from here: VGG19 and the style too
+        self.planned_steps = None  # the steps the time limit left (saved with the checkpoints), once planned
         if s.seed is not None:
             keras.utils.set_random_seed(s.seed)
         self.data = PictureFolder(folder, s.crop_size, s.batch_size, seed=s.seed)
@@ -164,12 +171,10 @@ class Trainer:
                 raise ModelError(f"{meta_path} cannot be read ({exc})",
                                  f"delete {d} to start afresh, or give another --checkpoint-dir") from None
             self._check_resumable(old, meta)
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            meta_path.write_text(json.dumps(meta, indent=1))
-        except OSError as exc:
-            raise ModelError(f"cannot write checkpoints to {d} ({exc.strerror or exc})",
-                             "give a writable folder with --checkpoint-dir") from None
+            # the same --steps: finish the steps the time limit planned when the run started
+            if old.get("settings", {}).get("steps") == self.settings.steps and old.get("planned_steps"):
+                self.planned_steps = meta["planned_steps"] = int(old["planned_steps"])
+        self._write_meta(meta)
         try:
             self.manager = tf.train.CheckpointManager(self.checkpoint, str(d), max_to_keep=2)
             if self.manager.latest_checkpoint:
@@ -179,6 +184,16 @@ class Trainer:
             first = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
             raise ModelError(f"the checkpoint in {d} cannot be read ({first})",
                              f"delete {d} to start afresh, or give another --checkpoint-dir") from None
+
+    def _write_meta(self, meta: dict) -> None:
+        d = self.checkpoint_dir
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "settings.json").write_text(json.dumps(meta, indent=1))
+        except OSError as exc:
+            raise ModelError(f"cannot write checkpoints to {d} ({exc.strerror or exc})",
+                             "give a writable folder with --checkpoint-dir") from None
+        self._meta = meta
 
     def _check_resumable(self, old: dict, new: dict) -> None:
         """Refuse to resume checkpoints made with other data or another objective."""
@@ -258,26 +273,58 @@ class Trainer:
         terms = self._train_step(self.next_batch() if batch is None else batch)
         return dict(zip(LOSS_TERMS, map(float, terms.numpy())))
 
+    @property
+    def target_steps(self) -> int:
+        """The step the run ends at: ``settings.steps``, or fewer where the time limit planned so."""
+        return min(self.settings.steps, self.planned_steps or self.settings.steps)
+
+    def _plan(self, target: int, step: int, per_step: float) -> tuple[int, str | None]:
+        """Cut ``target`` to the steps that fit in the time limit, at ``per_step`` seconds a step;
+        the new target and the line that tells the user (``None`` where all steps fit)."""
+        s = self.settings
+        left = s.time_limit * 60 - (time.perf_counter() - self._created)
+        planned = min(target, step + max(int(0.98 * left / per_step), 0))
+        self.planned_steps = self._horizon = planned
+        if self.manager is not None:
+            self._write_meta({**self._meta, "planned_steps": planned})
+        if planned >= target:
+            return target, None
+        whole = (time.perf_counter() - self._created + (target - step) * per_step) / 60
+        return planned, (f"at {per_step:.2f} s a step ({s.batch_size / per_step:.2f} crops/s), {target:,} steps would "
+                         f"take about {whole:.0f} minutes: training {planned:,} steps, to end within --time-limit "
+                         f"{s.time_limit:g}, the learning rate falling over them (--time-limit 0 trains all {target:,})")
+
     # -- the loop --------------------------------------------------------------------------
 
     def run(self, steps: int | None = None, *, callbacks: Sequence[Callable[[TrainProgress], None]] = (),
             preview_pattern: str | None = None) -> TrainResult:
-        """Train until the step counter reaches ``steps`` (``settings.steps`` by default).
+        """Train until the step counter reaches ``steps`` (by default ``settings.steps``, or the
+        fewer steps that fit in ``settings.time_limit`` minutes, counted from the trainer's creation:
+        planned once the first :data:`PLAN_AFTER` steps after the first are timed, and kept by a
+        resumed run).
 
         Ctrl-C (KeyboardInterrupt) stops after saving a checkpoint; the result says so.
         """
         s = self.settings
-        target = s.steps if steps is None else steps
+        target = self.target_steps if steps is None else steps
         int_in_range("steps", target, 0, 10_000_000)
         self._horizon = target
+        plan = steps is None and s.time_limit > 0 and self.planned_steps is None
         start_step = int(self.step.numpy())
         history, losses, interrupted, previews = [], {}, False, []
         start = time.perf_counter()
+        first = 0.0  # seconds to the end of the first step (tracing)
         try:
             while int(self.step.numpy()) < target:
                 losses = self.train_step()
                 step = int(self.step.numpy())
                 elapsed = time.perf_counter() - start
+                note = None
+                if plan and step - start_step == 1:
+                    first = elapsed
+                elif plan and step - start_step == 1 + PLAN_AFTER:
+                    target, note = self._plan(target, step, (elapsed - first) / PLAN_AFTER)
+                    plan = False
                 if not np.isfinite(losses["total"]):
                     raise StyleTransferError(f"the loss became {losses['total']} at step {step}",
                                              "lower --learning-rate or the loss weights, or use --precision float32")
@@ -287,7 +334,7 @@ class Trainer:
                 if preview_pattern and s.preview_every and step % s.preview_every == 0:
                     previews.append(self.save_preview(preview_pattern.format(step=step)))
                 rate = (step - start_step) * s.batch_size / elapsed if elapsed > 0 else 0.0
-                progress = TrainProgress(step, target, losses, elapsed, rate, len(self.data.skipped))
+                progress = TrainProgress(step, target, losses, elapsed, rate, len(self.data.skipped), note)
                 for callback in callbacks:
                     callback(progress)
         except KeyboardInterrupt:
@@ -308,7 +355,7 @@ class Trainer:
         path = save_model(self.model, output)
         spikes = None if result.interrupted else measure_spikes(self.model, self.data.paths, self.settings.style_size)
         write_record(output, result, self.settings, style=style, data=data, pictures=len(self.data.paths),
-                     command=command, spikes=spikes)
+                     command=command, spikes=spikes, planned_steps=self.planned_steps)
         return path
 
     def preview_picture(self) -> np.ndarray:
@@ -364,8 +411,8 @@ def start_from(model, init) -> None:
 
 
 # Settings a resumed run may change; any other change needs a fresh run (see Trainer._check_resumable).
-CHANGEABLE_ON_RESUME = ("steps", "final_learning_rate", "checkpoint_every", "preview_every", "precision",
-                        "transformer_precision")
+CHANGEABLE_ON_RESUME = ("steps", "time_limit", "final_learning_rate", "checkpoint_every", "preview_every",
+                        "precision", "transformer_precision")
 
 _OPEN_TRAINERS: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
 
