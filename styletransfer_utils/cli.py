@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from .data import is_example, picture_path, resolve_picture
-from .device import import_tensorflow_quietly
+from .device import import_tensorflow_quietly, onednn_for_training
 from .errors import StyleTransferError
 from .settings import INITS, PRECISIONS, SPIKES, Settings, TrainSettings
 from .terminal import STOP, ProgressBar, stop_on_signals
@@ -240,6 +240,7 @@ def cmd_transfer(argv) -> int:
 def cmd_train(argv) -> int:
     args = build_train_parser().parse_args(argv)
     settings = settings_from_args(args, TrainSettings)
+    onednn_for_training()
     import_tensorflow_quietly()
     from .feedforward.models import check_model_path
     from .feedforward.trainer import Trainer, default_checkpoint_dir
