@@ -40,10 +40,16 @@ def test_gram_matrix_in_bfloat16_is_float32_and_close():
     fast = gram_matrix(features, dtype="bfloat16")
     assert np.asarray(fast).dtype == np.float32 and fast.shape == exact.shape
     assert np.linalg.norm(np.asarray(fast) - exact) / np.linalg.norm(exact) < 0.01
-    target = exact * 1.1
+    target = exact * 1.1  # near the target, where the Gram matrix's rounding counts tenfold in G - A
+    # with bf16 units (AMX, AVX-512 bf16: oneDNN) the sums are float32's; TensorFlow's own kernels on
+    # a CPU without them (AVX2 alone, where precision auto keeps float32) round more: 0.3% of G, 5.6%
+    # of this loss on a 2-core AMD EPYC (bench/RESULTS.md, "A new style on a CPU without bf16")
+    from styletransfer_utils.device import bf16_fast_on_cpu
+
+    close = 0.02 if bf16_fast_on_cpu() else 0.08
     a = float(layer_style_loss(features, target))
     b = float(layer_style_loss(features, target, dtype="bfloat16"))
-    assert b == pytest.approx(a, rel=0.02)
+    assert b == pytest.approx(a, rel=close)
     import tensorflow as tf  # and the gradients, computed in bf16 too, point the same way
 
     x = tf.constant(features)
@@ -53,7 +59,7 @@ def test_gram_matrix_in_bfloat16_is_float32_and_close():
             tape.watch(x)
             loss = layer_style_loss(x, target, dtype=dtype)
         grads.append(tape.gradient(loss, x).numpy().ravel())
-    assert np.linalg.norm(grads[1] - grads[0]) / np.linalg.norm(grads[0]) < 0.02
+    assert np.linalg.norm(grads[1] - grads[0]) / np.linalg.norm(grads[0]) < close
 
 
 def test_gram_of_tiny_tensor_by_hand():
