@@ -238,13 +238,21 @@ class Objective:
                 term = term / ops.maximum(ops.mean(ops.square(ops.cast(content_targets[name], "float32"))), 1e-30)
             weight = self.content_layer_weights[name] if self.content_layer_weights else 1 / len(self.content_layers)
             content = content + weight * term
+        style, per_layer = self._style(features, style_targets)
+        tv = total_variation_loss(picture)
+        return {"total": self._total(content, style, tv), "content": content, "style": style, "tv": tv,
+                "style_layers": per_layer}
+
+    def _style(self, features: dict, style_targets: dict):
+        """The style term (the layers' terms, weighted) and each layer's unweighted term."""
         per_layer = {name: self._layer_style(name, features[name], style_targets[name]) for name in self.style_layers}
         style = 0.0
         for name, weight in self.style_layer_weights.items():
             style = style + weight * per_layer[name]
-        tv = total_variation_loss(picture)
-        total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
-        return {"total": total, "content": content, "style": style, "tv": tv, "style_layers": per_layer}
+        return style, per_layer
+
+    def _total(self, content, style, tv):
+        return self.content_weight * content + self.style_weight * style + self.tv_weight * tv
 
     def _layer_style(self, name: str, features, target):
         if isinstance(target, TARGET_TYPES):
@@ -294,12 +302,10 @@ class Objective:
             return terms
         style = terms["style"]
         for factor, shrunk in shrunk_targets.items():
-            feats = features_of(preprocess(ops.average_pool(generated, factor, factor, padding="valid")))
-            for name, weight in self.style_layer_weights.items():
-                style = style + weight * self._layer_style(name, feats[name], shrunk[name])
+            smaller = ops.average_pool(generated, factor, factor, padding="valid")
+            style = style + self._style(features_of(preprocess(smaller)), shrunk)[0]
         style = style / (1 + len(shrunk_targets))
-        total = self.content_weight * terms["content"] + self.style_weight * style + self.tv_weight * terms["tv"]
-        return {**terms, "total": total, "style": style}
+        return {**terms, "total": self._total(terms["content"], style, terms["tv"]), "style": style}
 
     @staticmethod
     def stack(terms: dict):

@@ -276,7 +276,7 @@ class Trainer:
     @property
     def target_steps(self) -> int:
         """The step the run ends at: ``settings.steps``, or fewer where the time limit planned so."""
-        return min(self.settings.steps, self.planned_steps or self.settings.steps)
+        return self.planned_steps or self.settings.steps  # planned from them: never more
 
     def _plan(self, target: int, step: int, per_step: float) -> tuple[int, str | None]:
         """Cut ``target`` to the steps that fit in the time limit, at ``per_step`` seconds a step;
