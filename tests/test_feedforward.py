@@ -777,7 +777,7 @@ def test_a_time_limit_cuts_the_steps_once_it_has_timed_them(tmp_path, photos, st
 
 def test_the_time_limit_plans_from_the_trainers_start(photos, style_file, vgg_weights):
     trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=3000, time_limit=10.0, **TINY))
-    trainer._created -= 60.0  # a minute of set-up spent: nine left, at 2 s a step
+    trainer._created = __import__("time").perf_counter() - 60.0  # a minute of set-up spent: nine left, at 2 s a step
     target, note = trainer._plan(3000, 11, 2.0)
     assert 11 + 255 <= target <= 11 + 265 and trainer.planned_steps == target
     assert note.startswith("at 2.00 s a step (1.00 crops/s), 3,000 steps would take about 101 minutes")
