@@ -24,7 +24,7 @@ from ..limits import MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import LOSS_TERMS  # noqa: E402
 from ..checks import choice  # noqa: E402
 from ..settings import PRECISIONS, SPIKES, TrainSettings, gatys_settings  # noqa: E402
-from .network import MULTIPLE, build_transformer, deep_norms, keras, spike_free, spike_statistics, with_precision  # noqa: E402
+from .network import MODEL_NAMES, MULTIPLE, WIDTHS, build_transformer, deep_norms, keras, spike_free, spike_statistics, with_precision  # noqa: E402
 
 MODEL_SUFFIXES = (".keras", ".weights.h5")
 
@@ -107,12 +107,12 @@ def load_model_file(path, *, precision: str = "float32"):
     try:
         if kind == ".keras":
             model = keras.models.load_model(path, compile=False)
-            if model.name not in ("transformer", "transformer_half"):
+            if model.name not in MODEL_NAMES.values():
                 raise ModelError(f"{path} is a Keras model but not a style transformer", "give a model made by 'styletransfer train'")
             return _with_spikes(with_precision(model, precision), path)
-        # weights only: the width is read from the file by trying both variants
-        for half in (False, True):
-            model = build_transformer(half_width=half, precision=precision)
+        # weights only: the width is read from the file by trying each
+        for width in WIDTHS:
+            model = build_transformer(width=width, precision=precision)
             try:
                 with warnings.catch_warnings():  # Keras notes that weightless layers (padding, crop) have no group
                     warnings.filterwarnings("ignore", message="Skipping nested container")

@@ -17,7 +17,9 @@ Every convolution pads by reflection, so borders show no dark frame. The layers 
 quarter of the resolution still paint a seam of speckles along the edges (a mirrored feature map
 is not the features of a mirrored picture); :func:`~.models.stylize_fast` avoids it by running the
 network on the picture inside a mirrored margin (``models.BORDER_MARGIN``). ``half_width=True``
-halves every layer's channels (16/32/64), about 4x fewer operations, as in the paper's fast variants.
+halves every layer's channels (16/32/64), about 4x fewer operations, as in the paper's fast variants;
+``width="quarter"`` quarters them (8/16/32), 3.4x fewer operations again: the networks of the
+distillation experiment (``bench/distil.py``), which fine-tune at their own width (``train --init``).
 """
 
 from __future__ import annotations
@@ -34,24 +36,34 @@ from .layers import (MULTIPLE, BlockConv2D, CropLike, InstanceNormalization, Ref
 #: Channels of the three resolutions (full width, as in the paper).
 FULL_WIDTH = (32, 64, 128)
 HALF_WIDTH = (16, 32, 64)
+QUARTER_WIDTH = (8, 16, 32)
+#: The widths by name, and each width's model name (which a ``.keras`` file keeps).
+WIDTHS = {"full": FULL_WIDTH, "half": HALF_WIDTH, "quarter": QUARTER_WIDTH}
+MODEL_NAMES = {"full": "transformer", "half": "transformer_half", "quarter": "transformer_quarter"}
 RESIDUAL_BLOCKS = 5
 
 
-def build_transformer(*, half_width: bool = False, precision: str = "float32", seed: int | None = None):
+def build_transformer(*, half_width: bool = False, width: str | None = None, precision: str = "float32",
+                      seed: int | None = None):
     """The transformation network as a Keras model: ``(B, H, W, 3)`` RGB in [0, 255] -> same.
 
     ``precision`` is a Keras dtype policy (``"auto"`` is resolved for this machine); under a
     mixed policy the convolutions run in bf16/fp16, and so do the instance norms whose output
     only feeds a convolution (their statistics are float32 all the same). The residual stream
     stays float32: the norms that feed it, its sums, and the pixels at the end. Any height and
-    width of at least 8 pixels work.
+    width of at least 8 pixels work. ``width`` (``"full"``, ``"half"`` or ``"quarter"``), where
+    given, wins over ``half_width``.
     """
     if not isinstance(half_width, bool):
         raise SettingsError(f"half_width is {half_width!r}", "use True or False")
+    if width is None:
+        width = "half" if half_width else "full"
+    if width not in WIDTHS:
+        raise SettingsError(f"width is {width!r}", f"use one of: {', '.join(WIDTHS)}")
     policy = resolve_precision(precision)
     if policy not in ("float32", "mixed_bfloat16", "mixed_float16"):
         raise SettingsError(f"precision is {precision!r}", f"use one of: {', '.join(PRECISIONS)}")
-    c1, c2, c3 = HALF_WIDTH if half_width else FULL_WIDTH
+    c1, c2, c3 = WIDTHS[width]
     init = lambda i: keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)  # noqa: E731
     counter = iter(range(1000))
 
@@ -85,13 +97,18 @@ def build_transformer(*, half_width: bool = False, precision: str = "float32", s
     x = conv(x, 3, 9, name="out", bias=True, kind=BlockConv2D)
     x = TanhToPixels(dtype="float32", name="to_pixels")(x)
     outputs = CropLike(dtype="float32", name="crop")([x, inputs])
-    name = "transformer_half" if half_width else "transformer"
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name=MODEL_NAMES[width])
+
+
+def network_width(model) -> str:
+    """``"full"``, ``"half"`` or ``"quarter"``, read from the filters of ``model``'s first convolution."""
+    filters = model.get_layer("c9s1").filters
+    return next((name for name, channels in WIDTHS.items() if channels[0] == filters), f"{filters} filters")
 
 
 def is_half_width(model) -> bool:
     """True when ``model`` is the half-width variant (its first convolution has 16 filters)."""
-    return model.get_layer("c9s1").filters == HALF_WIDTH[0]
+    return network_width(model) == "half"
 
 
 def model_precision(model) -> str:
@@ -112,7 +129,7 @@ def with_precision(model, precision: str):
     layout = {model_precision(model), *(model.get_layer(name).dtype_policy.name for name in ("out", "c9s1_in"))}
     if current and layout == {policy}:
         return model
-    twin = build_transformer(half_width=is_half_width(model), precision=policy)
+    twin = build_transformer(width=network_width(model), precision=policy)
     twin.set_weights(model.get_weights())
     if hasattr(model, "_styletransfer_spikes"):  # the same weights: the same spike (models._with_spikes)
         object.__setattr__(twin, "_styletransfer_spikes", model._styletransfer_spikes)

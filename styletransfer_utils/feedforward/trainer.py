@@ -42,9 +42,9 @@ from ..limits import MAX_STYLE_DECODE, MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import FLOAT16_LOSS_SCALE, LOSS_TERMS, Objective  # noqa: E402
 from ..checks import int_in_range  # noqa: E402
 from ..settings import TrainSettings  # noqa: E402
-from .models import check_model_path, measure_spikes, save_model, stylize_fast  # noqa: E402
+from .models import check_model_path, load_model, measure_spikes, save_model, stylize_fast  # noqa: E402
 from .layers import InstanceNormalization  # noqa: E402
-from .network import build_transformer, is_half_width  # noqa: E402
+from .network import build_transformer, network_width  # noqa: E402
 from .photos import PictureFolder  # noqa: E402
 from .records import BEFORE_THE_OPTION, flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
 
@@ -122,9 +122,13 @@ class Trainer:
         self.shrunk_grams = {factor: {n: tf.constant(g) for n, g in targets.items()}
                              for factor, targets in shrunk_style_targets(self.extractor, self.style, s).items()}
         self.objective = Objective.for_training(s, self.style_grams)
-        self.model = build_transformer(half_width=s.half_width, precision=s.net_precision(), seed=s.seed)
-        if s.init is not None:
-            start_from(self.model, s.init)
+        source = None if s.init is None else load_model(s.init)
+        # a distilled (quarter-width) network fine-tunes at its own width; the others as --half-width says
+        width = "quarter" if source is not None and network_width(source) == "quarter" else (
+            "half" if s.half_width else "full")
+        self.model = build_transformer(width=width, precision=s.net_precision(), seed=s.seed)
+        if source is not None:
+            start_from(self.model, source, s.init)
         self._with_norm_inputs = None  # the network, also giving each instance norm's input (spike_weight)
         if s.spike_weight > 0:
             norms = [layer for layer in self.model.layers if isinstance(layer, InstanceNormalization)]
@@ -397,15 +401,12 @@ def spike_share(maps):
     return ops.mean(ops.stack(shares))
 
 
-def start_from(model, init) -> None:
-    """Give a freshly built ``model`` the weights of the network ``init`` (a model file or a
-    shipped name) to fine-tune it; both must be of the same width."""
-    from .models import load_model
-
-    source = load_model(init)
-    if is_half_width(source) != is_half_width(model):
-        width = "half" if is_half_width(source) else "full"
-        raise SettingsError(f"the network {init!r} is {width} width, the one to train is not",
+def start_from(model, source, init) -> None:
+    """Give a freshly built ``model`` the weights of the network ``source`` (loaded from ``init``, a
+    model file or a shipped name) to fine-tune it; both must be of the same width."""
+    width, wanted = network_width(source), network_width(model)
+    if width != wanted:
+        raise SettingsError(f"the network {init!r} is {width} width, the one to train is {wanted} width",
                             "add --half-width" if width == "half" else "drop --half-width")
     model.set_weights(source.get_weights())
 
