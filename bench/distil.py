@@ -29,7 +29,6 @@ is a pass of the small network forward and back: 6.3-7.2 crops per second agains
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -41,8 +40,9 @@ import numpy as np
 from styletransfer_utils.checks import int_in_range, positive
 from styletransfer_utils.core.images import load_image
 from styletransfer_utils.device import processor_name, resolve_precision
-from styletransfer_utils.errors import DataError, SettingsError
+from styletransfer_utils.errors import DataError, ImageError, SettingsError
 from styletransfer_utils.files import atomic_path
+from styletransfer_utils.settings import half_cosine
 from styletransfer_utils.feedforward.models import (PAINT_SIZE, load_model, measure_spikes, record_path, save_model,
                                                    stylize_fast)
 from styletransfer_utils.feedforward.network import build_transformer, keras, network_width
@@ -88,17 +88,15 @@ def teacher_pictures(teacher, folder, *, count: int, size: int = PAINT_SIZE, see
                      callbacks: Sequence[Callable[[DistilProgress], None]] = ()) -> TeacherPictures:
     """``count`` photos of ``folder`` (a seeded choice), their long side ``size``, and ``teacher``'s
     picture of each as ``styletransfer fast`` paints it at that size."""
-    paths = find_pictures(folder)
-    if not paths:
-        raise DataError(f"no pictures in {folder}", "give a folder of JPEG or PNG photos")
+    paths = find_pictures(folder)  # a clear error for a folder without pictures
     order = np.random.default_rng(seed).permutation(len(paths))[:count]
     out = TeacherPictures()
     start = time.perf_counter()
     for i, k in enumerate(order):
         try:
             photo = load_image(paths[k], max_size=size, min_side=64)
-        except Exception as exc:  # noqa: BLE001 - an unreadable photo is skipped, never fatal
-            out.skipped[str(paths[k])] = getattr(exc, "problem", type(exc).__name__)
+        except ImageError as exc:  # an unreadable photo is skipped, never fatal, as in training
+            out.skipped[str(paths[k])] = exc.problem
             continue
         painted = stylize_fast(teacher, photo, paint_size=None)
         out.photos.append(np.clip(np.rint(photo), 0, 255).astype(np.uint8))
@@ -122,8 +120,6 @@ class Distiller:
                  learning_rate: float = 2e-3, precision: str = "auto", seed: int = 0, student=None):
         import tensorflow as tf
 
-        if crop_size <= 2 * EDGE + 16:
-            raise SettingsError(f"crop_size is {crop_size}", f"use more than {2 * EDGE + 16} pixels")
         self.pictures = pictures
         self.usable = [k for k, photo in enumerate(pictures.photos) if min(photo.shape[:2]) >= crop_size]
         if not self.usable:
@@ -165,7 +161,7 @@ class Distiller:
         return np.asarray(photos, np.float32), np.asarray(painted, np.float32)
 
     def rate(self, step: int) -> float:
-        return 0.5 * self.learning_rate * (1 + math.cos(math.pi * min(step, self.steps) / self.steps))
+        return half_cosine(step, self.steps, self.learning_rate, 0.0)
 
     def run(self, steps: int | None = None, *, callbacks: Sequence[Callable[[DistilProgress], None]] = ()) -> bool:
         """Train to step ``steps`` (by default all); False where Ctrl-C (KeyboardInterrupt) stopped it."""

@@ -211,19 +211,21 @@ def main() -> None:
         if args.rounds == 1:
             print(f"{label_:26s} {precision:15s} " + " ".join(f"{ms:10.1f}" for ms in row), flush=True)
 
+    bare = []  # (label, precision, network), loaded once for every round
+    for label, half in variants:
+        for precision in precisions:
+            if half is None:
+                model = ff.load_model(label, precision=precision)
+                bare.append((f"{short(label)} ({ff.network.network_width(model)})", precision, model))
+            else:
+                bare.append((label, precision, ff.build_transformer(half_width=half, precision=precision, seed=0)))
+    as_fast = [(short(name), ff.load_model(name, precision=fast)) for name in models]
     for round_ in range(args.rounds):
-        for label, half in variants:
-            for precision in precisions:
-                if half is None:
-                    model = ff.load_model(label, precision=precision)
-                    label_ = f"{short(label)} ({ff.network.network_width(model)})"
-                else:
-                    model, label_ = ff.build_transformer(half_width=half, precision=precision, seed=0), label
-                add(label_, precision, [network_ms(model, s, repeat=args.repeat) for s in sizes])
-        for name in models:
-            model = ff.load_model(name, precision=fast)
+        for label_, precision, model in bare:
+            add(label_, precision, [network_ms(model, s, repeat=args.repeat) for s in sizes])
+        for name, model in as_fast:
             for spikes, what in (("clip", "as fast runs"), ("keep", "spikes kept")):  # the default, then --spikes keep
-                add(f"{short(name)}, {what}", fast,
+                add(f"{name}, {what}", fast,
                     [median_ms(lambda: ff.stylize_fast(model, pictures[s], spikes=spikes), args.repeat) for s in sizes])
         if lite:
             report = run_lite(lite, {"sizes": sizes, "builtin_style": 0, "repeat": args.repeat,

@@ -328,9 +328,7 @@ class TrainSettings:
         or falling from ``learning_rate`` to ``final_learning_rate`` along a half cosine."""
         if self.final_learning_rate is None:
             return self.learning_rate
-        done = min(max(step / max(self.steps if steps is None else steps, 1), 0.0), 1.0)
-        return self.final_learning_rate + (self.learning_rate - self.final_learning_rate) * 0.5 * (
-            1 + math.cos(math.pi * done))
+        return half_cosine(step, self.steps if steps is None else steps, self.learning_rate, self.final_learning_rate)
 
     def layer_weights(self) -> dict[str, float]:
         """Per-style-layer weights, normalised to sum to one: ``style_layer_weights``, or equal."""
@@ -427,6 +425,13 @@ def _normalised(layers, weights, default_layers, default_weights) -> dict[str, f
         weights = default_weights if tuple(layers) == tuple(default_layers) else (1.0,) * len(layers)
     total = sum(weights)
     return {name: w / total for name, w in zip(layers, weights)}
+
+
+def half_cosine(step: int, steps: int, start: float, end: float) -> float:
+    """A rate falling from ``start`` at step 0 to ``end`` at step ``steps`` along a half cosine
+    (held at ``end`` after it)."""
+    done = min(max(step / max(steps, 1), 0.0), 1.0)
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def _check_schedule(settings) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
