@@ -158,7 +158,10 @@ def test_a_distilled_network_fine_tunes_at_its_own_width(tmp_path, photos, style
     try:
         assert network_width(trainer.model) == "quarter"  # whatever --half-width says
         assert all(np.array_equal(a, b) for a, b in zip(trainer.model.get_weights(), quarter.get_weights()))
-        trainer.run()
+        result = trainer.run()
         assert not all(np.array_equal(a, b) for a, b in zip(trainer.model.get_weights(), quarter.get_weights()))
+        trainer.save(tmp_path / "ft.keras", result, style=str(style_file), data=str(photos))
+        record = ff.records.read_record(tmp_path / "ft.keras")
+        assert record["width"] == "quarter" and record["settings"]["half_width"] is True  # the width, not the flag
     finally:
         trainer.close()
