@@ -1,5 +1,6 @@
 """Johnson et al.'s feed-forward network: shapes, training, checkpoints, save/load, the CLI."""
 
+import json
 import os
 import subprocess
 import sys
@@ -773,6 +774,39 @@ def test_a_time_limit_cuts_the_steps_once_it_has_timed_them(tmp_path, photos, st
     free = ff.Trainer(style_file, photos, settings.replace(steps=14, time_limit=0))
     assert free.run().steps == 14 and free.planned_steps is None
     assert ff.Trainer(style_file, photos, settings).run(13).steps == 13
+
+
+def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down(tmp_path, photos, style_file, vgg_weights,
+                                                                       monkeypatch):
+    """Checkpoints, previews or a busy machine make the steps slower than the first ten timed: the
+    run checks its pace and cuts its plan, so that it still ends within the limit."""
+    from types import SimpleNamespace
+
+    from styletransfer_utils.feedforward import trainer as trainer_module
+
+    clock = [0.0]  # a clock of the test's own: a step takes 1 s until the plan, then 2 s
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=3000, time_limit=2.0, **TINY),
+                         checkpoint_dir=tmp_path / "ckpt")
+    seen = []
+
+    def tick(progress):
+        seen.append(progress)
+        clock[0] += 1.0 if progress.step <= 1 + trainer_module.PLAN_AFTER else 2.0
+
+    result = trainer.run(callbacks=[tick])
+    notes = [(p.step, p.note) for p in seen if p.note]
+    assert len(notes) == 2 and notes[0][0] == 11 and "training 118 steps" in notes[0][1]  # 107 s left at 1 s a step
+    step, note = notes[1]  # 20 steps on, at 1.95 s a step over them, 71 s left: 35 more steps
+    assert step == 31 and note.startswith("the steps take 1.95 s now, not the 1.00 s timed at the start: "
+                                          "training 66 steps, to end within --time-limit 2")
+    assert result.steps == trainer.planned_steps == 66 and seen[-1].steps == 66
+    assert seen[-1].elapsed == 119 <= 120  # the limit kept
+    assert json.loads((tmp_path / "ckpt" / "settings.json").read_text())["planned_steps"] == 66  # resumed, it stands
+    trainer.step.assign(40)
+    trainer.train_step()  # and the learning rate falls over the new plan
+    assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(
+        trainer.settings.learning_rate_at(40, 66), rel=1e-5)
 
 
 def test_the_time_limit_plans_from_the_trainers_start(photos, style_file, vgg_weights):

@@ -87,6 +87,11 @@ class TrainResult:
 
 #: Steps timed (after the first, which traces the step) before a time-limited run plans its steps.
 PLAN_AFTER = 10
+#: After the plan, a time-limited run checks its pace every this many steps (from the mean time of
+#: its last :data:`PACE_WINDOW` steps, checkpoints and previews included) and trains fewer steps
+#: where the plan would overrun the limit.
+PACE_EVERY = 20
+PACE_WINDOW = 50
 
 
 def default_checkpoint_dir(output) -> Path:
@@ -282,15 +287,25 @@ class Trainer:
         """The step the run ends at: ``settings.steps``, or fewer where the time limit planned so."""
         return self.planned_steps or self.settings.steps  # planned from them: never more
 
+    def _fit(self, target: int, step: int, per_step: float) -> int:
+        """The steps (at most ``target``) that fit in the time limit at ``per_step`` seconds a step,
+        with 2% to spare."""
+        left = self.settings.time_limit * 60 - (time.perf_counter() - self._created)
+        return min(target, step + max(int(0.98 * left / per_step), 0))
+
+    def _commit_plan(self, planned: int) -> None:
+        """Make ``planned`` the run's last step and the learning rate's horizon, and save it beside
+        the checkpoints, so that a resumed run finishes it."""
+        self.planned_steps = self._horizon = planned
+        if self.manager is not None:
+            self._write_meta({**self._meta, "planned_steps": planned})
+
     def _plan(self, target: int, step: int, per_step: float) -> tuple[int, str | None]:
         """Cut ``target`` to the steps that fit in the time limit, at ``per_step`` seconds a step;
         the new target and the line that tells the user (``None`` where all steps fit)."""
         s = self.settings
-        left = s.time_limit * 60 - (time.perf_counter() - self._created)
-        planned = min(target, step + max(int(0.98 * left / per_step), 0))
-        self.planned_steps = self._horizon = planned
-        if self.manager is not None:
-            self._write_meta({**self._meta, "planned_steps": planned})
+        planned = self._fit(target, step, per_step)
+        self._commit_plan(planned)
         if planned >= target:
             return target, None
         whole = (time.perf_counter() - self._created + (target - step) * per_step) / 60
@@ -298,14 +313,25 @@ class Trainer:
                          f"take about {whole:.0f} minutes: training {planned:,} steps, to end within --time-limit "
                          f"{s.time_limit:g}, the learning rate falling over them (--time-limit 0 trains all {target:,})")
 
+    def _keep_pace(self, target: int, step: int, per_step: float, timed: float) -> tuple[int, str | None]:
+        """Past the plan, where the steps now take ``per_step`` seconds (``timed`` when planned) and
+        the plan would overrun the time limit, train fewer: the new target and the line that says so
+        (``None`` where the plan still fits). Never more steps than planned."""
+        planned = self._fit(target, step, per_step)
+        if planned >= target:
+            return target, None
+        self._commit_plan(planned)
+        return planned, (f"the steps take {per_step:.2f} s now, not the {timed:.2f} s timed at the start: "
+                         f"training {planned:,} steps, to end within --time-limit {self.settings.time_limit:g}")
+
     # -- the loop --------------------------------------------------------------------------
 
     def run(self, steps: int | None = None, *, callbacks: Sequence[Callable[[TrainProgress], None]] = (),
             preview_pattern: str | None = None) -> TrainResult:
         """Train until the step counter reaches ``steps`` (by default ``settings.steps``, or the
         fewer steps that fit in ``settings.time_limit`` minutes, counted from the trainer's creation:
-        planned once the first :data:`PLAN_AFTER` steps after the first are timed, and kept by a
-        resumed run).
+        planned once the first :data:`PLAN_AFTER` steps after the first are timed, cut again where
+        the steps slow down (checked every :data:`PACE_EVERY` steps), and kept by a resumed run).
 
         Ctrl-C (KeyboardInterrupt) stops after saving a checkpoint; the result says so.
         """
@@ -318,21 +344,27 @@ class Trainer:
         history, losses, interrupted, previews = [], {}, False, []
         start = time.perf_counter()
         first = 0.0  # seconds to the end of the first step (tracing)
+        planned = None  # (step, seconds a step) where this run planned its steps; then it keeps pace
         try:
             while int(self.step.numpy()) < target:
                 losses = self.train_step()
                 step = int(self.step.numpy())
                 elapsed = time.perf_counter() - start
                 note = None
-                if plan and step - start_step == 1:
-                    first = elapsed
-                elif plan and step - start_step == 1 + PLAN_AFTER:
-                    target, note = self._plan(target, step, (elapsed - first) / PLAN_AFTER)
-                    plan = False
                 if not np.isfinite(losses["total"]):
                     raise StyleTransferError(f"the loss became {losses['total']} at step {step}",
                                              "lower --learning-rate or the loss weights, or use --precision float32")
                 history.append({"step": step, "seconds": elapsed, **losses})
+                if plan and step - start_step == 1:
+                    first = elapsed
+                elif plan and step - start_step == 1 + PLAN_AFTER:
+                    planned = (step, (elapsed - first) / PLAN_AFTER)
+                    target, note = self._plan(target, step, planned[1])
+                    plan = False
+                elif planned and (step - planned[0]) % PACE_EVERY == 0:
+                    window = min(PACE_WINDOW, step - planned[0])
+                    per_step = (elapsed - history[-1 - window]["seconds"]) / window
+                    target, note = self._keep_pace(target, step, per_step, planned[1])
                 if s.checkpoint_every and step % s.checkpoint_every == 0:
                     self.save_checkpoint()
                 if preview_pattern and s.preview_every and step % s.preview_every == 0:
@@ -359,7 +391,8 @@ class Trainer:
         path = save_model(self.model, output)
         spikes = None if result.interrupted else measure_spikes(self.model, self.data.paths, self.settings.style_size)
         write_record(output, result, self.settings, style=style, data=data, pictures=len(self.data.paths),
-                     command=command, spikes=spikes, planned_steps=self.planned_steps)
+                     command=command, spikes=spikes, planned_steps=self.planned_steps,
+                     width=network_width(self.model))
         return path
 
     def preview_picture(self) -> np.ndarray:
