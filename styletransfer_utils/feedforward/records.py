@@ -85,8 +85,7 @@ def record_settings(record: dict) -> TrainSettings:
 
 
 def write_record(output, result, settings: TrainSettings, *, style: str, data, pictures: int,
-                 command: str | None = None, spikes: dict | None = None, planned_steps: int | None = None,
-                 width: str | None = None) -> Path:
+                 command: str | None = None, spikes: dict | None = None, planned_steps: int | None = None) -> Path:
     """Write how a model was trained (settings, data, steps, time, machine, losses) next to it.
 
     The record makes a model reproducible: ``styletransfer train`` writes it, the shipped models
@@ -95,12 +94,14 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
     (:func:`~.models.measure_spikes`) lets ``fast`` clip the network's spikes in one pass. Where
     the time limit cut the run to ``planned_steps``, the settings say those steps (what the
     learning rate's schedule ran over, so that ``--steps N --time-limit 0`` makes the same run
-    anywhere) and ``steps_asked`` says the steps asked for. ``width`` is the network's
+    anywhere) and ``steps_asked`` says the steps asked for. ``width`` is the network's own
     (:func:`~.network.network_width`): a network fine-tuned from a quarter-width one is quarter
     width whatever its ``half_width`` setting says.
     """
     import keras
     import tensorflow as tf
+
+    from .network import network_width
 
     path = record_path(output)
     asked = settings.steps
@@ -117,7 +118,7 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
         "data": str(data),
         "pictures": pictures,
         "skipped": len(result.skipped),
-        **({"width": width} if width else {}),
+        "width": network_width(result.model),
         "steps": result.steps,
         **({"steps_asked": asked} if asked != settings.steps else {}),
         "images_seen": result.steps * settings.batch_size,

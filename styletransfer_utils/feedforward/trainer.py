@@ -391,8 +391,7 @@ class Trainer:
         path = save_model(self.model, output)
         spikes = None if result.interrupted else measure_spikes(self.model, self.data.paths, self.settings.style_size)
         write_record(output, result, self.settings, style=style, data=data, pictures=len(self.data.paths),
-                     command=command, spikes=spikes, planned_steps=self.planned_steps,
-                     width=network_width(self.model))
+                     command=command, spikes=spikes, planned_steps=self.planned_steps)
         return path
 
     def preview_picture(self) -> np.ndarray:
