@@ -26,6 +26,7 @@ import dataclasses
 import shlex
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from .data import is_example, picture_path, resolve_picture
@@ -238,6 +239,7 @@ def cmd_transfer(argv) -> int:
 # -- Johnson et al.'s feed-forward network: train one per style, then stylise in one pass -----
 
 def cmd_train(argv) -> int:
+    started = time.perf_counter()  # --time-limit counts TensorFlow's import and VGG19 too
     args = build_train_parser().parse_args(argv)
     settings = settings_from_args(args, TrainSettings)
     onednn_for_training()
@@ -249,7 +251,8 @@ def cmd_train(argv) -> int:
     style, *preview = [resolve_picture(ref) for ref in (args.style, *([args.preview] if args.preview else []))]
     ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else default_checkpoint_dir(output)
     new_folder = not ckpt.exists()
-    trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview[0] if preview else None)
+    trainer = Trainer(style, args.data, settings, checkpoint_dir=ckpt, preview=preview[0] if preview else None,
+                      started=started)
     try:
         return _train(trainer, args, argv, settings, output, ckpt)
     except BaseException:
