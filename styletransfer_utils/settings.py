@@ -228,7 +228,7 @@ class TrainSettings:
     steps: int = _option(3_000, "optimisation steps (batches)")
     # bench/RESULTS.md, "A new style on a CPU without bf16": a 2-core AVX2 CPU does 1 crop/s, not 6
     time_limit: float = _option(50.0, "minutes the run may take: once the first steps are timed, --steps is cut "
-                                "to what fits, and again where the steps slow down, and the learning rate falls "
+                                "to what fits, and fitted again where the steps slow down or speed up, and the learning rate falls "
                                 "over the steps that are left (0: no limit, all --steps)", metavar="MINUTES")
     batch_size: int = _option(4, "photos per step")
     crop_size: int = _option(256, "side of the random crops")

@@ -776,15 +776,16 @@ def test_a_time_limit_cuts_the_steps_once_it_has_timed_them(tmp_path, photos, st
     assert ff.Trainer(style_file, photos, settings).run(13).steps == 13
 
 
-def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down(tmp_path, photos, style_file, vgg_weights,
-                                                                       monkeypatch):
+def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down_and_more_when_they_speed_up(
+        tmp_path, photos, style_file, vgg_weights, monkeypatch):
     """Checkpoints, previews or a busy machine make the steps slower than the first ten timed: the
-    run checks its pace and cuts its plan, so that it still ends within the limit."""
+    run checks its pace and cuts its plan, so that it still ends within the limit; once the machine
+    is free again, it trains more (never more than asked), so that the limit's time is not lost."""
     from types import SimpleNamespace
 
     from styletransfer_utils.feedforward import trainer as trainer_module
 
-    clock = [0.0]  # a clock of the test's own: a step takes 1 s until the plan, then 2 s
+    clock = [0.0]  # a clock of the test's own: a step takes 1 s until the plan, then 2 s, then 0.5 s
     monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=3000, time_limit=2.0, **TINY),
                          checkpoint_dir=tmp_path / "ckpt")
@@ -792,22 +793,30 @@ def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down(tmp_path
 
     def tick(progress):
         seen.append(progress)
-        clock[0] += 1.0 if progress.step <= 1 + trainer_module.PLAN_AFTER else 2.0
+        clock[0] += 1.0 if progress.step <= 1 + trainer_module.PLAN_AFTER else 2.0 if progress.step <= 40 else 0.5
 
     result = trainer.run(callbacks=[tick])
     notes = [(p.step, p.note) for p in seen if p.note]
-    # 110 s left at 1 s a step, less 3 s for saving: 104 more steps
-    assert len(notes) == 2 and notes[0][0] == 11 and "training 115 steps" in notes[0][1]
-    step, note = notes[1]  # 20 steps on, at 1.95 s a step over them, 71 s left, less 5.85 s: 32 more steps
-    assert step == 31 and note.startswith("the steps take 1.95 s now, not the 1.00 s timed at the start: "
-                                          "training 63 steps, to end within --time-limit 2")
-    assert result.steps == trainer.planned_steps == 63 and seen[-1].steps == 63
-    assert seen[-1].elapsed == 113 <= 120 - 3 * 2  # the limit kept, with three steps' time left for saving
-    assert json.loads((tmp_path / "ckpt" / "settings.json").read_text())["planned_steps"] == 63  # resumed, it stands
+    # at step 11: 110 s left at 1 s a step, less 3 s for saving, less 2%: 104 more steps
+    assert notes[0][0] == 11 and "training 115 steps" in notes[0][1]
+    # at step 31: 71 s left at 1.95 s a step over the last 20, less 5.85 s: 32 more steps
+    assert notes[1] == (31, "the steps take 1.95 s now, not the 1.00 s timed at the start: "
+                            "training 63 steps, to end within --time-limit 2")
+    # then the steps take 0.5 s: at step 51 the last 40 took 1.6 s each, 41.2 s are left: 25 more;
+    # at step 71, 1.1 s a step over the last 50; at 91, 0.5 s; at 111 and 131 the plan fits
+    assert [(step, int(note.split("training ")[1].split()[0])) for step, note in notes[2:]] == [
+        (51, 76), (71, 100), (91, 139)]
+    assert result.steps == trainer.planned_steps == 139 and seen[-1].steps == 139
+    assert seen[-1].elapsed == 118 <= 120 - 3 * 0.5  # the limit kept, with three steps' time left for saving
+    assert json.loads((tmp_path / "ckpt" / "settings.json").read_text())["planned_steps"] == 139  # resumed, it stands
     trainer.step.assign(40)
-    trainer.train_step()  # and the learning rate falls over the new plan
+    trainer.train_step()  # and the learning rate falls over the last plan
     assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(
-        trainer.settings.learning_rate_at(40, 63), rel=1e-5)
+        trainer.settings.learning_rate_at(40, 139), rel=1e-5)
+    # never more than asked: the same clock, 100 steps asked, ends at step 100
+    clock[0], seen[:] = 0.0, []
+    capped = ff.Trainer(style_file, photos, ff.TrainSettings(steps=100, time_limit=2.0, **TINY)).run(callbacks=[tick])
+    assert capped.steps == 100 and [p.steps for p in seen if p.note] == [63, 76, 100]
 
 
 def test_the_time_limit_plans_from_the_trainers_start(photos, style_file, vgg_weights):

@@ -88,10 +88,12 @@ class TrainResult:
 #: Steps timed (after the first, which traces the step) before a time-limited run plans its steps.
 PLAN_AFTER = 10
 #: After the plan, a time-limited run checks its pace every this many steps (from the mean time of
-#: its last :data:`PACE_WINDOW` steps, checkpoints and previews included) and trains fewer steps
-#: where the plan would overrun the limit.
+#: its last :data:`PACE_WINDOW` steps, checkpoints and previews included): it trains fewer steps
+#: where the plan would overrun the limit, and more again (never more than asked) where the steps
+#: have sped up so that more than :data:`PACE_SLACK` more would fit.
 PACE_EVERY = 20
 PACE_WINDOW = 50
+PACE_SLACK = 0.05
 #: A time-limited run leaves this many steps' time at the end for what follows the last step:
 #: saving the network and measuring its spikes (about 12 s on a 2-core CPU at 5 s a step).
 FINISH_STEPS = 3
@@ -319,15 +321,16 @@ class Trainer:
                          f"{s.time_limit:g}, the learning rate falling over them (--time-limit 0 trains all {target:,})")
 
     def _keep_pace(self, target: int, step: int, per_step: float, timed: float) -> tuple[int, str | None]:
-        """Past the plan, where the steps now take ``per_step`` seconds (``timed`` when planned) and
-        the plan would overrun the time limit, train fewer: the new target and the line that says so
-        (``None`` where the plan still fits). Never more steps than planned."""
-        planned = self._fit(target, step, per_step)
-        if planned >= target:
+        """Past the plan, where the steps now take ``per_step`` seconds (``timed`` when planned): train
+        fewer where the plan would overrun the time limit, and more where the steps have sped up and
+        more than :data:`PACE_SLACK` more would fit (never more than ``settings.steps``, the steps asked
+        for). The new target and the line that says so (``None`` where the plan stands)."""
+        fits = self._fit(self.settings.steps, step, per_step)
+        if target <= fits <= max(target + 1, (1 + PACE_SLACK) * target):
             return target, None
-        self._commit_plan(planned)
-        return planned, (f"the steps take {per_step:.2f} s now, not the {timed:.2f} s timed at the start: "
-                         f"training {planned:,} steps, to end within --time-limit {self.settings.time_limit:g}")
+        self._commit_plan(fits)
+        return fits, (f"the steps take {per_step:.2f} s now, not the {timed:.2f} s timed at the start: "
+                      f"training {fits:,} steps, to end within --time-limit {self.settings.time_limit:g}")
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -336,8 +339,8 @@ class Trainer:
         """Train until the step counter reaches ``steps`` (by default ``settings.steps``, or the
         fewer steps that fit in ``settings.time_limit`` minutes, counted from the trainer's creation
         (or its ``started``), with time left for saving:
-        planned once the first :data:`PLAN_AFTER` steps after the first are timed, cut again where
-        the steps slow down (checked every :data:`PACE_EVERY` steps), and kept by a resumed run).
+        planned once the first :data:`PLAN_AFTER` steps after the first are timed, planned again where
+        the steps slow down or speed up (checked every :data:`PACE_EVERY` steps), and kept by a resumed run).
 
         Ctrl-C (KeyboardInterrupt) stops after saving a checkpoint; the result says so.
         """
