@@ -253,6 +253,7 @@ class TrainSettings:
                                       "layers count as much as conv5_1)", type=str,
                                       none="norm; squared with --no-relative-losses", metavar="squared|norm")
     # bench/RESULTS.md, "The style term at three sizes": the_scream 0.05-0.15x nearer Gatys in style
+    # (going on from itself); not the default: "... for a new style" bought nothing in the default's 50 minutes
     style_scales: tuple[int, ...] = _option((1,), "comma-separated sizes the style term is scored at, as factors "
                                             "to shrink the network's output by (1,2,4: the mean of the term at full, "
                                             "half and a quarter size, as the quality measure scores; the larger "
