@@ -36,6 +36,15 @@ one short at every size and layer lacks more. The JSON rows keep these always.
 
 Pictures, the rows (``network_quality.json``) and a contact sheet go to ``bench/out/network_quality/``
 (``--out``) for you to look at; they stay out of the repository.
+
+With ``--reference DIR`` the Gatys pictures come from an earlier run's ``--out`` folder where it
+made them (the same style, style size, photo and size), instead of being made anew: most of a
+run's time on a CPU (18 of 20 minutes for two networks on two photos at 512 and 1024 px on a 2-core
+AVX2 CPU). A saved picture is rounded to whole levels, which moves a ratio by up to 0.01x. Their
+times in the table are the earlier run's.
+
+    python bench/network_quality.py --models new.keras --same-photos --photos 2 --reference bench/out/network_quality \
+        --out bench/out/new
 """
 
 from __future__ import annotations
@@ -95,6 +104,24 @@ def breakdown(s, reference=None) -> str:
     return f"{'':34s}   by size: {sizes}\n{'':34s}   by layer: {layers}"
 
 
+def saved_references(folder: Path) -> dict:
+    """The Gatys pictures an earlier run saved in ``folder``: ``(style, style size, photo name, size) ->
+    (picture, seconds it took)``."""
+    rows_file = folder / "network_quality.json"
+    if not rows_file.is_file():
+        raise SystemExit(f"--reference {folder}: no network_quality.json there; give the --out folder of "
+                         "an earlier run of this script")
+    found = {}
+    for row in json.loads(rows_file.read_text()):
+        if row["method"] == GATYS and "style_picture" in row and (folder / row["file"]).is_file():
+            key = (row["style_picture"], row["style_size"], row["photo"], row["size"])
+            found[key] = (load_image(folder / row["file"]), row["seconds"])
+    if not found:
+        raise SystemExit(f"--reference {folder}: none of its rows names a saved Gatys picture (a run "
+                         "before --reference existed?); run once without --reference")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="512,1024", help="comma-separated long sides")
@@ -115,6 +142,8 @@ def main() -> None:
                         "evaluation size and by layer, beside the Gatys picture's")
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the pictures, rows and contact sheet "
                         f"(default: {OUT.relative_to(ROOT)})")
+    parser.add_argument("--reference", type=Path, help="an earlier run's --out folder: take the Gatys "
+                        "pictures it made from there instead of making them anew")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     weights = [float(w) for w in args.objective_weights.split(",") if w]
@@ -134,7 +163,8 @@ def main() -> None:
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
     columns = 2 + args.spikes_kept + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
         1 + len(weights) if weights else 0)
-    gatys_done = {}  # (style, style size, photo, size) -> (picture, seconds): each made once
+    # (style, style size, photo name, size) -> (picture, seconds): each made once, or taken from --reference
+    gatys_done = saved_references(args.reference) if args.reference else {}
     width = 56 if seen else 34  # ImageNet's file names are long
     print(f"\n{'network / photo':{width}s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
           f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
@@ -148,7 +178,7 @@ def main() -> None:
             for size in sizes:
                 photo = resize_to_long_side(load_image(photo_path), size)
                 tag = f"{labels[name].replace('#', '_')}_{photo_path.stem}_{size}"
-                key = (records[name]["style"], trained.style_size, str(photo_path), size)
+                key = (records[name]["style"], trained.style_size, photo_path.name, size)
                 if key not in gatys_done:
                     gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
                 pictures = {GATYS: gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
@@ -170,8 +200,8 @@ def main() -> None:
                 reference = scores[GATYS]
                 label = f"{labels[name]} / {photo_path.name}{' (trained on)' if photo_path in seen else ''}"
                 for method, (image, seconds) in pictures.items():
-                    s = scores[method]
-                    save_image(out / f"{tag}_{slug(method)}.png", image)
+                    s, file = scores[method], f"{tag}_{slug(method)}.png"
+                    save_image(out / file, image)
                     print(f"{label:{width}s} {size:5d} {method:22s} {s.style:7.3f} {s.content:8.3f} "
                           f"{s.style / reference.style:8.2f} {s.content / reference.content:8.2f} {seconds:7.2f}s",
                           flush=True)
@@ -179,7 +209,8 @@ def main() -> None:
                         print(breakdown(s, None if method == GATYS else reference))
                     label = ""
                     rows.append({"model": name, "photo": photo_path.name, "trained_on": photo_path in seen,
-                                 "size": size, "method": method,
+                                 "size": size, "method": method, "file": file,
+                                 "style_picture": records[name]["style"], "style_size": trained.style_size,
                                  "style": s.style, "content": s.content, "seconds": seconds,
                                  "style_ratio": s.style / reference.style,
                                  "content_ratio": s.content / reference.content,

@@ -234,6 +234,29 @@ def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, 
     assert f"conv5_1 {gatys['style_by_layer']['block5_conv1']:.3f}\n" in out, out
     assert (tmp_path / "contact_sheet.png").is_file()
 
+    # --reference: the same run again takes its Gatys pictures from the first one's folder, makes none
+    def no_gatys_run(*args, **kwargs):
+        raise AssertionError("--reference made a Gatys picture anew")
+
+    monkeypatch.setattr("styletransfer_utils.gatys.stylize", no_gatys_run)
+    again = tmp_path / "again"
+    monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "96", "--training-photos",
+                                     "1", "--reference", str(tmp_path), "--out", str(again)])
+    runpy.run_path(str(script), run_name="__main__")
+    capsys.readouterr()
+    reused = json.loads((again / "network_quality.json").read_text())
+    assert [(r["method"], r["photo"]) for r in reused] == [(r["method"], r["photo"]) for r in rows]
+    for first, second in zip(rows, reused):  # the saved picture is rounded to whole levels
+        if first["method"] == "Gatys (default)":
+            assert second["seconds"] == first["seconds"]
+        assert second["style"] == pytest.approx(first["style"], rel=0.02)
+        assert second["style_ratio"] == pytest.approx(first["style_ratio"], rel=0.02)
+    # a folder without the rows is refused with one line
+    monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "96",
+                                     "--reference", str(tmp_path / "nothing"), "--out", str(again)])
+    with pytest.raises(SystemExit, match="no network_quality.json there"):
+        runpy.run_path(str(script), run_name="__main__")
+
 
 # -- bench/feedforward.py ----------------------------------------------------------------------
 
