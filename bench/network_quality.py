@@ -106,7 +106,7 @@ def breakdown(s, reference=None) -> str:
 
 def saved_references(folder: Path) -> dict:
     """The Gatys pictures an earlier run saved in ``folder``: ``(style, style size, photo name, size) ->
-    (picture, seconds it took)``."""
+    (picture file, seconds it took)``. Each file is read only when its key comes up."""
     rows_file = folder / "network_quality.json"
     if not rows_file.is_file():
         raise SystemExit(f"--reference {folder}: no network_quality.json there; give the --out folder of "
@@ -115,7 +115,7 @@ def saved_references(folder: Path) -> dict:
     for row in json.loads(rows_file.read_text()):
         if row["method"] == GATYS and "style_picture" in row and (folder / row["file"]).is_file():
             key = (row["style_picture"], row["style_size"], row["photo"], row["size"])
-            found[key] = (load_image(folder / row["file"]), row["seconds"])
+            found[key] = (folder / row["file"], row["seconds"])
     if not found:
         raise SystemExit(f"--reference {folder}: none of its rows names a saved Gatys picture (a run "
                          "before --reference existed?); run once without --reference")
@@ -163,8 +163,9 @@ def main() -> None:
     # Gatys, the network, its one pass above 640 px, then the objectives' pictures
     columns = 2 + args.spikes_kept + any(ff.models.paints_a_pyramid(size) for size in sizes) + (
         1 + len(weights) if weights else 0)
-    # (style, style size, photo name, size) -> (picture, seconds): each made once, or taken from --reference
-    gatys_done = saved_references(args.reference) if args.reference else {}
+    # (style, style size, photo name, size) -> (picture, seconds): each made once, or read from --reference
+    saved = saved_references(args.reference) if args.reference else {}
+    gatys_done = {}
     width = 56 if seen else 34  # ImageNet's file names are long
     print(f"\n{'network / photo':{width}s} {'size':>5s} {'method':22s} {'style':>7s} {'content':>8s} "
           f"{'x Gatys':>8s} {'x Gatys':>8s} {'time':>8s}")
@@ -180,7 +181,8 @@ def main() -> None:
                 tag = f"{labels[name].replace('#', '_')}_{photo_path.stem}_{size}"
                 key = (records[name]["style"], trained.style_size, photo_path.name, size)
                 if key not in gatys_done:
-                    gatys_done[key] = timed(lambda: stylize(photo, [style], Settings(size=size)).image)
+                    gatys_done[key] = ((load_image(saved[key][0]), saved[key][1]) if key in saved
+                                       else timed(lambda: stylize(photo, [style], Settings(size=size)).image))
                 pictures = {GATYS: gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
                 if args.spikes_kept:
                     pictures["network, spikes kept"] = timed(lambda: ff.stylize_fast(model, photo, spikes="keep"))
