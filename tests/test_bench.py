@@ -312,3 +312,29 @@ def test_the_network_speed_benchmark_takes_the_median_of_rounds(capsys, monkeypa
         assert row, (label, out)
         median, low, high = float(row.group(1)), int(row.group(2)), int(row.group(3))
         assert low - 1 <= median <= high + 1
+
+
+# -- bench/xnnpack.py --------------------------------------------------------------------------
+
+
+def test_the_xnnpack_probe_paints_what_tensorflow_paints(capsys):
+    """The network converted for TensorFlow Lite paints TensorFlow's picture to within a hundredth of a
+    level at two sizes, and the layers' converter forms are undone after the conversion."""
+    import importlib.util
+    from pathlib import Path
+
+    from styletransfer_utils.feedforward import layers
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "xnnpack.py"
+    spec = importlib.util.spec_from_file_location("xnnpack", path)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    fused, pad = layers._one_tensorflow_picture, layers.ReflectPadToMultiple.call
+    rows = probe.main(["--models", "the_scream", "--sizes", "64,96", "--repeat", "1"])
+    assert (layers._one_tensorflow_picture, layers.ReflectPadToMultiple.call) == (fused, pad)
+    assert {(r["size"], r["runtime"]) for r in rows} == {
+        (s, runtime) for s in (64, 96) for runtime in ("TensorFlow", "Lite", "Lite, sizes in turn")}
+    assert all(r["max_diff"] < 0.01 for r in rows), rows
+    assert all(r["median_ms"] > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert "the_scream: converted in" in out and "TensorFlow's first call" in out, out
