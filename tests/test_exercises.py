@@ -107,6 +107,29 @@ def test_an_answer_that_hides_its_call_of_the_reference_fails(capsys):
     _fails(capsys, 4, lambda f: getattr(losses, "gram_" + "matrix")(f), "calls the package's own gram_matrix")
 
 
+def test_threads_that_already_run_are_named_where_no_profiler_reaches_them():
+    """Before Python 3.12 a profiler misses threads that already run: a live pool's thread is named
+    (and fails the exercise), one shut down is not; from 3.12 none is, as the profiler sees them all."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from styletransfer_utils.lessons.probe import UNWATCHED, unwatched_threads
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="learners-pool")
+    pool.submit(int).result()
+    try:
+        running = unwatched_threads()
+    finally:
+        pool.shutdown()
+    if getattr(threading, "setprofile_all_threads", None):
+        assert running == []
+    else:
+        assert "learners-pool_0" in running, running
+    assert not any(name.startswith("learners-pool") for name in unwatched_threads())
+    failure = exercises.reference_failure(4, [f"{UNWATCHED} learners-pool_0"])
+    assert "(learners-pool_0)" in str(failure) and "stop them before the end of the notebook" in str(failure)
+
+
 def test_a_crash_shows_the_learners_line_not_the_checkers(capsys):
     def gram(features):
         flat = tf.reshape(features, (-1, 7))  # a wrong reshape: the error is raised here

@@ -34,7 +34,7 @@ import numpy as np
 
 from .answers import CASES, JUDGES
 from .feedback import RTOL, ExerciseFailed, compare
-from .probe import PROFILER_OFF, as_tensors, learner_line, run_cases
+from .probe import PROFILER_OFF, UNWATCHED, as_tensors, learner_line, run_cases
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,11 @@ def reference_failure(number: int, called) -> ExerciseFailed | None:
     if PROFILER_OFF in called:
         return ExerciseFailed("your function (or a cell before it) turned off the profiler through which the check "
                               "sees which functions run (sys.setprofile): leave it alone")
+    threads = [c[len(UNWATCHED):].strip() for c in called if c.startswith(UNWATCHED)]
+    if threads:
+        return ExerciseFailed(f"threads that your notebook started were still running when your function was "
+                              f"graded ({threads[0]}), and the grader cannot see what runs in them on this Python: "
+                              f"stop them before the end of the notebook (a pool's shutdown(), a thread's join())")
     names = " and ".join(sorted(set(called)))
     return ExerciseFailed(f"your function calls the package's own {names}, the answer itself: the exercise is to "
                           f"write it yourself, from the operations the hint names")

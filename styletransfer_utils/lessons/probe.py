@@ -97,6 +97,37 @@ def as_tensors(value):
 
 
 PROFILER_OFF = "<profiler off>"  #: what run_cases reports when the learner's code turned its profiler off
+UNWATCHED = "<threads not watched>"  #: what probe reports, with their names, for threads it cannot watch
+#: the kernel's own threads run code of these packages (ipykernel's I/O, heartbeat, control, shell)
+_KERNEL_PACKAGES = ("ipykernel", "IPython", "jupyter_client", "zmq", "tornado", "traitlets", "comm")
+
+
+def unwatched_threads() -> list:
+    """Names of the threads, other than the kernel's own, that already run and that no profiler can watch.
+
+    Before Python 3.12 a profile function reaches only the current thread and the threads started
+    after it is set: a pool made in an earlier cell could run the package's answer for the
+    learner's function unseen. So on those versions every thread that runs no code of the kernel's
+    packages counts, ``threading``'s and those started with ``_thread`` alike. From 3.12 the profiler
+    reaches them all, and none counts."""
+    if getattr(threading, "setprofile_all_threads", None):
+        return []
+    frames, me = sys._current_frames, threading.get_ident
+    if getattr(frames, "__self__", None) is not sys or getattr(me, "__name__", "") != "get_ident":
+        return ["(the functions that list them were replaced)"]
+    marks = tuple(f"{os.sep}{name}{os.sep}" for name in _KERNEL_PACKAGES)
+    names = []
+    for ident, frame in frames().items():
+        if ident == me():
+            continue
+        files = []
+        while frame is not None:
+            files.append(frame.f_code.co_filename)
+            frame = frame.f_back
+        if not any(mark in name for name in files for mark in marks):
+            thread = threading._active.get(ident)
+            names.append(thread.name if thread is not None else f"thread {ident}")
+    return sorted(names)
 
 
 def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=()):
@@ -149,8 +180,11 @@ def probe(spec_path: str) -> None:
         if spec["tensors"] and "tensorflow" in sys.modules:
             cases = [tuple(as_tensors(a) for a in case) for case in cases]
         try:
+            unwatched = unwatched_threads()
             outputs, record["seconds"], record["references"] = run_cases(
                 function, cases, spec["forbidden"], model_call=spec["model_call"], timed=spec["timed"])
+            if unwatched:
+                record["references"].append(f"{UNWATCHED} {', '.join(unwatched)}")
             for i, output in enumerate(outputs):
                 flatten(output, f"c{i}", arrays)
             # the weights the function works with (exercise 8: the network's), from the notebook's
