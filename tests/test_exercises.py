@@ -130,6 +130,30 @@ def test_threads_that_already_run_are_named_where_no_profiler_reaches_them():
     assert "(learners-pool_0)" in str(failure) and "stop them before the end of the notebook" in str(failure)
 
 
+def test_another_process_is_named_whether_it_runs_already_or_the_function_starts_it(capsys):
+    """A process started before the call is listed while it runs; a function that starts one fails."""
+    import subprocess
+    import sys
+
+    from styletransfer_utils.lessons.probe import child_processes
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert f"process {child.pid}" in child_processes()
+    finally:
+        child.kill()
+        child.wait()
+    assert f"process {child.pid}" not in child_processes()
+
+    def elsewhere(features):  # a right answer, but a process is started on the way (it could have computed it)
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        _, h, w, n = features.shape
+        flat = tf.reshape(features, (h * w, n))
+        return (tf.transpose(flat) @ flat / (h * w))[None]
+
+    _fails(capsys, 4, elsewhere, "starts another process")
+
+
 def test_a_crash_shows_the_learners_line_not_the_checkers(capsys):
     def gram(features):
         flat = tf.reshape(features, (-1, 7))  # a wrong reshape: the error is raised here

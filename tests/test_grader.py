@@ -103,6 +103,11 @@ def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, 
               "_pool = ThreadPoolExecutor(1)\n_pool.submit(int).result()  # its thread runs from here on\n"
               "def my_content_loss(F, P):  # the answer, named nowhere, run in that thread\n"
               "    return _pool.submit(getattr(_m, 'content' + '_loss'), F, P).result()")
+    _notebook(class_ / "forker.ipynb", "import importlib\nfrom concurrent.futures import ProcessPoolExecutor\n"
+              "_m = importlib.import_module('styletransfer_utils.core.' + 'losses')\n"
+              "_pool = ProcessPoolExecutor(1)\n_pool.submit(abs, -1).result()  # its process runs from here on\n"
+              "def my_content_loss(F, P):  # the answer, named nowhere, run in that process\n"
+              "    return _pool.submit(getattr(_m, 'content' + '_loss'), F, P).result()")
     _notebook(class_ / "dies.ipynb", CONTENT, "import os\nos._exit(1)")
     _notebook(class_ / "other.ipynb", "print('a notebook of another course')", lesson=None)
     (class_ / "essay.ipynb").write_text("my homework, in prose")
@@ -140,6 +145,8 @@ def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, 
     grades, entry = _grades(book, "pooler")  # before Python 3.12 no profiler reaches a thread that already runs
     words = "calls the package's own content_loss" if sys.version_info >= (3, 12) else "ThreadPoolExecutor-0_0"
     assert grades[3][0] == "FAIL" and words in grades[3][1] and entry["points"] == 0, grades[3]
+    grades, entry = _grades(book, "forker")  # no profiler of this process sees what another process runs
+    assert grades[3][0] == "FAIL" and "still running" in grades[3][1] and "process " in grades[3][1], grades[3]
     grades, entry = _grades(book, "dies")  # exercise 3 was graded after its cell, before the kernel died
     assert grades[3][0] == "PASS" and entry["points"] == 1 and "the kernel died in cell 2" in entry["problems"]
     assert grades[4][0] == "FAIL" and "not graded: the kernel died in cell 2" in grades[4][1]
@@ -149,7 +156,7 @@ def test_a_class_of_adversarial_notebooks_gets_the_grades_it_deserves(tmp_path, 
 
     rows = {row["learner"]: row for row in csv.DictReader(stem.with_suffix(".csv").open())}
     assert set(rows) == {"solver", "idle", "good", "forger", "deleter", "editor", "patcher", "caller", "threader",
-                         "pooler", "dies", "other", "essay"}
+                         "pooler", "forker", "dies", "other", "essay"}
     assert rows["good"]["4 Gram matrix"] == "1" and rows["good"]["points"] == "4" and rows["deleter"]["points"] == "1"
     assert json.loads(stem.with_suffix(".json").read_text()) == book
 

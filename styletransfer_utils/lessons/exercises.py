@@ -34,7 +34,7 @@ import numpy as np
 
 from .answers import CASES, JUDGES
 from .feedback import RTOL, ExerciseFailed, compare
-from .probe import PROFILER_OFF, UNWATCHED, as_tensors, learner_line, run_cases
+from .probe import PROFILER_OFF, SPAWNED, UNWATCHED, as_tensors, learner_line, run_cases
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,13 @@ def reference_failure(number: int, called) -> ExerciseFailed | None:
     if PROFILER_OFF in called:
         return ExerciseFailed("your function (or a cell before it) turned off the profiler through which the check "
                               "sees which functions run (sys.setprofile): leave it alone")
-    threads = [c[len(UNWATCHED):].strip() for c in called if c.startswith(UNWATCHED)]
-    if threads:
-        return ExerciseFailed(f"threads that your notebook started were still running when your function was "
-                              f"graded ({threads[0]}), and the grader cannot see what runs in them on this Python: "
+    if SPAWNED in called:
+        return ExerciseFailed("your function starts another process, where the check cannot see what runs: "
+                              "compute the answer in the function itself")
+    running = [c[len(UNWATCHED):].strip() for c in called if c.startswith(UNWATCHED)]
+    if running:
+        return ExerciseFailed(f"threads or processes that your notebook started were still running when your "
+                              f"function was graded ({running[0]}), and the grader cannot see what runs in them: "
                               f"stop them before the end of the notebook (a pool's shutdown(), a thread's join())")
     names = " and ".join(sorted(set(called)))
     return ExerciseFailed(f"your function calls the package's own {names}, the answer itself: the exercise is to "

@@ -14,9 +14,10 @@ list of exercises count for nothing. The grade rests on four things the learner 
   judged here, with the package imported by the grader, never by the kernel. Redefining
   ``exercises.check``, ``np.allclose`` or the reference functions in the kernel changes nothing;
   a function that calls the package's answer (named in its source, or seen running by the
-  probe's profiler) fails with a message that says so. Before Python 3.12 a profiler cannot reach
-  threads that already run, so threads the notebook left running fail the exercise
-  (:func:`.probe.unwatched_threads`).
+  probe's profiler) fails with a message that says so. No profiler sees into another process, nor,
+  before Python 3.12, into threads that already run: so a function that starts a process fails,
+  and so do processes and (before 3.12) threads that the notebook left running
+  (:func:`.probe.child_processes`, :func:`.probe.unwatched_threads`).
 
 Each kernel runs in smoke mode, under a memory cap (``RLIMIT_AS``) and a time limit per cell (the
 cell is interrupted and the next one runs). A notebook that is not JSON, belongs to another

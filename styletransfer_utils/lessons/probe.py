@@ -10,9 +10,11 @@ package's reference functions that the learner's function may not call, and a ra
 function under a ``@tf.function``) on each input, and writes two files named by the nonce: the
 outputs as plain arrays (``.npz``, read back without pickle) and a JSON record (the nonce; done,
 missing, not done or raised, with the learner's own failing line; seconds per call; which
-reference functions ran inside the learner's function, seen by a profiler). Nothing here judges:
-the grader compares the arrays with references that it computes in its own process. Whatever a
-learner's code changes in the kernel can change only the learner's own outputs.
+reference functions ran inside the learner's function, seen by a profiler; whether it started a
+process; which processes, and before Python 3.12 which threads, were running where the profiler
+cannot see). Nothing here judges: the grader compares the arrays with references that it
+computes in its own process. Whatever a learner's code changes in the kernel can change only the
+learner's own outputs.
 
 Only the standard library and NumPy: the file must run in any kernel.
 """
@@ -97,9 +99,46 @@ def as_tensors(value):
 
 
 PROFILER_OFF = "<profiler off>"  #: what run_cases reports when the learner's code turned its profiler off
-UNWATCHED = "<threads not watched>"  #: what probe reports, with their names, for threads it cannot watch
+UNWATCHED = "<not watched>"  #: what probe reports, with their names, for threads and processes it cannot watch
+SPAWNED = "<another process>"  #: what run_cases reports when the learner's function started a process
 #: the kernel's own threads run code of these packages (ipykernel's I/O, heartbeat, control, shell)
 _KERNEL_PACKAGES = ("ipykernel", "IPython", "jupyter_client", "zmq", "tornado", "traitlets", "comm")
+
+
+def _spawners() -> list:
+    """The C functions through which Python starts another process (``subprocess``, ``multiprocessing``,
+    ``os.system``, ...), taken from the C modules themselves."""
+    found = []
+    for module_name, names in (("posix", ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "execv",
+                                           "execve")),
+                               ("nt", ("system", "spawnv", "spawnve", "startfile", "execv", "execve")),
+                               ("_posixsubprocess", ("fork_exec",)), ("_winapi", ("CreateProcess",))):
+        module = sys.modules.get(module_name)
+        if module is None:
+            try:
+                module = __import__(module_name)
+            except ImportError:
+                continue
+        found += [getattr(module, name) for name in names if hasattr(module, name)]
+    return found
+
+
+def child_processes() -> list:
+    """``process PID`` for each process that this one started and that still runs (on Linux, all of
+    them; elsewhere those of ``multiprocessing``): what runs there no profiler here can see."""
+    task, pids, read = f"/proc/{os.getpid()}/task", set(), False
+    for thread in os.listdir(task) if os.path.isdir(task) else ():
+        try:
+            with open(os.path.join(task, thread, "children")) as file:
+                pids.update(file.read().split())
+            read = True
+        except OSError:  # a kernel built without the children files, or a thread that just ended
+            continue
+    if read:
+        return [f"process {pid}" for pid in sorted(pids, key=int)]
+    import multiprocessing
+
+    return [f"process {child.pid}" for child in multiprocessing.active_children()]
 
 
 def unwatched_threads() -> list:
@@ -134,10 +173,13 @@ def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=())
     """``function`` on each case: its outputs, seconds per call, and which of the ``forbidden`` codes
     ((file, name) pairs: the package's answers) ran inside it, seen by a profiler."""
     forbidden, seen, outputs, seconds = {tuple(f) for f in forbidden}, set(), [], []
+    spawners = {id(f) for f in _spawners()}
 
     def profile(frame, event, arg):
         if event == "call" and (os.path.realpath(frame.f_code.co_filename), frame.f_code.co_name) in forbidden:
             seen.add(frame.f_code.co_name)
+        elif event == "c_call" and id(arg) in spawners:
+            seen.add(SPAWNED)
 
     real = getattr(sys.setprofile, "__self__", None) is sys and sys.setprofile.__name__ == "setprofile"
     # threads the function starts are watched too (an answer called in a thread of its own); from
@@ -180,7 +222,7 @@ def probe(spec_path: str) -> None:
         if spec["tensors"] and "tensorflow" in sys.modules:
             cases = [tuple(as_tensors(a) for a in case) for case in cases]
         try:
-            unwatched = unwatched_threads()
+            unwatched = unwatched_threads() + child_processes()
             outputs, record["seconds"], record["references"] = run_cases(
                 function, cases, spec["forbidden"], model_call=spec["model_call"], timed=spec["timed"])
             if unwatched:
