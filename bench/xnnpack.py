@@ -68,13 +68,20 @@ def as_fast_runs(model):
     return spike_free(model, statistics=getattr(model, "_styletransfer_spikes", None))
 
 
+def any_size(network):
+    """``network`` compiled for one picture of any size, as ``fast``'s painter compiles it."""
+    import tensorflow as tf
+
+    return tf.function(lambda x: network(x, training=False),
+                       input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32)])
+
+
 def to_lite(network) -> bytes:
     """``network`` as a TensorFlow Lite model that takes one picture of any size."""
     import tensorflow as tf
 
-    spec = [tf.TensorSpec((1, None, None, 3), tf.float32)]
     with convertible():
-        traced = tf.function(lambda x: network(x, training=False), input_signature=spec)
+        traced = any_size(network)
         function = traced.get_concrete_function()
     return tf.lite.TFLiteConverter.from_concrete_functions([function], traced).convert()
 
@@ -133,8 +140,7 @@ def main(argv=None) -> list[dict]:
         network = as_fast_runs(load_model(name))
         lite_model, convert_ms = timed(to_lite, network)
         print(f"\n{name}: converted in {convert_ms / 1000:.1f} s, {len(lite_model) / 2**20:.1f} MB")
-        traced = tf.function(lambda x: network(x, training=False),
-                             input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32)])
+        traced = any_size(network)
         run_tf = lambda x: traced(x).numpy()  # noqa: E731
         pictures = {s: rng.uniform(0, 255, (1, side(s), side(s), 3)).astype(np.float32) for s in sizes}
         _, trace_ms = timed(run_tf, pictures[sizes[0]])  # the trace, once for every size

@@ -19,6 +19,7 @@ learner's own outputs.
 Only the standard library and NumPy: the file must run in any kernel.
 """
 
+import _thread
 import json
 import linecache
 import os
@@ -105,6 +106,11 @@ SPAWNED = "<another process>"  #: what run_cases reports when the learner's func
 _KERNEL_PACKAGES = ("ipykernel", "IPython", "jupyter_client", "zmq", "tornado", "traitlets", "comm")
 
 
+def _genuine(function, module, name: str) -> bool:
+    """Whether ``function`` is ``module``'s own built-in ``name``, not one a learner's code put in its place."""
+    return getattr(function, "__self__", None) is module and getattr(function, "__name__", "") == name
+
+
 def _spawners() -> list:
     """The C functions through which Python starts another process (``subprocess``, ``multiprocessing``,
     ``os.system``, ...), taken from the C modules themselves."""
@@ -152,7 +158,7 @@ def unwatched_threads() -> list:
     if getattr(threading, "setprofile_all_threads", None):
         return []
     frames, me = sys._current_frames, threading.get_ident
-    if getattr(frames, "__self__", None) is not sys or getattr(me, "__name__", "") != "get_ident":
+    if not (_genuine(frames, sys, "_current_frames") and _genuine(me, _thread, "get_ident")):
         return ["(the functions that list them were replaced)"]
     marks = tuple(f"{os.sep}{name}{os.sep}" for name in _KERNEL_PACKAGES)
     names = []
@@ -181,7 +187,7 @@ def run_cases(function, cases, forbidden, *, model_call: bool = False, timed=())
         elif event == "c_call" and id(arg) in spawners:
             seen.add(SPAWNED)
 
-    real = getattr(sys.setprofile, "__self__", None) is sys and sys.setprofile.__name__ == "setprofile"
+    real = _genuine(sys.setprofile, sys, "setprofile")
     # threads the function starts are watched too (an answer called in a thread of its own); from
     # Python 3.12 also the threads that already run (a pool made in an earlier cell)
     everywhere = getattr(threading, "setprofile_all_threads", None)
