@@ -44,7 +44,7 @@ from ..checks import int_in_range  # noqa: E402
 from ..settings import TrainSettings  # noqa: E402
 from .models import check_model_path, load_model, measure_spikes, save_model, stylize_fast  # noqa: E402
 from .layers import InstanceNormalization  # noqa: E402
-from .network import build_transformer, network_width  # noqa: E402
+from .network import MULTIPLE, build_transformer, network_width  # noqa: E402
 from .photos import PictureFolder  # noqa: E402
 from .records import BEFORE_THE_OPTION, flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
 
@@ -124,7 +124,8 @@ class Trainer:
         self.planned_steps = None  # the steps the time limit left (saved with the checkpoints), once planned
         if s.seed is not None:
             keras.utils.set_random_seed(s.seed)
-        self.data = PictureFolder(folder, s.crop_size, s.batch_size, seed=s.seed)
+        # each crop comes with the photo around it (crop_margin)
+        self.data = PictureFolder(folder, s.crop_size + 2 * s.crop_margin, s.batch_size, seed=s.seed)
         self.style = resize_to_long_side(as_picture(style, max(s.style_size, MAX_STYLE_DECODE)), s.style_size)
         plain = Objective.from_settings(s)
         self.content_layers, self.style_layers = plain.content_layers, plain.style_layers
@@ -238,17 +239,29 @@ class Trainer:
 
     def losses(self, content_batch, training: bool = False):
         """Loss terms ``[total, content, style, tv]`` (float32) for a batch of RGB crops; with
-        ``spike_weight``, the total also holds that weight times :func:`spike_share`."""
+        ``spike_weight``, the total also holds that weight times :func:`spike_share`. With a
+        ``crop_margin``, each crop comes with that margin of photo around it (the folder's crops do)."""
+        m, window = self.settings.crop_margin, (lambda batch: batch)
+        if m:  # the loss scores a crop of the batch and of the network's picture of it
+            window = self._scored_window([n - 2 * m for n in _sides(content_batch)])
         if self._with_norm_inputs is None:
             generated = self.model(content_batch, training=training)
         else:
             *norm_inputs, generated = self._with_norm_inputs(content_batch, training=training)
-        terms = Objective.stack(self.objective.batch_terms(self.extractor, generated, content_batch, self.style_grams,
-                                                           self.shrunk_grams))
+        terms = Objective.stack(self.objective.batch_terms(self.extractor, window(generated), window(content_batch),
+                                                           self.style_grams, self.shrunk_grams))
         if self._with_norm_inputs is None:
             return terms
         spikes = self.settings.spike_weight * spike_share(norm_inputs)
         return keras.ops.concatenate([terms[:1] + spikes, terms[1:]])
+
+    def _scored_window(self, size):
+        """A function cutting the crop the loss scores out of a batch with the photo's margin around
+        it: at a random place on the network's 4-pixel grid, the same for the batch, 0 to twice
+        ``crop_margin`` pixels from each edge, so the network cannot tell where the scored crop ends."""
+        places = 2 * self.settings.crop_margin // MULTIPLE + 1
+        corner = MULTIPLE * tf.random.uniform((2,), 0, places, tf.int32)
+        return lambda batch: tf.slice(batch, [0, corner[0], corner[1], 0], [-1, size[0], size[1], -1])
 
     def _step(self, content_batch):
         with tf.GradientTape() as tape:
@@ -410,6 +423,11 @@ class Trainer:
 
     def save_preview(self, path) -> Path:
         return save_image(path, stylize_fast(self.model, self.preview_picture()))
+
+
+def _sides(batch) -> list:
+    """A batch's height and width: whole numbers where the shape says, else tensors."""
+    return [n if n is not None else tf.shape(batch)[i] for i, n in ((1, batch.shape[1]), (2, batch.shape[2]))]
 
 
 def shrunk_style_targets(extractor, style, settings: TrainSettings) -> dict:
