@@ -29,13 +29,7 @@ INIT_NETWORK = "starry_night"
 
 #: Layers used by Gatys et al. (2016): conv4_2 for content, conv1_1..conv5_1 for style.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
-DEFAULT_STYLE_LAYERS = (
-    "block1_conv1",
-    "block2_conv1",
-    "block3_conv1",
-    "block4_conv1",
-    "block5_conv1",
-)
+DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 #: The ``styletransfer`` default (:class:`Settings`) departs from the paper in two places. Content is
 #: held at conv5_2 as well as conv4_2, at half conv4_2's weight, and conv5_1 counts 0.3 of each other
 #: style layer. conv5_1 sees whole eyes and faces, and matching its Gram matrix at full weight pasted
@@ -259,12 +253,10 @@ class TrainSettings:
                                             "half and a quarter size, as the quality measure scores; the larger "
                                             "strokes count too; about 15% slower; needs --style-error norm)",
                                             csv=int, metavar="1,2,...")
-    # bench/RESULTS.md, "Where the_scream's style gain came from": with it, the_scream trained further painted no
-    # line along the edges, and no nearer the Gatys picture in style
+    # bench/RESULTS.md, "Where the_scream's style gain came from": no frame, and no nearer Gatys in style
     crop_margin: int = _option(0, "pixels of photo around each crop that the network paints and the loss leaves "
                                "out: the loss scores a crop at a random place inside them, so the network cannot "
-                               "tell where its scored picture ends and paint a frame there (0: none; a multiple "
-                               "of 4)", metavar="PIXELS")
+                               "tell where its scored picture ends and paint a frame there (0: none)", metavar="PIXELS")
     content_layers: tuple[str, ...] = _option(DEFAULT_CONTENT_LAYERS, "comma-separated VGG19 layers for content",
                                               csv=str, metavar="LAYERS")
     content_layer_weights: tuple[float, ...] | None = _option(None, "comma-separated weights, one per content layer",
@@ -298,10 +290,7 @@ class TrainSettings:
         int_in_range("batch_size", self.batch_size, 1, 256)
         int_in_range("crop_size", self.crop_size, 32, 2048)
         int_in_range("style_size", self.style_size, 32, 4096)
-        int_in_range("crop_margin", self.crop_margin, 0, self.crop_size // 2 - 1)
-        if self.crop_margin % 4:
-            raise SettingsError(f"crop_margin is {self.crop_margin}, which keeps the crop off the network's "
-                                "4-pixel grid", "use a multiple of 4, such as 16")
+        int_in_range("crop_margin", self.crop_margin, 0, self.crop_size)
         positive("learning_rate", self.learning_rate)
         if self.final_learning_rate is not None:
             non_negative("final_learning_rate", self.final_learning_rate)

@@ -525,6 +525,8 @@ def test_crop_margin_is_painted_and_left_out_of_the_loss(photos, style_file, vgg
     assert not np.allclose(got, np.asarray(plain.losses(crop)), rtol=1e-3)  # the photo around it changes the edges
     framed.run()
     assert framed.step.numpy() == 4
+    with pytest.raises(SettingsError, match=r"pass \(B, H, W, 3\) RGB crops of at least 24 pixels"):
+        framed.train_step(np.zeros((1, 20, 30, 3), np.float32))  # a crop of 4 px inside its margin
     settings = ff.records.settings_dict(framed.settings)
     assert settings["crop_margin"] == m
     assert ff.records.record_settings({"settings": settings}).crop_margin == m
@@ -533,9 +535,9 @@ def test_crop_margin_is_painted_and_left_out_of_the_loss(photos, style_file, vgg
 
 
 @pytest.mark.parametrize("margin, message", [
-    (6, "crop_margin is 6, which keeps the crop off the network's 4-pixel grid; use a multiple of 4"),
-    (16, "crop_margin is 16; use a whole number from 0 to 15"),
-    (-4, "crop_margin is -4; use a whole number from 0 to 15"),
+    (33, "crop_margin is 33; use a whole number from 0 to 32"),
+    (-4, "crop_margin is -4; use a whole number from 0 to 32"),
+    (2.5, "crop_margin is 2.5; use a whole number from 0 to 32"),
 ])
 def test_bad_crop_margins_are_one_line(margin, message):
     with pytest.raises(SettingsError, match=message):

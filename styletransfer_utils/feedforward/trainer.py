@@ -124,7 +124,6 @@ class Trainer:
         self.planned_steps = None  # the steps the time limit left (saved with the checkpoints), once planned
         if s.seed is not None:
             keras.utils.set_random_seed(s.seed)
-        # each crop comes with the photo around it (crop_margin)
         self.data = PictureFolder(folder, s.crop_size + 2 * s.crop_margin, s.batch_size, seed=s.seed)
         self.style = resize_to_long_side(as_picture(style, max(s.style_size, MAX_STYLE_DECODE)), s.style_size)
         plain = Objective.from_settings(s)
@@ -243,7 +242,8 @@ class Trainer:
         ``crop_margin``, each crop comes with that margin of photo around it (the folder's crops do)."""
         m, window = self.settings.crop_margin, (lambda batch: batch)
         if m:  # the loss scores a crop of the batch and of the network's picture of it
-            window = self._scored_window([n - 2 * m for n in _sides(content_batch)])
+            sides = [tf.shape(content_batch)[i + 1] if n is None else n for i, n in enumerate(content_batch.shape[1:3])]
+            window = self._scored_window([n - 2 * m for n in sides])
         if self._with_norm_inputs is None:
             generated = self.model(content_batch, training=training)
         else:
@@ -293,9 +293,10 @@ class Trainer:
         if batch is not None:
             batch = np.asarray(batch)
             batch = batch[None] if batch.ndim == 3 else batch
-            if batch.ndim != 4 or batch.shape[-1] != 3 or min(batch.shape[1:3]) < MIN_NETWORK_SIDE:
+            least = MIN_NETWORK_SIDE + 2 * self.settings.crop_margin  # the photo around each crop comes with it
+            if batch.ndim != 4 or batch.shape[-1] != 3 or min(batch.shape[1:3]) < least:
                 raise SettingsError(f"a training batch of shape {batch.shape}",
-                                    f"pass (B, H, W, 3) RGB crops of at least {MIN_NETWORK_SIDE} pixels, in [0, 255]")
+                                    f"pass (B, H, W, 3) RGB crops of at least {least} pixels, in [0, 255]")
             batch = tf.constant(batch, tf.float32)
         if self.settings.final_learning_rate is not None:
             self._adam.learning_rate = self.settings.learning_rate_at(int(self.step.numpy()), self._horizon)
@@ -423,11 +424,6 @@ class Trainer:
 
     def save_preview(self, path) -> Path:
         return save_image(path, stylize_fast(self.model, self.preview_picture()))
-
-
-def _sides(batch) -> list:
-    """A batch's height and width: whole numbers where the shape says, else tensors."""
-    return [n if n is not None else tf.shape(batch)[i] for i, n in ((1, batch.shape[1]), (2, batch.shape[2]))]
 
 
 def shrunk_style_targets(extractor, style, settings: TrainSettings) -> dict:
