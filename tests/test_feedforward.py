@@ -751,17 +751,17 @@ def test_float16_training_scales_its_loss_and_resumes_under_another_precision(tm
     import keras
 
     # a fixed loss scale (and, before it, none at all) let float16 gradients overflow at step 2
-    half = ff.TrainSettings(steps=30, **{**TINY, "precision": "mixed_float16"})
+    half = ff.TrainSettings(steps=16, **{**TINY, "precision": "mixed_float16"})
     trainer = ff.Trainer(style_file, photos, half, checkpoint_dir=tmp_path / "ckpt")
     assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
     trainer.optimizer.dynamic_scale.assign(2.0**24)  # certain to overflow: those steps are skipped
     result = trainer.run()
-    assert result.steps == 30 and all(np.isfinite(w).all() for w in trainer.model.get_weights())
+    assert result.steps == 16 and all(np.isfinite(w).all() for w in trainer.model.get_weights())
     assert float(trainer.optimizer.dynamic_scale.numpy()) < 2.0**24
-    assert 0 < int(trainer.optimizer.iterations.numpy()) < 30  # Adam's updates: the skipped steps made none
+    assert 0 < int(trainer.optimizer.iterations.numpy()) < 16  # Adam's updates: the skipped steps made none (10 here)
     # the checkpoint holds Adam's state alone, so float32 (say, "auto" on another machine) resumes it
-    resumed = ff.Trainer(style_file, photos, half.replace(steps=31, precision="float32"), checkpoint_dir=tmp_path / "ckpt")
-    assert int(resumed.step.numpy()) == 30 and not isinstance(resumed.optimizer, keras.optimizers.LossScaleOptimizer)
+    resumed = ff.Trainer(style_file, photos, half.replace(steps=17, precision="float32"), checkpoint_dir=tmp_path / "ckpt")
+    assert int(resumed.step.numpy()) == 16 and not isinstance(resumed.optimizer, keras.optimizers.LossScaleOptimizer)
     for a, b in zip(trainer.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -791,6 +791,15 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, photos, style_file, vgg_weights):
     assert int(ff.Trainer(style_file, photos, settings, checkpoint_dir=tmp_path / "ckpt").step.numpy()) == 2
 
 
+def _count_steps_only(trainer):
+    """Make ``trainer``'s steps count without training, for tests of how its loop counts and plans steps."""
+    def step():
+        trainer.step.assign_add(1)
+        return {"total": 1.0}
+
+    trainer.train_step = step
+
+
 def test_a_time_limit_cuts_the_steps_once_it_has_timed_them(tmp_path, photos, style_file, vgg_weights):
     """On a slow CPU the default 3,000 steps would take hours: the run times its first steps and
     trains what fits, its learning rate falling over those steps; a resumed run keeps the plan."""
@@ -818,8 +827,11 @@ def test_a_time_limit_cuts_the_steps_once_it_has_timed_them(tmp_path, photos, st
     assert resumed.steps == 2 * planned and len(resumed.history) == planned
     # no limit: every step; steps given to run() are run as given
     free = ff.Trainer(style_file, photos, settings.replace(steps=14, time_limit=0))
+    _count_steps_only(free)
     assert free.run().steps == 14 and free.planned_steps is None
-    assert ff.Trainer(style_file, photos, settings).run(13).steps == 13
+    given = ff.Trainer(style_file, photos, settings)
+    _count_steps_only(given)
+    assert given.run(13).steps == 13
 
 
 def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down_and_more_when_they_speed_up(
@@ -835,6 +847,8 @@ def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down_and_more
     monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     trainer = ff.Trainer(style_file, photos, ff.TrainSettings(steps=3000, time_limit=2.0, **TINY),
                          checkpoint_dir=tmp_path / "ckpt")
+    real_step = trainer.train_step
+    _count_steps_only(trainer)  # the plan reads the clock alone
     seen = []
 
     def tick(progress):
@@ -856,13 +870,14 @@ def test_a_time_limited_run_trains_fewer_steps_when_its_steps_slow_down_and_more
     assert seen[-1].elapsed == 118 <= 120 - 3 * 0.5  # the limit kept, with three steps' time left for saving
     assert json.loads((tmp_path / "ckpt" / "settings.json").read_text())["planned_steps"] == 139  # resumed, it stands
     trainer.step.assign(40)
-    trainer.train_step()  # and the learning rate falls over the last plan
+    real_step()  # and the learning rate falls over the last plan
     assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(
         trainer.settings.learning_rate_at(40, 139), rel=1e-5)
     # never more than asked: the same clock, 100 steps asked, ends at step 100
     clock[0], seen[:] = 0.0, []
-    capped = ff.Trainer(style_file, photos, ff.TrainSettings(steps=100, time_limit=2.0, **TINY)).run(callbacks=[tick])
-    assert capped.steps == 100 and [p.steps for p in seen if p.note] == [63, 76, 100]
+    capped = ff.Trainer(style_file, photos, ff.TrainSettings(steps=100, time_limit=2.0, **TINY))
+    _count_steps_only(capped)
+    assert capped.run(callbacks=[tick]).steps == 100 and [p.steps for p in seen if p.note] == [63, 76, 100]
 
 
 def test_the_time_limit_plans_from_the_trainers_start(photos, style_file, vgg_weights):
