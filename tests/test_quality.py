@@ -37,6 +37,20 @@ def test_a_noisier_copy_scores_worse_on_content(content_picture, style_picture, 
     assert 0 < quality.content_error(slightly, content_picture) < quality.content_error(very, content_picture)
 
 
+def test_the_content_and_pasted_scores_look_at_the_sizes_they_are_given(content_picture, style_picture, vgg_weights):
+    """The notebooks' smoke runs score at small sizes: ``content_size`` is the content score's size
+    and ``pasted``'s ``size`` and ``style_sizes`` are its own; the defaults are the measure's."""
+    rng = np.random.default_rng(1)
+    noisy = np.clip(content_picture + rng.normal(0, 30, content_picture.shape), 0, 255)
+    small = quality.score(noisy, content_picture, style_picture, sizes=(32,), content_size=64)
+    assert small.content == pytest.approx(quality.content_error(noisy, content_picture, 64))
+    assert small.content != pytest.approx(quality.score(noisy, content_picture, style_picture, sizes=(32,)).content)
+    assert quality.content_error(noisy, content_picture) == quality.content_error(noisy, content_picture,
+                                                                                  quality.CONTENT_SIZE)
+    assert quality.pasted(style_picture, style_picture, size=64, style_sizes=(64,)) == pytest.approx(1.0, abs=1e-3)
+    assert quality.pasted(noisy, style_picture, size=64, style_sizes=(48, 96)) < 0.99
+
+
 def test_the_pasted_score_sees_a_paintings_face_pasted_into_the_photo(vgg_weights):
     """A portrait's face pasted into the photo scores high; the photo itself low (the style and
     content scores are blind to this: bench/RESULTS.md, "Paint the manner, not the objects")."""

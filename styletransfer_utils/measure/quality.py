@@ -126,10 +126,11 @@ def style_errors(output: np.ndarray, style: np.ndarray, size: int) -> dict:
             for name in STYLE_LAYERS}
 
 
-def content_error(output: np.ndarray, content: np.ndarray) -> float:
-    """``||F(output) - F(content)||_F / ||F(content)||_F`` at conv4_2, output at 512 px."""
-    a = _summary(output, CONTENT_SIZE)["content"].astype(np.float64)
-    b = _summary(content, long_side_shape(*np.shape(output)[:2], CONTENT_SIZE))["content"].astype(np.float64)
+def content_error(output: np.ndarray, content: np.ndarray, size: int = CONTENT_SIZE) -> float:
+    """``||F(output) - F(content)||_F / ||F(content)||_F`` at conv4_2, output at long side ``size``
+    (the measure's: 512 px) and the content photo resized to its shape."""
+    a = _summary(output, size)["content"].astype(np.float64)
+    b = _summary(content, long_side_shape(*np.shape(output)[:2], size))["content"].astype(np.float64)
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
@@ -187,22 +188,29 @@ PASTED_STYLE_SIZES = (256, 384, 512, 768)
 PASTED_QUANTILE = 0.99
 
 
-def pasted(output, style) -> float:
+def pasted(output, style, *, size: int = CONTENT_SIZE, style_sizes=PASTED_STYLE_SIZES) -> float:
     """How much of the painting's objects ``output`` holds (module docstring): the 99th
-    percentile, over the output's conv5_1 positions, of the best cosine match in the painting."""
+    percentile, over the output's conv5_1 positions (output at long side ``size``), of the best
+    cosine match in the painting (at each of ``style_sizes``). Other sizes than the measure's make
+    another score: the notebooks' smoke runs use them to stay quick."""
     output, style = as_picture(output), as_picture(style)
-    mine = _summary(output, CONTENT_SIZE)["rows"]
-    best = np.max([np.max(mine @ _summary(style, size)["rows"].T, axis=1) for size in PASTED_STYLE_SIZES], axis=0)
+    mine = _summary(output, size)["rows"]
+    best = np.max([np.max(mine @ _summary(style, s)["rows"].T, axis=1) for s in style_sizes], axis=0)
     return float(np.quantile(best, PASTED_QUANTILE))
 
 
-def score(output, content, style, *, sizes=EVAL_SIZES) -> Score:
-    """The style and content scores of ``output`` (paths or RGB arrays in [0, 255])."""
+def score(output, content, style, *, sizes=EVAL_SIZES, content_size: int = CONTENT_SIZE) -> Score:
+    """The style and content scores of ``output`` (paths or RGB arrays in [0, 255]): the style
+    score at each of ``sizes``, the content score at ``content_size``. Other sizes than the
+    measure's (:data:`EVAL_SIZES`, :data:`CONTENT_SIZE`) make another score: the notebooks'
+    smoke runs use them to stay quick."""
     output, content, style = as_picture(output), as_picture(content), as_picture(style)
     by_size = {size: style_errors(output, style, size) for size in sizes}
     per_size = {size: float(np.mean(list(errors.values()))) for size, errors in by_size.items()}
     per_layer = {name: float(np.mean([by_size[s][name] for s in sizes])) for name in STYLE_LAYERS}
-    return Score(float(np.mean(list(per_size.values()))), content_error(output, content), per_size, per_layer)
+    return Score(float(np.mean(list(per_size.values()))), content_error(output, content, content_size),
+                 per_size, per_layer)
 
 
-__all__ = ["Score", "score", "pasted", "sliced_score", "sliced_distance", "style_errors", "content_error", "EVAL_SIZES", "STYLE_LAYERS", "CONTENT_LAYER"]
+__all__ = ["Score", "score", "pasted", "sliced_score", "sliced_distance", "style_errors", "content_error",
+           "EVAL_SIZES", "STYLE_LAYERS", "CONTENT_LAYER", "CONTENT_SIZE", "PASTED_STYLE_SIZES"]
