@@ -37,6 +37,9 @@ one short at every size and layer lacks more. The JSON rows keep these always.
 Pictures, the rows (``network_quality.json``) and a contact sheet go to ``bench/out/network_quality/``
 (``--out``) for you to look at; they stay out of the repository.
 
+``--gatys-steps N`` makes the Gatys pictures with N evaluations instead of the default run's: a
+weaker reference, for a trial of the script (the tests use it), not for the targets.
+
 With ``--reference DIR`` the Gatys pictures come from an earlier run's ``--out`` folder where it
 made them (the same style, style size, photo and size), instead of being made anew: most of a
 run's time on a CPU (18 of 20 minutes for two networks on two photos at 512 and 1024 px on a 2-core
@@ -136,6 +139,8 @@ def main() -> None:
     parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
                         "training objective to run Gatys on (at the first size)")
     parser.add_argument("--objective-steps", type=int, default=300)
+    parser.add_argument("--gatys-steps", type=int, default=Settings().steps, help="L-BFGS evaluations of the "
+                        "Gatys reference (default: the default run's); fewer make a weaker reference, for a trial run")
     parser.add_argument("--spikes-kept", action="store_true", help="also the network with its spikes kept "
                         "(styletransfer fast --spikes keep)")
     parser.add_argument("--by-layer", action="store_true", help="also print each picture's style error by "
@@ -145,12 +150,17 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, help="an earlier run's --out folder: take the Gatys "
                         "pictures it made from there instead of making them anew")
     args = parser.parse_args()
+    if args.gatys_steps < 1:
+        parser.error(f"--gatys-steps is {args.gatys_steps}: give at least 1 evaluation")
     sizes = [int(s) for s in args.sizes.split(",")]
     weights = [float(w) for w in args.objective_weights.split(",") if w]
     models = [m for m in args.models.split(",") if m]
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {processor_name()}, {os.cpu_count()} CPUs; precision here: {resolve_precision('auto')}")
+    if args.gatys_steps != Settings().steps:
+        print(f"the Gatys pictures take {args.gatys_steps} evaluations, not the default's {Settings().steps}: "
+              "a weaker reference than the targets mean")
     records = {name: ff.read_record(name) for name in models}
     # a label per model; two of one style (the shipped network and a candidate file) get numbered,
     # so that their pictures do not overwrite each other
@@ -181,8 +191,9 @@ def main() -> None:
                 tag = f"{labels[name].replace('#', '_')}_{photo_path.stem}_{size}"
                 key = (records[name]["style"], trained.style_size, photo_path.name, size)
                 if key not in gatys_done:
+                    reference = Settings(size=size, steps=args.gatys_steps)
                     gatys_done[key] = ((load_image(saved[key][0]), saved[key][1]) if key in saved
-                                       else timed(lambda: stylize(photo, [style], Settings(size=size)).image))
+                                       else timed(lambda: stylize(photo, [style], reference).image))
                 pictures = {GATYS: gatys_done[key], "network": timed(lambda: ff.stylize_fast(model, photo))}
                 if args.spikes_kept:
                     pictures["network, spikes kept"] = timed(lambda: ff.stylize_fast(model, photo, spikes="keep"))

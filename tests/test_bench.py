@@ -210,7 +210,7 @@ def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, 
 
     script = Path(__file__).resolve().parents[1] / "bench" / "network_quality.py"
     monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "96", "--by-layer",
-                                     "--training-photos", "1", "--out", str(tmp_path)])
+                                     "--training-photos", "1", "--gatys-steps", "30", "--out", str(tmp_path)])
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     rows = json.loads((tmp_path / "network_quality.json").read_text())
@@ -263,55 +263,40 @@ def test_the_network_quality_benchmark_breaks_the_style_error_down(vgg_weights, 
 
 @pytest.mark.slow
 def test_the_network_speed_benchmark_prints_its_inference_and_training_tables(vgg_weights, photos, capsys,
-                                                                               monkeypatch):
-    """Its two speed tables on tiny sizes: the shipped network and an untrained full-width one in
-    each precision, ``fast`` with the spikes clipped and kept, and the training rates at both
-    widths (the full width starts from random weights: the default start is half width)."""
+                                                                               monkeypatch, tmp_path):
+    """Its two speed tables on a tiny size, in one run: the shipped network, a quarter-width network
+    file (labelled as such) and an untrained full-width one in each precision, ``fast`` with the
+    spikes clipped and kept, each figure the median of ``--rounds 2`` with their range; and the
+    training rates at both widths (the full width starts from random weights: the default start is
+    half width)."""
     import re
     import runpy
     from pathlib import Path
 
     from styletransfer_utils.device import resolve_precision
 
+    quarter = ff.save_model(ff.build_transformer(width="quarter", seed=0), tmp_path / "q.keras")
     script = Path(__file__).resolve().parents[1] / "bench" / "feedforward.py"
-    monkeypatch.setattr("sys.argv", [str(script), "--models", "the_scream", "--sizes", "64", "--repeat", "1",
-                                     "--data", str(photos), "--train-crop", "64", "--train-batch", "1",
+    monkeypatch.setattr("sys.argv", [str(script), "--models", f"the_scream,{quarter}", "--sizes", "64", "--repeat", "1",
+                                     "--rounds", "2", "--data", str(photos), "--train-crop", "64", "--train-batch", "1",
                                      "--train-steps", "1", "--no-compare"])
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
-    precisions = ["float32"] + ([resolve_precision("auto")] if resolve_precision("auto") != "float32" else [])
-    number = r"\s+(\d+\.\d+)"
-    for precision in precisions:
-        for label in ("the_scream (half)", "full width (untrained)"):
-            assert re.search(rf"^{re.escape(label)}\s+{precision}{number}$", out, re.M), out
-        for width in ("half", "full"):
-            rate = re.search(rf"^{width}\s+{precision}{number} img/s$", out, re.M)
-            assert rate and float(rate.group(1)) > 0, out
-    for what in ("as fast runs", "spikes kept"):
-        assert re.search(rf"^the_scream, {what}\s+\S+{number}$", out, re.M), out
-
-
-def test_the_network_speed_benchmark_takes_the_median_of_rounds(capsys, monkeypatch, tmp_path):
-    """``--rounds 2``: each figure of the inference table is the median of the rounds, with their range;
-    a quarter-width network file is timed and labelled as such."""
-    import re
-    import runpy
-    from pathlib import Path
-
-    quarter = ff.save_model(ff.build_transformer(width="quarter", seed=0), tmp_path / "q.keras")
-    script = Path(__file__).resolve().parents[1] / "bench" / "feedforward.py"
-    monkeypatch.setattr("sys.argv", [str(script), "--models", f"the_scream,{quarter}", "--sizes", "64,96",
-                                     "--repeat", "1", "--rounds", "2", "--no-train", "--no-compare"])
-    runpy.run_path(str(script), run_name="__main__")
-    out = capsys.readouterr().out
     assert "median of 2 rounds" in out and "(round 2 of 2 done)" in out, out
-    cell = r"\s+(\d+\.\d) \((\d+)-(\d+)\)"
-    for label in ("the_scream (half)", "q (quarter)", "full width (untrained)", "the_scream, as fast runs",
-                  "q, spikes kept"):
-        row = re.search(rf"^{re.escape(label)}\s+\S+{cell}{cell}$", out, re.M)
-        assert row, (label, out)
+    precisions = ["float32"] + ([resolve_precision("auto")] if resolve_precision("auto") != "float32" else [])
+    cell = r"\s+(\d+\.\d) \((\d+)-(\d+)\)$"
+    rows = [(label, precision) for label in ("the_scream (half)", "q (quarter)", "full width (untrained)")
+            for precision in precisions]
+    rows += [(f"{name}, {what}", precisions[-1]) for name in ("the_scream", "q") for what in ("as fast runs", "spikes kept")]
+    for label, precision in rows:
+        row = re.search(rf"^{re.escape(label)}\s+{precision}{cell}", out, re.M)
+        assert row, (label, precision, out)
         median, low, high = float(row.group(1)), int(row.group(2)), int(row.group(3))
         assert low - 1 <= median <= high + 1
+    for width in ("half", "full"):
+        for precision in precisions:
+            rate = re.search(rf"^{width}\s+{precision}\s+(\d+\.\d+) img/s$", out, re.M)
+            assert rate and float(rate.group(1)) > 0, out
 
 
 # -- bench/xnnpack.py --------------------------------------------------------------------------
