@@ -277,9 +277,9 @@ def test_the_network_speed_benchmark_prints_its_inference_and_training_tables(vg
 
     quarter = ff.save_model(ff.build_transformer(width="quarter", seed=0), tmp_path / "q.keras")
     script = Path(__file__).resolve().parents[1] / "bench" / "feedforward.py"
-    monkeypatch.setattr("sys.argv", [str(script), "--models", f"the_scream,{quarter}", "--sizes", "64", "--repeat", "1",
-                                     "--rounds", "2", "--data", str(photos), "--train-crop", "64", "--train-batch", "1",
-                                     "--train-steps", "1", "--no-compare"])
+    monkeypatch.setattr("sys.argv", [str(script), "--models", f"the_scream,{quarter}", "--sizes", "64",
+                                     "--repeat", "1", "--rounds", "2", "--data", str(photos), "--train-crop", "64",
+                                     "--train-batch", "1", "--train-steps", "1", "--no-compare"])
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     assert "median of 2 rounds" in out and "(round 2 of 2 done)" in out, out
@@ -287,7 +287,8 @@ def test_the_network_speed_benchmark_prints_its_inference_and_training_tables(vg
     cell = r"\s+(\d+\.\d) \((\d+)-(\d+)\)$"
     rows = [(label, precision) for label in ("the_scream (half)", "q (quarter)", "full width (untrained)")
             for precision in precisions]
-    rows += [(f"{name}, {what}", precisions[-1]) for name in ("the_scream", "q") for what in ("as fast runs", "spikes kept")]
+    rows += [(f"{name}, {what}", precisions[-1])  # fast's own precision
+             for name in ("the_scream", "q") for what in ("as fast runs", "spikes kept")]
     for label, precision in rows:
         row = re.search(rf"^{re.escape(label)}\s+{precision}{cell}", out, re.M)
         assert row, (label, precision, out)
