@@ -127,6 +127,7 @@ def saved_references(folder: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_steps = Settings().steps
     parser.add_argument("--sizes", default="512,1024", help="comma-separated long sides")
     parser.add_argument("--models", default=",".join(ff.shipped_models()),
                         help="comma-separated shipped names or model files (each with its training record beside it)")
@@ -139,7 +140,7 @@ def main() -> None:
     parser.add_argument("--objective-weights", default="", help="comma-separated style weights of the "
                         "training objective to run Gatys on (at the first size)")
     parser.add_argument("--objective-steps", type=int, default=300)
-    parser.add_argument("--gatys-steps", type=int, default=Settings().steps, help="L-BFGS evaluations of the "
+    parser.add_argument("--gatys-steps", type=int, default=default_steps, help="L-BFGS evaluations of the "
                         "Gatys reference (default: the default run's); fewer make a weaker reference, for a trial run")
     parser.add_argument("--spikes-kept", action="store_true", help="also the network with its spikes kept "
                         "(styletransfer fast --spikes keep)")
@@ -158,8 +159,8 @@ def main() -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {processor_name()}, {os.cpu_count()} CPUs; precision here: {resolve_precision('auto')}")
-    if args.gatys_steps != Settings().steps:
-        print(f"the Gatys pictures take {args.gatys_steps} evaluations, not the default's {Settings().steps}: "
+    if args.gatys_steps != default_steps:
+        print(f"the Gatys pictures take {args.gatys_steps} evaluations, not the default's {default_steps}: "
               "a weaker reference than the targets mean")
     records = {name: ff.read_record(name) for name in models}
     # a label per model; two of one style (the shipped network and a candidate file) get numbered,
