@@ -292,23 +292,32 @@ class ReflectionPadding2D(keras.layers.Layer):
 
 @_register
 class ReflectPadToMultiple(keras.layers.Layer):
-    """Pad the bottom and right edges by reflection so both sides divide by ``multiple``."""
+    """Pad the bottom and right edges by reflection so both sides divide by ``multiple``, and are
+    at least ``minimum`` (a multiple of ``multiple``, at most 1.5x the smallest picture's side:
+    one reflection must reach), for networks whose dilated layers need wider maps."""
 
-    def __init__(self, multiple: int = MULTIPLE, **kwargs):
+    def __init__(self, multiple: int = MULTIPLE, minimum: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.multiple = multiple
+        self.multiple, self.minimum = multiple, minimum
 
     def call(self, x):
         shape = ops.shape(x)
-        ph, pw = (-shape[1]) % self.multiple, (-shape[2]) % self.multiple
+        ph, pw = (self._side(n) - n for n in (shape[1], shape[2]))
         return ops.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
 
+    def _side(self, n):
+        """The padded side for a side of ``n`` (a number, or a tensor where the size is not known
+        when traced)."""
+        up = -(-n // self.multiple) * self.multiple
+        if not self.minimum:
+            return up
+        return max(up, self.minimum) if isinstance(up, int) else ops.maximum(up, self.minimum)
+
     def compute_output_shape(self, s):
-        up = lambda n: None if n is None else -(-n // self.multiple) * self.multiple  # noqa: E731
-        return (s[0], up(s[1]), up(s[2]), s[3])
+        return (s[0], *(None if n is None else self._side(n) for n in (s[1], s[2])), s[3])
 
     def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple}
+        return {**super().get_config(), "multiple": self.multiple, **({"minimum": self.minimum} if self.minimum else {})}
 
 
 @_register

@@ -24,7 +24,8 @@ from ..limits import MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import LOSS_TERMS  # noqa: E402
 from ..checks import choice  # noqa: E402
 from ..settings import PRECISIONS, SPIKES, TrainSettings, gatys_settings  # noqa: E402
-from .network import MODEL_NAMES, MULTIPLE, WIDTHS, build_transformer, deep_norms, keras, spike_free, spike_statistics, with_precision  # noqa: E402
+from .network import (MODEL_NAMES, MULTIPLE, WIDTHS, build_transformer, deep_norms, keras, network_dilations,  # noqa: E402
+                      spike_free, spike_statistics, with_precision)
 
 MODEL_SUFFIXES = (".keras", ".weights.h5")
 
@@ -41,6 +42,18 @@ MODEL_SUFFIXES = (".keras", ".weights.h5")
 #: the whole picture, further: inside, 2.6-3.8 levels from the bare network's picture at 12 px,
 #: 1.5-2.7 at 8 px, 2.9-4.8 at 16 px.
 BORDER_MARGIN = 3 * MULTIPLE
+
+
+def border_margin(model) -> int:
+    """The mirrored margin ``fast`` paints ``model``'s pictures inside: :data:`BORDER_MARGIN`, and
+    4 px more for a network with dilated residual blocks, which see 8 px further at each: at 12 px
+    the_scream's dilated network drew a line 9 px inside the edges (1.33x the inside, averaged over
+    the gallery's edges at 512 px), at 16 px 1.27x (``bench/RESULTS.md``, "Dilated residual blocks")."""
+    try:
+        rate = max(network_dilations(model))
+    except ValueError:  # not built by build_transformer: no residual blocks to read
+        rate = 1
+    return BORDER_MARGIN + MULTIPLE * (rate - 1)
 
 #: The long side a network paints its strokes for: the style picture's size in training
 #: (``TrainSettings.style_size``). A network paints strokes of a fixed size in pixels, so on a
@@ -86,6 +99,10 @@ def save_model(model, path) -> Path:
         raise ModelError(f"cannot save a {type(model).__name__} as a model", "pass the Keras model, e.g. trainer.model")
     path = check_model_path(path)
     kind = model_kind(path)
+    if kind != ".keras" and any(layer.name.startswith("res") and getattr(layer, "dilation_rate", (1,))[0] > 1
+                                for layer in model.layers):
+        raise ModelError(f"{path}: a weights file cannot keep the network's dilated residual blocks",
+                         "save it as NAME.keras")
     try:
         with atomic_path(path) as tmp:
             if kind == ".keras":
@@ -212,7 +229,7 @@ def stylize_fast(model, picture, *, max_size: int | None = None, preserve_colors
     in ``[0, 255]`` of the picture's size (a path's long side is capped at ``max_size``).
     ``preserve_colors="luminance"`` keeps the picture's colours: the network's luminance with
     the photo's chroma (:func:`~styletransfer_utils.gatys.control.keep_colors`). The network sees the
-    picture inside a mirrored margin (:data:`BORDER_MARGIN`), so its edges show no seam.
+    picture inside a mirrored margin (:func:`border_margin`), so its edges show no seam.
 
     A picture up to 1.25 times ``paint_size`` (:data:`PAINT_SIZE`, the style picture's size in
     training) is one pass of the network. A larger one is painted as a Laplacian pyramid: the
@@ -304,13 +321,14 @@ def _painter(model, levels: int, clip_spikes: bool = True):
         if network is None:
             network = spike_free(model, statistics=getattr(model, "_styletransfer_spikes", None))
             object.__setattr__(model, "_styletransfer_spike_free", network)
+    margin = border_margin(model)
 
     def one_pass(x):
         # The network over x inside its mirrored margin, clipped to [0, 255]. The margin divides by
         # 4, so the picture keeps its place on the network's 4-pixel grid and its inside comes out
         # as without it, but for the instance-norm statistics; the bottom and right mirror further,
         # to sides that divide by MULTIPLE (what the network's own pad_to_multiple would do).
-        h, w, m = tf.shape(x)[0], tf.shape(x)[1], BORDER_MARGIN
+        h, w, m = tf.shape(x)[0], tf.shape(x)[1], margin
         padded = tf.gather(tf.gather(x, _mirrored(h, m, m + (-h) % MULTIPLE), axis=0),
                            _mirrored(w, m, m + (-w) % MULTIPLE), axis=1)
         out = network(padded[None], training=False)[0]

@@ -41,10 +41,12 @@ QUARTER_WIDTH = (8, 16, 32)
 WIDTHS = {"full": FULL_WIDTH, "half": HALF_WIDTH, "quarter": QUARTER_WIDTH}
 MODEL_NAMES = {"full": "transformer", "half": "transformer_half", "quarter": "transformer_quarter"}
 RESIDUAL_BLOCKS = 5
+#: The dilation rates a residual block's convolutions may have (``build_transformer(dilations=)``).
+DILATION_RATES = (1, 2)
 
 
 def build_transformer(*, half_width: bool = False, width: str | None = None, precision: str = "float32",
-                      seed: int | None = None):
+                      seed: int | None = None, dilations=None):
     """The transformation network as a Keras model: ``(B, H, W, 3)`` RGB in [0, 255] -> same.
 
     ``precision`` is a Keras dtype policy (``"auto"`` is resolved for this machine); under a
@@ -52,7 +54,9 @@ def build_transformer(*, half_width: bool = False, width: str | None = None, pre
     only feeds a convolution (their statistics are float32 all the same). The residual stream
     stays float32: the norms that feed it, its sums, and the pixels at the end. Any height and
     width of at least 8 pixels work. ``width`` (``"full"``, ``"half"`` or ``"quarter"``), where
-    given, wins over ``half_width``.
+    given, wins over ``half_width``. ``dilations`` (one rate per residual block, 1 or 2) spaces
+    each block's 3x3 taps that many pixels apart: the same weights and operations, a wider view
+    (``bench/RESULTS.md``, "Dilated residual blocks").
     """
     if not isinstance(half_width, bool):
         raise SettingsError(f"half_width is {half_width!r}", "use True or False")
@@ -67,10 +71,11 @@ def build_transformer(*, half_width: bool = False, width: str | None = None, pre
     init = lambda i: keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)  # noqa: E731
     counter = iter(range(1000))
 
-    def conv(x, filters, size, stride=1, name=None, dtype=policy, bias=False, kind=keras.layers.Conv2D):
-        x = ReflectionPadding2D(size // 2, dtype=dtype, name=f"{name}_pad")(x)
+    def conv(x, filters, size, stride=1, name=None, dtype=policy, bias=False, kind=keras.layers.Conv2D, rate=1):
+        x = ReflectionPadding2D(rate * (size // 2), dtype=dtype, name=f"{name}_pad")(x)
+        extra = {} if rate == 1 else {"dilation_rate": rate}
         return kind(filters, size, strides=stride, padding="valid", use_bias=bias, dtype=dtype,
-                    kernel_initializer=init(next(counter)), name=name)(x)
+                    kernel_initializer=init(next(counter)), name=name, **extra)(x)
 
     def norm(x, name, relu=True, dtype=policy):
         # in the policy's dtype, its output is what the next convolution would cast it to anyway,
@@ -79,15 +84,20 @@ def build_transformer(*, half_width: bool = False, width: str | None = None, pre
         # 2-core CPU with AMX, within 0.002 of the multi-scale measure (bench/RESULTS.md)
         return InstanceNormalization(relu=relu, dtype=dtype, name=f"{name}_in")(x)
 
+    rates = check_dilations(dilations)
+    # a dilated 3x3 convolution reflects `rate` pixels of the quarter-resolution map, which needs
+    # rate + 1 of them: 12 pixels of picture for rate 2 (the 8-pixel pictures the network takes are
+    # reflected up to that, and cropped back at the end)
+    minimum = MULTIPLE * (max(rates) + 1) if max(rates) > 1 else 0
     inputs = keras.Input(shape=(None, None, 3), name="rgb")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, dtype="float32", name="to_unit")(inputs)
-    x = ReflectPadToMultiple(MULTIPLE, dtype="float32", name="pad_to_multiple")(x)
+    x = ReflectPadToMultiple(MULTIPLE, minimum, dtype="float32", name="pad_to_multiple")(x)
     x = norm(conv(x, c1, 9, name="c9s1"), "c9s1")
     x = norm(conv(x, c2, 3, 2, name="down1"), "down1")
     x = norm(conv(x, c3, 3, 2, name="down2"), "down2", dtype="float32")
-    for i in range(1, RESIDUAL_BLOCKS + 1):
-        y = norm(conv(x, c3, 3, name=f"res{i}a"), f"res{i}a")
-        y = norm(conv(y, c3, 3, name=f"res{i}b"), f"res{i}b", relu=False, dtype="float32")
+    for i, rate in zip(range(1, RESIDUAL_BLOCKS + 1), rates):
+        y = norm(conv(x, c3, 3, name=f"res{i}a", rate=rate), f"res{i}a")
+        y = norm(conv(y, c3, 3, name=f"res{i}b", rate=rate), f"res{i}b", relu=False, dtype="float32")
         x = keras.layers.Add(dtype="float32", name=f"res{i}_add")([x, y])
     for i, filters in ((1, c2), (2, c1)):  # upsampling x2 and its 3x3 conv, worked out at the lower resolution
         x = UpsampleConv2D(filters, kernel_initializer=init(next(counter)), dtype=policy, name=f"up{i}")(x)
@@ -115,6 +125,24 @@ def model_precision(model) -> str:
     return model.get_layer("c9s1").dtype_policy.name
 
 
+def check_dilations(dilations) -> tuple[int, ...]:
+    """``dilations`` (one rate per residual block, 1 or 2; None: all 1) as a tuple, checked."""
+    if dilations is None:
+        return (1,) * RESIDUAL_BLOCKS
+    rates = tuple(dilations) if isinstance(dilations, (tuple, list)) else None
+    if rates is None or len(rates) != RESIDUAL_BLOCKS or any(isinstance(r, bool) or r not in DILATION_RATES
+                                                             for r in rates):
+        raise SettingsError(f"dilations is {dilations!r}", f"give {RESIDUAL_BLOCKS} rates, each of "
+                            f"{' or '.join(map(str, DILATION_RATES))}, e.g. 1,2,2,2,1")
+    return tuple(int(r) for r in rates)
+
+
+def network_dilations(model) -> tuple[int, ...]:
+    """The dilation rate of each residual block's convolutions in ``model`` (all 1 but in a
+    network built with ``dilations``)."""
+    return tuple(model.get_layer(f"res{i}a").dilation_rate[0] for i in range(1, RESIDUAL_BLOCKS + 1))
+
+
 def with_precision(model, precision: str):
     """The same network (same weights) under another precision; ``model`` itself if it matches.
 
@@ -129,7 +157,7 @@ def with_precision(model, precision: str):
     layout = {model_precision(model), *(model.get_layer(name).dtype_policy.name for name in ("out", "c9s1_in"))}
     if current and layout == {policy}:
         return model
-    twin = build_transformer(width=network_width(model), precision=policy)
+    twin = build_transformer(width=network_width(model), precision=policy, dilations=network_dilations(model))
     twin.set_weights(model.get_weights())
     if hasattr(model, "_styletransfer_spikes"):  # the same weights: the same spike (models._with_spikes)
         object.__setattr__(twin, "_styletransfer_spikes", model._styletransfer_spikes)
@@ -265,7 +293,8 @@ def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:
         kind = type(layer).__name__
         if isinstance(layer, keras.layers.Conv2D):
             k, st = layer.kernel_size[0], layer.strides[0]
-            kind = f"conv {k}x{k}" + (f", stride {st}" if st > 1 else "") + ", reflection padding"
+            kind = (f"conv {k}x{k}" + (f", stride {st}" if st > 1 else "") + (f", dilation {layer.dilation_rate[0]}"
+                    if layer.dilation_rate[0] > 1 else "") + ", reflection padding")
         elif isinstance(layer, keras.layers.UpSampling2D):  # older files
             kind = "nearest-neighbour upsampling x2"
         elif isinstance(layer, UpsampleConv2D):
@@ -278,7 +307,8 @@ def layer_table(model, height: int = 256, width: int = 256) -> list[dict]:
         elif kind == "TanhToPixels":
             kind = "127.5 (tanh + 1): pixels in [0, 255]"
         elif kind == "ReflectPadToMultiple":
-            kind = f"reflection-pad the sides to multiples of {layer.multiple}"
+            kind = f"reflection-pad the sides to multiples of {layer.multiple}" + (
+                f", at least {layer.minimum}" if getattr(layer, "minimum", 0) else "")
         elif kind == "CropLike":
             kind = "crop back to the input size"
         rows.append({"layer": layer.name, "kind": kind, "output": "x".join(map(str, out.shape[1:])),

@@ -44,7 +44,7 @@ from ..checks import int_in_range  # noqa: E402
 from ..settings import TrainSettings  # noqa: E402
 from .models import check_model_path, load_model, measure_spikes, save_model, stylize_fast  # noqa: E402
 from .layers import InstanceNormalization  # noqa: E402
-from .network import MULTIPLE, build_transformer, network_width  # noqa: E402
+from .network import MULTIPLE, build_transformer, network_dilations, network_width  # noqa: E402
 from .photos import PictureFolder  # noqa: E402
 from .records import BEFORE_THE_OPTION, flag_value, preview_pattern, settings_dict, write_record  # noqa: E402
 
@@ -135,10 +135,12 @@ class Trainer:
                              for factor, targets in shrunk_style_targets(self.extractor, self.style, s).items()}
         self.objective = Objective.for_training(s, self.style_grams)
         source = None if s.init is None else load_model(s.init)
-        # a distilled (quarter-width) network fine-tunes at its own width; the others as --half-width says
+        # a distilled (quarter-width) network fine-tunes at its own width, the others as --half-width
+        # says; a network with dilated residual blocks keeps them
         width = "quarter" if source is not None and network_width(source) == "quarter" else (
             "half" if s.half_width else "full")
-        self.model = build_transformer(width=width, precision=s.net_precision(), seed=s.seed)
+        self.model = build_transformer(width=width, precision=s.net_precision(), seed=s.seed,
+                                       dilations=None if source is None else network_dilations(source))
         if source is not None:
             start_from(self.model, source, s.init)
         self._with_norm_inputs = None  # the network, also giving each instance norm's input (spike_weight)
