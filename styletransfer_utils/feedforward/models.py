@@ -24,7 +24,7 @@ from ..limits import MIN_NETWORK_SIDE  # noqa: E402
 from ..core.objective import LOSS_TERMS  # noqa: E402
 from ..checks import choice  # noqa: E402
 from ..settings import PRECISIONS, SPIKES, TrainSettings, gatys_settings  # noqa: E402
-from .network import (MODEL_NAMES, MULTIPLE, WIDTHS, build_transformer, deep_norms, keras, network_dilations,  # noqa: E402
+from .network import (MODEL_NAMES, MULTIPLE, WIDTHS, build_transformer, deep_norms, keras, largest_dilation,  # noqa: E402
                       spike_free, spike_statistics, with_precision)
 
 MODEL_SUFFIXES = (".keras", ".weights.h5")
@@ -49,11 +49,7 @@ def border_margin(model) -> int:
     4 px more for a network with dilated residual blocks, which see 8 px further at each: at 12 px
     the_scream's dilated network drew a line 9 px inside the edges (1.33x the inside, averaged over
     the gallery's edges at 512 px), at 16 px 1.27x (``bench/RESULTS.md``, "Dilated residual blocks")."""
-    try:
-        rate = max(network_dilations(model))
-    except ValueError:  # not built by build_transformer: no residual blocks to read
-        rate = 1
-    return BORDER_MARGIN + MULTIPLE * (rate - 1)
+    return BORDER_MARGIN + MULTIPLE * (largest_dilation(model) - 1)
 
 #: The long side a network paints its strokes for: the style picture's size in training
 #: (``TrainSettings.style_size``). A network paints strokes of a fixed size in pixels, so on a
@@ -99,8 +95,7 @@ def save_model(model, path) -> Path:
         raise ModelError(f"cannot save a {type(model).__name__} as a model", "pass the Keras model, e.g. trainer.model")
     path = check_model_path(path)
     kind = model_kind(path)
-    if kind != ".keras" and any(layer.name.startswith("res") and getattr(layer, "dilation_rate", (1,))[0] > 1
-                                for layer in model.layers):
+    if kind != ".keras" and largest_dilation(model) > 1:
         raise ModelError(f"{path}: a weights file cannot keep the network's dilated residual blocks",
                          "save it as NAME.keras")
     try:

@@ -143,6 +143,15 @@ def network_dilations(model) -> tuple[int, ...]:
     return tuple(model.get_layer(f"res{i}a").dilation_rate[0] for i in range(1, RESIDUAL_BLOCKS + 1))
 
 
+def largest_dilation(model) -> int:
+    """The largest of :func:`network_dilations`; 1 for a model without residual blocks (not built
+    by :func:`build_transformer`)."""
+    try:
+        return max(network_dilations(model))
+    except ValueError:
+        return 1
+
+
 def with_precision(model, precision: str):
     """The same network (same weights) under another precision; ``model`` itself if it matches.
 

@@ -101,7 +101,7 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
     import keras
     import tensorflow as tf
 
-    from .network import network_dilations, network_width
+    from .network import largest_dilation, network_dilations, network_width
 
     path = record_path(output)
     asked = settings.steps
@@ -119,7 +119,7 @@ def write_record(output, result, settings: TrainSettings, *, style: str, data, p
         "pictures": pictures,
         "skipped": len(result.skipped),
         "width": network_width(result.model),
-        **({"dilations": list(network_dilations(result.model))} if max(network_dilations(result.model)) > 1 else {}),
+        **({"dilations": list(network_dilations(result.model))} if largest_dilation(result.model) > 1 else {}),
         "steps": result.steps,
         **({"steps_asked": asked} if asked != settings.steps else {}),
         "images_seen": result.steps * settings.batch_size,
