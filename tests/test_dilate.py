@@ -63,10 +63,12 @@ def test_a_dilated_network_keeps_its_dilations_through_a_file_and_a_precision(tm
 
 def test_a_network_trained_from_a_dilated_one_is_dilated(tmp_path, photos, style_file, vgg_weights):
     start = tmp_path / "start.keras"
-    assert dilate.main(["the_scream", "--dilations", "1,2,2,2,1", "-o", str(start)]) == 0
+    plain = ff.load_model("starry_night")  # a network without dilations, made into one with them
+    assert network_dilations(plain) == (1,) * 5
+    assert dilate.main(["starry_night", "--dilations", "1,2,2,2,1", "-o", str(start)]) == 0
     source = ff.load_model(start)
     assert network_dilations(source) == RATES
-    assert all(np.array_equal(a, b) for a, b in zip(source.get_weights(), ff.load_model("the_scream").get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(source.get_weights(), plain.get_weights()))
     settings = ff.TrainSettings(steps=2, batch_size=1, crop_size=32, style_size=64, checkpoint_every=0,
                                 preview_every=0, seed=0, init=str(start), time_limit=0)
     trainer = ff.Trainer(style_file, photos, settings)
